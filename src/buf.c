@@ -1,0 +1,171 @@
+/* buf: capped byte buffer, never NULL, always NUL-terminated. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+
+static char buf_empty[1];
+
+void buf_init(struct buf *b, size_t max)
+{
+	b->data = buf_empty;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+void buf_free(struct buf *b)
+{
+	if (b->cap)
+		free(b->data);
+	buf_init(b, b->max);
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->cap)
+		b->data[0] = '\0';
+}
+
+static int buf_grow(struct buf *b, size_t extra)
+{
+	size_t want, cap;
+
+	if (extra > b->max - b->len)
+		return -1;
+	want = b->len + extra;
+	if (want <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < want)
+		cap = cap > ((size_t)-1) / 4 ? want : cap * 2;
+	if (cap > b->max)
+		cap = b->max;
+	if (b->cap) {
+		b->data = xrealloc(b->data, cap + 1);
+	} else {
+		b->data = xmalloc(cap + 1);
+		b->data[0] = '\0';
+	}
+	b->cap = cap;
+	return 0;
+}
+
+int buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (buf_grow(b, n) < 0)
+		return -1;
+	if (n) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+	}
+	if (b->cap)
+		b->data[b->len] = '\0';
+	return 0;
+}
+
+int buf_addstr(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int buf_addch(struct buf *b, char c)
+{
+	return buf_add(b, &c, 1);
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_grow(b, (size_t)n) < 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+void buf_consume(struct buf *b, size_t n)
+{
+	if (n >= b->len) {
+		buf_reset(b);
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	b->data[b->len] = '\0';
+}
+
+int buf_add_clean(struct buf *b, const void *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+		int r;
+
+		if (c == '\\')
+			r = buf_add(b, "\\\\", 2);
+		else if (c >= 0x20 && c < 0x7f)
+			r = buf_addch(b, (char)c);
+		else
+			r = buf_add(b, esc, 4);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void buf_clean_str(char *dst, size_t size, const void *src, size_t n)
+{
+	struct buf b;
+	size_t k;
+
+	if (!size)
+		return;
+	buf_init(&b, size * 4 + 16);
+	if (buf_add_clean(&b, src, n) < 0)
+		err_oom();
+	k = b.len < size - 1 ? b.len : size - 1;
+	memcpy(dst, b.data, k);
+	dst[k] = '\0';
+	buf_free(&b);
+}
+
+int buf_add_base64(struct buf *b, const void *p, size_t n)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		char q[4] = { tab[s[i] >> 2], tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)],
+			      tab[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)], tab[s[i + 2] & 63] };
+		if (buf_add(b, q, 4) < 0)
+			return -1;
+	}
+	if (n - i == 1) {
+		char q[4] = { tab[s[i] >> 2], tab[(s[i] & 3) << 4], '=', '=' };
+		return buf_add(b, q, 4);
+	}
+	if (n - i == 2) {
+		char q[4] = { tab[s[i] >> 2], tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)],
+			      tab[(s[i + 1] & 15) << 2], '=' };
+		return buf_add(b, q, 4);
+	}
+	return 0;
+}

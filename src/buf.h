@@ -1,0 +1,41 @@
+/* buf: a growable byte buffer with a hard maximum.
+ * Invariants: `data` is never NULL and data[len] == '\0' at all times, so a buffer is always a
+ * valid C string (which may hold NUL bytes before len). Growth past `max` fails with -1 and leaves
+ * the buffer unchanged; out of memory ends the process. */
+#ifndef POSTBOTE_BUF_H
+#define POSTBOTE_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;	/* allocated, not counting the terminator */
+	size_t max;	/* len may never exceed this */
+};
+
+void buf_init(struct buf *b, size_t max);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);	/* len = 0, keeps the memory */
+
+/* Each returns 0, or -1 when the result would exceed max (buffer unchanged). */
+int buf_add(struct buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
+int buf_addstr(struct buf *b, const char *s) __attribute__((warn_unused_result));
+int buf_addch(struct buf *b, char c) __attribute__((warn_unused_result));
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), warn_unused_result));
+
+/* Removes the first n bytes (n <= len). */
+void buf_consume(struct buf *b, size_t n);
+
+/* Appends n bytes with every byte outside printable ASCII, and the backslash, written as
+ * \xNN (or \\), so text from a peer can never reach a terminal raw. */
+int buf_add_clean(struct buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
+
+/* The same into a fixed array of size bytes, cut to fit, always terminated. */
+void buf_clean_str(char *dst, size_t size, const void *src, size_t n);
+
+/* Appends the base64 (RFC 4648, padded) encoding of n bytes. */
+int buf_add_base64(struct buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
+
+#endif

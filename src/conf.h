@@ -1,0 +1,57 @@
+/* conf: the only file that includes inih. Reads the system file and then the user file, keeps
+ * every setting with the file and line it came from, checks keys and values as they are read,
+ * refuses files that hold a password and are readable by others, and resolves one account with
+ * [defaults] and built-in defaults filled in. */
+#ifndef POSTBOTE_CONF_H
+#define POSTBOTE_CONF_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+enum conf_tls { CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT, CONF_TLS_OFF };
+
+struct account {
+	const char *name;
+	const char *file;	/* where the account's section is */
+	const char *host;
+	int port;
+	enum conf_tls tls;
+	const char *tls_trust_file;	/* "system" or a path */
+	const char *auth;		/* "off", "on" or a mechanism name, upper case */
+	int auth_plaintext;		/* the user allowed a password without TLS */
+	const char *user;
+	const char *password;
+	const char *passwordeval;
+	const char *from;
+	const char *domain;		/* NULL: the machine's FQDN */
+	int timeout;
+	const char *logfile;
+};
+
+struct conf_entry;
+
+struct conf {
+	struct conf_entry *v;
+	size_t n, cap;
+	char *files[2];
+	size_t nfiles;
+};
+
+/* Reads the configuration. `file` is -C's argument or NULL (then $POSTBOTE_CONFIG, then the XDG
+ * user file). The system file SYSCONFDIR/postbote.conf is read first when it exists. -1 with
+ * ERR_CONFIG and "FILE:LINE: ..." on any problem. */
+int conf_load(struct conf *c, const char *file, struct err *e);
+void conf_free(struct conf *c);
+
+/* Resolves an account: `name` (-a) when given, else the one whose `from` is `from` (-f) when
+ * given, else [defaults] default_account, else the account named "default". Strings in *a are
+ * owned by c. -1 with ERR_CONFIG. */
+int conf_account(const struct conf *c, const char *name, const char *from, struct account *a,
+		 struct err *e);
+
+/* The password for an account: `password`, or the first line of `passwordeval`'s output.
+ * Writes it to out (size bytes). -1 with ERR_CONFIG. */
+int conf_password(const struct account *a, char *out, size_t size, struct err *e);
+
+#endif

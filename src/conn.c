@@ -1,0 +1,163 @@
+/* conn: plain or TLS connection with a capped line reader and coalesced writes. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "net.h"
+
+int conn_open(struct conn *c, const char *host, int port, int timeout_s, struct err *e)
+{
+	memset(c, 0, sizeof *c);
+	c->timeout = timeout_s;
+	buf_init(&c->out, (size_t)CONN_OUT_FLUSH * 4);
+	c->fd = net_connect(host, port, timeout_s, e);
+	return c->fd < 0 ? -1 : 0;
+}
+
+void conn_close(struct conn *c)
+{
+	if (c->tls) {
+		tls_bye(c->tls);
+		tls_free(c->tls);
+		c->tls = NULL;
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	buf_free(&c->out);
+}
+
+static long long conn_deadline(const struct conn *c)
+{
+	return net_now() + (long long)c->timeout * 1000;
+}
+
+/* Fills the input buffer (which must be empty); 0 or -1. */
+static int conn_fill(struct conn *c, long long deadline, struct err *e)
+{
+	for (;;) {
+		ssize_t n;
+		int want_write = 0;
+
+		if (c->tls) {
+			n = tls_recv(c->tls, c->in, sizeof c->in, e);
+			if (n == TLS_AGAIN)
+				want_write = tls_wants_write(c->tls);
+		} else {
+			n = read(c->fd, c->in, sizeof c->in);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				n = TLS_AGAIN;
+			else if (n < 0)
+				return err_set(e, ERR_TEMP, "connection lost: %s", strerror(errno));
+		}
+		if (n > 0) {
+			c->in_pos = 0;
+			c->in_len = (size_t)n;
+			return 0;
+		}
+		if (n == 0)
+			return err_set(e, ERR_TEMP, "connection lost: the server closed it");
+		if (n != TLS_AGAIN)
+			return -1;
+		if (net_wait(c->fd, want_write, deadline, "waiting for the server", e) < 0)
+			return -1;
+	}
+}
+
+int conn_readline(struct conn *c, struct buf *line, struct err *e)
+{
+	long long deadline = conn_deadline(c);
+
+	buf_reset(line);
+	for (;;) {
+		char *start = c->in + c->in_pos, *nl;
+		size_t avail = c->in_len - c->in_pos, take;
+
+		if (!avail) {
+			if (conn_fill(c, deadline, e) < 0)
+				return -1;
+			continue;
+		}
+		nl = memchr(start, '\n', avail);
+		take = nl ? (size_t)(nl - start) : avail;
+		if (buf_add(line, start, take) < 0)
+			return err_set(e, ERR_PROTOCOL, "line longer than %zu bytes", line->max);
+		c->in_pos += take;
+		if (nl) {
+			c->in_pos++;
+			if (line->len && line->data[line->len - 1] == '\r')
+				line->data[--line->len] = '\0';
+			return 0;
+		}
+	}
+}
+
+static int conn_send(struct conn *c, const char *p, size_t n, struct err *e)
+{
+	long long deadline = conn_deadline(c);
+
+	while (n) {
+		ssize_t w;
+		int want_read = 0;
+
+		if (c->tls) {
+			w = tls_send(c->tls, p, n, e);
+			if (w == TLS_AGAIN)
+				want_read = !tls_wants_write(c->tls);
+		} else {
+			w = send(c->fd, p, n, MSG_NOSIGNAL);
+			if (w < 0 && (errno == EAGAIN || errno == EINTR))
+				w = TLS_AGAIN;
+			else if (w < 0)
+				return err_set(e, ERR_TEMP, "connection lost: %s", strerror(errno));
+		}
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w != TLS_AGAIN)
+			return -1;
+		if (net_wait(c->fd, !want_read, deadline, "sending to the server", e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int conn_flush(struct conn *c, struct err *e)
+{
+	int r = conn_send(c, c->out.data, c->out.len, e);
+
+	buf_reset(&c->out);
+	return r;
+}
+
+int conn_write(struct conn *c, const void *p, size_t n, struct err *e)
+{
+	if (c->out.len + n > CONN_OUT_FLUSH && c->out.len && conn_flush(c, e) < 0)
+		return -1;
+	if (n > CONN_OUT_FLUSH)	/* too big to be worth copying */
+		return conn_send(c, p, n, e);
+	if (buf_add(&c->out, p, n) < 0)
+		return err_set(e, ERR_SOFTWARE, "output buffer overflow");
+	return 0;
+}
+
+int conn_starttls(struct conn *c, const struct tls_opts *o, struct err *e)
+{
+	long long deadline = conn_deadline(c);
+	int r;
+
+	if (c->in_pos != c->in_len)
+		return err_set(e, ERR_PROTOCOL, "the server sent data after its reply to STARTTLS "
+			       "(a possible command injection attack); refusing to continue");
+	c->tls = tls_new(c->fd, o, e);
+	if (!c->tls)
+		return -1;
+	while ((r = tls_handshake(c->tls, e)) == TLS_AGAIN)
+		if (net_wait(c->fd, tls_wants_write(c->tls), deadline, "in the TLS handshake", e) < 0)
+			return -1;
+	return r;
+}

@@ -1,0 +1,44 @@
+/* conn: one connection to the server, plain or TLS, behind one interface: a capped line reader,
+ * a write buffer that coalesces everything queued until conn_flush, and deadlines on every wait.
+ * Protocol code never learns which kind of connection it has. */
+#ifndef POSTBOTE_CONN_H
+#define POSTBOTE_CONN_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+#include "tls.h"
+
+#define CONN_IN_SIZE 16384
+#define CONN_OUT_FLUSH 65536	/* conn_write flushes by itself past this */
+
+struct conn {
+	int fd;
+	struct tls *tls;	/* NULL while plain */
+	int timeout;		/* seconds, for every wait */
+	char in[CONN_IN_SIZE];
+	size_t in_pos, in_len;
+	struct buf out;
+};
+
+/* Connects (see net_connect). */
+int conn_open(struct conn *c, const char *host, int port, int timeout_s, struct err *e);
+void conn_close(struct conn *c);
+
+/* Reads one line into line (reset first), without its CRLF or LF. A line longer than line->max
+ * fails with ERR_PROTOCOL; the end of the stream fails with ERR_TEMP "connection lost"; no line
+ * within `timeout` seconds of the call fails with ERR_TEMP "timed out". */
+int conn_readline(struct conn *c, struct buf *line, struct err *e);
+
+/* Queues bytes for sending; sends when more than CONN_OUT_FLUSH bytes are queued. */
+int conn_write(struct conn *c, const void *p, size_t n, struct err *e);
+/* Sends everything queued. */
+int conn_flush(struct conn *c, struct err *e);
+
+/* Starts TLS on the connection. Fails with ERR_PROTOCOL when the server already sent bytes that
+ * have not been read (they would be taken as if protected by TLS: the STARTTLS injection attack),
+ * or when the handshake or the certificate fails. */
+int conn_starttls(struct conn *c, const struct tls_opts *o, struct err *e);
+
+#endif

@@ -1,0 +1,68 @@
+/* err: fixed-size error records and the allocation wrappers that end on failure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "err.h"
+
+int err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof e->text, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int err_wrap(struct err *e, const char *fmt, ...)
+{
+	char old[ERR_TEXT_MAX];
+	va_list ap;
+	int n;
+
+	memcpy(old, e->text, sizeof old);
+	va_start(ap, fmt);
+	n = vsnprintf(e->text, sizeof e->text, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof e->text)
+		snprintf(e->text + n, sizeof e->text - (size_t)n, ": %s", old);
+	return -1;
+}
+
+void err_oom(void)
+{
+	static const char msg[] = "postbote: out of memory\n";
+
+	(void)!write(2, msg, sizeof msg - 1);
+	_exit(EX_OSERR);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		err_oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		err_oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		err_oom();
+	return p;
+}

@@ -1,0 +1,114 @@
+/* log: stderr, transcript and log file; peer text is cleaned, secrets are never printed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+
+static int log_v;
+
+void log_set_verbose(int on)
+{
+	log_v = on;
+}
+
+int log_verbose(void)
+{
+	return log_v;
+}
+
+static void log_vline(const char *prefix, const char *fmt, va_list ap)
+{
+	char text[1024];
+
+	vsnprintf(text, sizeof text, fmt, ap);
+	fprintf(stderr, "postbote: %s%s\n", prefix, text);
+	fflush(stderr);
+}
+
+void log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline("", fmt, ap);
+	va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void log_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_v)
+		return;
+	va_start(ap, fmt);
+	fputs("--- ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void log_transcript(enum log_dir dir, const char *line, size_t len, int flags)
+{
+	struct buf b;
+
+	if (!log_v)
+		return;
+	buf_init(&b, 8192);
+	if (buf_addstr(&b, dir == LOG_IN ? "<-- " : "--> ") < 0)
+		err_oom();
+	if (flags & LOG_SECRET) {
+		/* "AUTH PLAIN <payload>" keeps "AUTH PLAIN"; a bare response shows nothing of itself */
+		size_t keep = 0;
+
+		if (len > 5 && strncasecmp(line, "AUTH ", 5) == 0) {
+			const char *sp = memchr(line + 5, ' ', len - 5);
+
+			keep = sp ? (size_t)(sp - line) : len;
+		}
+		if (buf_add_clean(&b, line, keep) < 0 ||
+		    (keep < len && buf_addstr(&b, keep ? " ***" : "***") < 0))
+			err_oom();
+	} else if (buf_add_clean(&b, line, len > 4096 ? 4096 : len) < 0) {
+		err_oom();
+	}
+	fprintf(stderr, "%s\n", b.data);
+	buf_free(&b);
+}
+
+void log_append(const char *path, const char *fields)
+{
+	char stamp[64], line[8192];
+	time_t now = time(NULL);
+	struct tm tm;
+	int fd, n;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z", &tm);
+	n = snprintf(line, sizeof line, "%s %s\n", stamp, fields);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof line) {
+		n = sizeof line - 1;
+		line[n - 1] = '\n';
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, line, (size_t)n) != n)
+		log_warn("cannot write to log file %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
