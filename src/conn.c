@@ -1,6 +1,8 @@
 /* conn: plain or TLS connection with a capped line reader and coalesced writes. */
 #include <errno.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -61,6 +63,8 @@ static int conn_fill(struct conn *c, long long deadline, struct err *e)
 			return err_set(e, ERR_TEMP, "connection lost: the server closed it");
 		if (n != TLS_AGAIN)
 			return -1;
+		/* the server's reply must not wait for our delayed ACK of what it sent before */
+		setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &(int){ 1 }, sizeof(int));
 		if (net_wait(c->fd, want_write, deadline, "waiting for the server", e) < 0)
 			return -1;
 	}

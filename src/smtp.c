@@ -356,7 +356,8 @@ static int smtp_envelope(struct smtp *s, const struct smtp_envelope *env, off_t 
 	}
 	if (!f.code) {
 		s->cmd = "DATA";
-		if (smtp_put(s, "DATA", 0, e) < 0 || smtp_flush(s, e) < 0)
+		if (smtp_put(s, "DATA", 0, e) < 0 || smtp_flush(s, e) < 0 ||
+		    (!pipelining && smtp_read(s, e) < 0))
 			return -1;
 	}
 	if (pipelining) {
