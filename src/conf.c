@@ -23,7 +23,8 @@ struct conf_entry {
 	char *section, *key, *value;
 };
 
-enum conf_type { T_STR, T_PORT, T_TLS, T_AUTH, T_ALLOW, T_TIMEOUT, T_PATH };
+enum conf_type { T_STR, T_PORT, T_TLS, T_AUTH, T_ALLOW, T_TIMEOUT, T_PATH, T_ONOFF, T_AUTOONOFF,
+		 T_AUTOOFF, T_DSN_NOTIFY, T_DSN_RETURN, T_DOMAIN };
 
 static const struct {
 	const char *key;
@@ -43,6 +44,16 @@ static const struct {
 	{ "timeout", T_TIMEOUT },
 	{ "logfile", T_PATH },
 	{ "default_account", T_STR },
+	{ "maildomain", T_DOMAIN },
+	{ "aliases", T_PATH },
+	{ "allow_from_override", T_ONOFF },
+	{ "set_from_header", T_AUTOONOFF },
+	{ "from_full_name", T_STR },
+	{ "set_date_header", T_AUTOOFF },
+	{ "set_msgid_header", T_AUTOOFF },
+	{ "remove_bcc_headers", T_ONOFF },
+	{ "dsn_notify", T_DSN_NOTIFY },
+	{ "dsn_return", T_DSN_RETURN },
 };
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
 
@@ -102,6 +113,27 @@ static int conf_int(const char *v, long min, long max, long *out)
 	return 0;
 }
 
+/* "never", or success, failure and delay joined by commas (RFC 3461 NOTIFY). */
+int conf_dsn_notify_ok(const char *v)
+{
+	const char *p = v;
+
+	if (strcasecmp(v, "never") == 0)
+		return 1;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (!((n == 7 && strncasecmp(p, "success", 7) == 0) ||
+		      (n == 7 && strncasecmp(p, "failure", 7) == 0) ||
+		      (n == 5 && strncasecmp(p, "delay", 5) == 0)))
+			return 0;
+		p += n;
+		if (*p == ',' && *++p == '\0')
+			return 0;
+	}
+	return *v != '\0';
+}
+
 /* Checks one value; 0, or -1 with the complaint (without file and line) in e. */
 static int conf_check(enum conf_type t, const char *key, const char *v, struct err *e)
 {
@@ -131,6 +163,35 @@ static int conf_check(enum conf_type t, const char *key, const char *v, struct e
 	case T_ALLOW:
 		if (strcmp(v, "allow") && strcmp(v, "deny"))
 			return err_set(e, ERR_CONFIG, "%s must be allow or deny, not '%s'", key, v);
+		return 0;
+	case T_ONOFF:
+		if (strcmp(v, "on") && strcmp(v, "off"))
+			return err_set(e, ERR_CONFIG, "%s must be on or off, not '%s'", key, v);
+		return 0;
+	case T_AUTOONOFF:
+		if (strcmp(v, "auto") && strcmp(v, "on") && strcmp(v, "off"))
+			return err_set(e, ERR_CONFIG, "%s must be auto, on or off, not '%s'", key, v);
+		return 0;
+	case T_AUTOOFF:
+		if (strcmp(v, "auto") && strcmp(v, "off"))
+			return err_set(e, ERR_CONFIG, "%s must be auto or off, not '%s'", key, v);
+		return 0;
+	case T_DSN_RETURN:
+		if (strcmp(v, "full") && strcmp(v, "headers"))
+			return err_set(e, ERR_CONFIG, "dsn_return must be full or headers, not '%s'", v);
+		return 0;
+	case T_DSN_NOTIFY:
+		if (conf_dsn_notify_ok(v))
+			return 0;
+		return err_set(e, ERR_CONFIG, "dsn_notify must be never or a comma-separated list of "
+			       "success, failure and delay, not '%s'", v);
+	case T_DOMAIN:
+		for (const char *p = v; *p; p++)
+			if ((unsigned char)*p <= ' ' || strchr("@<>()[],;:\\\"", *p))
+				return err_set(e, ERR_CONFIG, "%s must be a domain name, not '%s'", key,
+					       v);
+		if (!*v)
+			return err_set(e, ERR_CONFIG, "%s has an empty value", key);
 		return 0;
 	case T_AUTH:
 		for (const char *p = v; *p; p++)
@@ -473,6 +534,22 @@ int conf_account(const struct conf *c, const char *name, const char *from, struc
 	a->logfile = conf_get(c, a->name, "logfile");
 	v = conf_get(c, a->name, "auth_plaintext");
 	a->auth_plaintext = v && strcmp(v, "allow") == 0;
+	a->maildomain = conf_get(c, a->name, "maildomain");
+	a->aliases = conf_get(c, a->name, "aliases");
+	v = conf_get(c, a->name, "allow_from_override");
+	a->allow_from_override = !v || strcmp(v, "on") == 0;
+	a->set_from_header = conf_get(c, a->name, "set_from_header");
+	if (!a->set_from_header)
+		a->set_from_header = "auto";
+	a->from_full_name = conf_get(c, a->name, "from_full_name");
+	v = conf_get(c, a->name, "set_date_header");
+	a->set_date_header = !v || strcmp(v, "auto") == 0;
+	v = conf_get(c, a->name, "set_msgid_header");
+	a->set_msgid_header = !v || strcmp(v, "auto") == 0;
+	v = conf_get(c, a->name, "remove_bcc_headers");
+	a->remove_bcc_headers = !v || strcmp(v, "on") == 0;
+	a->dsn_notify = conf_get(c, a->name, "dsn_notify");
+	a->dsn_return = conf_get(c, a->name, "dsn_return");
 	v = conf_get(c, a->name, "auth");
 	if (!v)
 		a->auth = a->user ? "on" : "off";

@@ -27,6 +27,16 @@ struct account {
 	const char *domain;		/* NULL: the machine's FQDN */
 	int timeout;
 	const char *logfile;
+	/* messages (issue 3) */
+	const char *maildomain;		/* qualifies bare local names; NULL: none */
+	const char *aliases;		/* /etc/aliases-style file; NULL: none */
+	int allow_from_override;	/* -f may replace `from` (default on) */
+	const char *set_from_header;	/* "auto", "on", "off" */
+	const char *from_full_name;
+	int set_date_header, set_msgid_header;	/* auto (1) or off (0) */
+	int remove_bcc_headers;		/* default on */
+	const char *dsn_notify;		/* NULL, "never" or a list of success,failure,delay */
+	const char *dsn_return;		/* NULL, "full" or "headers" */
 };
 
 struct conf_entry;
@@ -53,5 +63,8 @@ int conf_account(const struct conf *c, const char *name, const char *from, struc
 /* The password for an account: `password`, or the first line of `passwordeval`'s output.
  * Writes it to out (size bytes). -1 with ERR_CONFIG. */
 int conf_password(const struct account *a, char *out, size_t size, struct err *e);
+
+/* True when v is a valid DSN NOTIFY list: "never", or success/failure/delay joined by commas. */
+int conf_dsn_notify_ok(const char *v);
 
 #endif

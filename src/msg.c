@@ -1,9 +1,10 @@
-/* msg: stdin to spool, canonical CRLF, header fix-ups; streams in constant memory. */
+/* msg: stdin to spool, canonical CRLF, header rewriting and fix-ups; constant memory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +16,8 @@
 #define MSG_CHUNK 65536
 #define MSG_HEADER_LINE_MAX (1024 * 1024)
 
+enum { RESENT_NONE, RESENT_FIRST, RESENT_AFTER };
+
 struct msg_state {
 	const struct msg_opts *o;
 	struct msg *m;
@@ -23,9 +26,15 @@ struct msg_state {
 	struct hdr hdr;
 	int in_body;
 	int at_bol, pending_cr, dot_pending, ended;
+	size_t col;		/* bytes in the current body line */
 	unsigned long lineno;
 	unsigned seen;		/* MSG_ADDED_* bits of fields present in the input */
+	int resent;		/* where we are among Resent- blocks */
+	int sender_known;
+	struct addr_list plain_rcpts, resent_rcpts;
 };
+
+/* ---- output ---- */
 
 static int msg_write(struct msg_state *s, const char *p, size_t n, struct err *e)
 {
@@ -62,40 +71,203 @@ static int msg_put(struct msg_state *s, const char *p, size_t n, struct err *e)
 	return 0;
 }
 
-/* Formats the display name for From:, quoted when it has specials, encoded when it is not
- * ASCII (RFC 2047). */
-static void msg_add_name(struct buf *b, const char *name)
+/* Writes a header field and its CRLF, folding any line over MSG_LINE_MAX at the last blank
+ * that keeps it under; a line with no such blank goes out as it is. */
+static int msg_put_field(struct msg_state *s, const char *f, size_t len, struct err *e)
 {
-	int ascii = 1, plain = 1;
+	while (len) {
+		const char *nl = memchr(f, '\n', len);
+		size_t n = nl ? (size_t)(nl - f) + 1 : len;	/* this physical line, with LF */
+		size_t text = n - (nl ? 2 : 0);		/* without CRLF */
+		size_t cut = 0;
 
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		if (*p >= 0x80 || *p < 0x20)
-			ascii = 0;
-		else if (!(*p == ' ' || (*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') ||
-			   (*p >= 'a' && *p <= 'z') || strchr("!#$%&'*+-/=?^_`{|}~", *p)))
-			plain = 0;
+		if (text > MSG_LINE_MAX) {
+			for (size_t i = MSG_LINE_MAX; i > 1 && !cut; i--)
+				if (f[i] == ' ' || f[i] == '\t')
+					cut = i;
+		}
+		if (cut) {
+			if (msg_put(s, f, cut, e) < 0 || msg_put(s, "\r\n", 2, e) < 0)
+				return -1;
+			f += cut;
+			len -= cut;
+			continue;
+		}
+		if (msg_put(s, f, n, e) < 0)
+			return -1;
+		f += n;
+		len -= n;
 	}
-	if (!ascii) {
-		if (buf_addstr(b, "=?UTF-8?B?") < 0 || buf_add_base64(b, name, strlen(name)) < 0 ||
-		    buf_addstr(b, "?=") < 0)
-			err_oom();
-		return;
+	return msg_put(s, "\r\n", 2, e);
+}
+
+/* ---- header fields ---- */
+
+static const char *msg_sender(struct msg_state *s, const char *header_from)
+{
+	if (!s->sender_known) {
+		s->sender_known = 1;
+		s->m->sender = s->o->sender ? s->o->sender(s->o->ctx, header_from) : "";
+		if (!s->m->sender)
+			s->m->sender = "";
 	}
-	if (plain) {
-		if (buf_addstr(b, name) < 0)
+	return s->m->sender;
+}
+
+static int name_in(const struct hdr_ev *ev, const char *const *names)
+{
+	for (; *names; names++)
+		if (hdr_is(ev, *names))
+			return 1;
+	return 0;
+}
+
+/* The field's value: the text after the colon. */
+static const char *field_value(const struct hdr_ev *ev, size_t *len)
+{
+	const char *colon = memchr(ev->field + ev->name_len, ':', ev->len - ev->name_len);
+
+	*len = ev->len - (size_t)(colon + 1 - ev->field);
+	return colon + 1;
+}
+
+/* The field with "@maildomain" after every bare local name. */
+static void msg_qualify(const struct hdr_ev *ev, const struct addr_list *l, const char *domain,
+			struct buf *out)
+{
+	size_t vlen, done = 0;
+	const char *v = field_value(ev, &vlen);
+	size_t base = (size_t)(v - ev->field);
+
+	for (size_t i = 0; i < l->n; i++) {
+		size_t at = base + l->v[i].local_end;
+
+		if (l->v[i].has_domain)
+			continue;
+		if (buf_add(out, ev->field + done, at - done) < 0 || buf_printf(out, "@%s", domain) < 0)
 			err_oom();
-		return;
+		done = at;
 	}
-	if (buf_addch(b, '"') < 0)
-		err_oom();
-	for (const char *p = name; *p; p++)
-		if ((*p == '"' || *p == '\\') ? buf_addch(b, '\\') < 0 || buf_addch(b, *p) < 0
-					      : buf_addch(b, *p) < 0)
-			err_oom();
-	if (buf_addch(b, '"') < 0)
+	if (buf_add(out, ev->field + done, ev->len - done) < 0)
 		err_oom();
 }
 
+/* From: with the envelope sender as its address, keeping the display name unless one is given. */
+static void msg_from_field(struct msg_state *s, const char *name, struct buf *out)
+{
+	const char *fn = s->o->full_name;
+
+	if (buf_addstr(out, "From: ") < 0)
+		err_oom();
+	if (fn && *fn) {
+		addr_add_phrase(out, fn, strlen(fn));
+		if (buf_addch(out, ' ') < 0)
+			err_oom();
+	} else if (name && *name) {
+		if (buf_addstr(out, name) < 0 || buf_addch(out, ' ') < 0)
+			err_oom();
+	}
+	if (buf_printf(out, "<%s>", s->m->sender) < 0)
+		err_oom();
+}
+
+/* One complete header field from the input: rewritten as the account asks, then written. */
+static int msg_field(struct msg_state *s, const struct hdr_ev *ev, struct err *e)
+{
+	static const char *const addr_fields[] = { "From", "Sender", "To", "Cc", "Bcc", "Reply-To",
+						   "Resent-From", "Resent-Sender", "Resent-To",
+						   "Resent-Cc", "Resent-Bcc", NULL };
+	static const char *const rcpt_fields[] = { "To", "Cc", "Bcc", NULL };
+	static const char *const resent_rcpt_fields[] = { "Resent-To", "Resent-Cc", "Resent-Bcc",
+							  NULL };
+	int is_resent = ev->name_len > 7 && strncasecmp(ev->name, "Resent-", 7) == 0;
+	int is_bcc = hdr_is(ev, "Bcc") || hdr_is(ev, "Resent-Bcc");
+	int is_from = hdr_is(ev, "From");
+	struct addr_list l = { 0 };
+	struct buf out;
+	int parsed = 0, r;
+
+	/* the first Resent- block is the newest; trace fields may stand between its fields */
+	if (is_resent && s->resent == RESENT_NONE)
+		s->resent = RESENT_FIRST;
+	else if (!is_resent && s->resent == RESENT_FIRST && !hdr_is(ev, "Received") &&
+		 !hdr_is(ev, "Return-Path"))
+		s->resent = RESENT_AFTER;
+
+	if (hdr_is(ev, "Date"))
+		s->seen |= MSG_ADDED_DATE;
+	else if (hdr_is(ev, "Message-ID"))
+		s->seen |= MSG_ADDED_MSGID;
+
+	if (name_in(ev, addr_fields)) {
+		size_t vlen;
+		const char *v = field_value(ev, &vlen);
+		int wanted = s->o->extract && (name_in(ev, rcpt_fields) ||
+					       (s->resent == RESENT_FIRST && name_in(ev, resent_rcpt_fields)));
+		struct err pe = { 0 };
+
+		parsed = addr_parse(v, vlen, &l, &pe) == 0;
+		if (!parsed && wanted) {
+			addr_list_free(&l);
+			return err_set(e, ERR_DATA, "cannot read the addresses in the %.*s: header "
+				       "(line %lu): %s; nothing was sent", (int)ev->name_len, ev->name,
+				       s->lineno, pe.text);
+		}
+		if (wanted) {
+			struct addr_list *to = is_resent ? &s->resent_rcpts : &s->plain_rcpts;
+
+			for (size_t i = 0; i < l.n; i++) {
+				struct addr a = { .spec = xstrdup(l.v[i].spec) };
+
+				if (to->n == to->cap) {
+					to->cap = to->cap ? to->cap * 2 : 16;
+					to->v = xrealloc(to->v, to->cap * sizeof *to->v);
+				}
+				to->v[to->n++] = a;
+			}
+		}
+	}
+	if (is_bcc && s->o->remove_bcc) {
+		addr_list_free(&l);
+		return 0;
+	}
+	buf_init(&out, HDR_FIELD_MAX * 2);
+	if (is_from && !(s->seen & MSG_ADDED_FROM)) {
+		char *first = NULL;
+
+		s->seen |= MSG_ADDED_FROM;
+		if (parsed && l.n) {
+			first = l.v[0].has_domain || !s->o->maildomain
+					? xstrdup(l.v[0].spec)
+					: NULL;
+			if (!first) {
+				if (buf_printf(&out, "%s@%s", l.v[0].spec, s->o->maildomain) < 0)
+					err_oom();
+				first = xstrdup(out.data);
+				buf_reset(&out);
+			}
+		}
+		msg_sender(s, first);
+		free(first);
+		if (s->o->set_from == MSG_FROM_ON && *s->m->sender) {
+			msg_from_field(s, parsed && l.n ? l.v[0].name : NULL, &out);
+			r = msg_put_field(s, out.data, out.len, e);
+			buf_free(&out);
+			addr_list_free(&l);
+			return r;
+		}
+	}
+	if (parsed && s->o->maildomain)
+		msg_qualify(ev, &l, s->o->maildomain, &out);
+	else if (buf_add(&out, ev->field, ev->len) < 0)
+		err_oom();
+	r = msg_put_field(s, out.data, out.len, e);
+	buf_free(&out);
+	addr_list_free(&l);
+	return r;
+}
+
+/* Date:, Message-ID: and From: when the input lacked them and the account wants them. */
 static int msg_add_headers(struct msg_state *s, struct err *e)
 {
 	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
@@ -106,9 +278,10 @@ static int msg_add_headers(struct msg_state *s, struct err *e)
 	struct tm tm;
 	int r;
 
+	msg_sender(s, NULL);
 	buf_init(&b, 1 << 20);
 	localtime_r(&now, &tm);
-	if (!(s->seen & MSG_ADDED_DATE)) {
+	if (!(s->seen & MSG_ADDED_DATE) && s->o->set_date) {
 		long off = tm.tm_gmtoff / 60;
 
 		if (buf_printf(&b, "Date: %s, %d %s %d %02d:%02d:%02d %c%02ld%02ld\r\n",
@@ -118,35 +291,38 @@ static int msg_add_headers(struct msg_state *s, struct err *e)
 			err_oom();
 		s->m->added |= MSG_ADDED_DATE;
 	}
-	if (!(s->seen & MSG_ADDED_MSGID)) {
-		unsigned char rnd[8] = { 0 };
+	if (!(s->seen & MSG_ADDED_MSGID) && s->o->set_msgid) {
+		unsigned char rnd[12] = { 0 };
 
 		if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
 			unsigned long long t = (unsigned long long)now ^ ((unsigned long long)getpid() << 32);
 
-			memcpy(rnd, &t, sizeof rnd);
+			memcpy(rnd, &t, sizeof t);
 		}
-		if (buf_printf(&b, "Message-ID: <%04d%02d%02d%02d%02d%02d.%ld.", tm.tm_year + 1900,
-			       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			       (long)getpid()) < 0)
+		if (buf_printf(&b, "Message-ID: <%04d%02d%02d%02d%02d%02d.", tm.tm_year + 1900,
+			       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec) < 0)
 			err_oom();
 		for (size_t i = 0; i < sizeof rnd; i++)
 			if (buf_printf(&b, "%02x", rnd[i]) < 0)
 				err_oom();
-		if (buf_printf(&b, "@%s>\r\n", s->o->domain) < 0)
+		/* the right side is the sender's domain: one that the sender controls */
+		const char *at = strrchr(s->m->sender, '@');
+
+		if (buf_printf(&b, "@%s>\r\n", at && at[1] ? at + 1 : s->o->domain) < 0)
 			err_oom();
 		s->m->added |= MSG_ADDED_MSGID;
 	}
-	if (!(s->seen & MSG_ADDED_FROM) && s->o->from && *s->o->from) {
-		if (buf_addstr(&b, "From: ") < 0)
-			err_oom();
-		if (s->o->full_name && *s->o->full_name) {
-			msg_add_name(&b, s->o->full_name);
-			if (buf_printf(&b, " <%s>\r\n", s->o->from) < 0)
+	if (!(s->seen & MSG_ADDED_FROM) && s->o->set_from != MSG_FROM_OFF && *s->m->sender) {
+		size_t start = b.len;
+
+		msg_from_field(s, NULL, &b);
+		if (!(s->o->full_name && *s->o->full_name)) {	/* a bare address needs no <> */
+			b.len = start;
+			if (buf_printf(&b, "From: %s", s->m->sender) < 0)
 				err_oom();
-		} else if (buf_printf(&b, "%s\r\n", s->o->from) < 0) {
-			err_oom();
 		}
+		if (buf_addstr(&b, "\r\n") < 0)
+			err_oom();
 		s->m->added |= MSG_ADDED_FROM;
 	}
 	r = msg_put(s, b.data, b.len, e);
@@ -161,24 +337,29 @@ static int msg_header_events(struct msg_state *s, struct err *e)
 
 	while (hdr_next(&s->hdr, &ev) != HDR_NONE) {
 		if (ev.type == HDR_FIELD) {
-			if (hdr_is(&ev, "Date"))
-				s->seen |= MSG_ADDED_DATE;
-			else if (hdr_is(&ev, "Message-ID"))
-				s->seen |= MSG_ADDED_MSGID;
-			else if (hdr_is(&ev, "From"))
-				s->seen |= MSG_ADDED_FROM;
-			if (msg_put(s, ev.field, ev.len, e) < 0 || msg_put(s, "\r\n", 2, e) < 0)
+			if (msg_field(s, &ev, e) < 0)
 				return -1;
 			continue;
 		}
 		s->in_body = 1;
 		if (msg_add_headers(s, e) < 0 || msg_put(s, "\r\n", 2, e) < 0)
 			return -1;
-		if (ev.body && (msg_put(s, ev.body, ev.body_len, e) < 0 || msg_put(s, "\r\n", 2, e) < 0))
-			return -1;
+		if (ev.body) {
+			s->col = 0;
+			for (size_t i = 0; i < ev.body_len; i += MSG_LINE_MAX) {
+				size_t n = ev.body_len - i < MSG_LINE_MAX ? ev.body_len - i : MSG_LINE_MAX;
+
+				if (i)
+					s->m->split_lines++;
+				if (msg_put(s, ev.body + i, n, e) < 0 || msg_put(s, "\r\n", 2, e) < 0)
+					return -1;
+			}
+		}
 	}
 	return 0;
 }
+
+/* ---- the line-ending state machine ---- */
 
 /* Bytes of the current line. */
 static int msg_text(struct msg_state *s, const char *p, size_t n, struct err *e)
@@ -186,12 +367,24 @@ static int msg_text(struct msg_state *s, const char *p, size_t n, struct err *e)
 	if (!n)
 		return 0;
 	s->at_bol = 0;
-	if (s->in_body)
-		return msg_put(s, p, n, e);
-	if (buf_add(&s->line, p, n) < 0)
-		return err_set(e, ERR_DATA, "header line %lu is longer than %d bytes", s->lineno + 1,
-			       MSG_HEADER_LINE_MAX);
-	return 0;
+	if (!s->in_body) {
+		if (buf_add(&s->line, p, n) < 0)
+			return err_set(e, ERR_DATA, "header line %lu is longer than %d bytes",
+				       s->lineno + 1, MSG_HEADER_LINE_MAX);
+		return 0;
+	}
+	while (s->col + n > MSG_LINE_MAX) {	/* split as Postfix does: a line break inserted */
+		size_t k = MSG_LINE_MAX - s->col;
+
+		if (msg_put(s, p, k, e) < 0 || msg_put(s, "\r\n", 2, e) < 0)
+			return -1;
+		s->m->split_lines++;
+		p += k;
+		n -= k;
+		s->col = 0;
+	}
+	s->col += n;
+	return msg_put(s, p, n, e);
 }
 
 /* The current line ended. */
@@ -199,6 +392,7 @@ static int msg_eol(struct msg_state *s, struct err *e)
 {
 	s->lineno++;
 	s->at_bol = 1;
+	s->col = 0;
 	if (s->in_body)
 		return msg_put(s, "\r\n", 2, e);
 	if (hdr_push(&s->hdr, s->line.data, s->line.len, e) < 0)
@@ -303,6 +497,7 @@ int msg_spool(int in, const struct msg_opts *o, struct msg *m, struct err *e)
 	int r = -1;
 
 	memset(m, 0, sizeof *m);
+	m->sender = "";
 	m->fd = msg_open_spool(o, e);
 	if (m->fd < 0)
 		return -1;
@@ -328,6 +523,14 @@ out:
 	if (s.ended)	/* read the rest, so the writer gets no SIGPIPE */
 		while (read(in, chunk, sizeof chunk) > 0)
 			;
+	/* the first Resent- block, when there is one, names the recipients instead */
+	if (s.resent != RESENT_NONE) {
+		m->rcpts = s.resent_rcpts;
+		addr_list_free(&s.plain_rcpts);
+	} else {
+		m->rcpts = s.plain_rcpts;
+		addr_list_free(&s.resent_rcpts);
+	}
 	buf_free(&s.out);
 	buf_free(&s.line);
 	hdr_free(&s.hdr);
@@ -341,4 +544,5 @@ void msg_close(struct msg *m)
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
+	addr_list_free(&m->rcpts);
 }

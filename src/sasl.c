@@ -53,8 +53,8 @@ int sasl_choose(const char *offered, const char *want, int tls, int plaintext_ok
 			err_set(e, ERR_CONFIG, "authentication mechanism %s is not supported by "
 				"this build of GNU SASL", want);
 		else if (!sasl_offered(offered, want))
-			err_set(e, ERR_AUTH, "the server does not offer authentication mechanism "
-				"%s (it offers: %s)", want, *offered ? offered : "none");
+			err_set(e, ERR_AUTH, "no usable authentication mechanism: the server does not "
+				"offer %s (it offers: %s)", want, *offered ? offered : "none");
 		else if (sasl_is_clear(want) && !tls && !plaintext_ok)
 			err_set(e, ERR_AUTH, "refusing to send the password with %s over a "
 				"connection without TLS", want);

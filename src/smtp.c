@@ -56,9 +56,13 @@ static int smtp_read(struct smtp *s, struct err *e)
 			if (strncmp(e->text, "timed out", 9) == 0)
 				return err_set(e, ERR_TEMP, "%s timed out after %d s waiting for the "
 					       "reply to %s", s->host, s->conn.timeout, s->cmd);
-			if (e->kind == ERR_TEMP)
+			if (e->kind == ERR_TEMP) {
+				char why[ERR_TEXT_MAX];
+
+				memcpy(why, e->text, sizeof why);
 				return err_set(e, ERR_TEMP, "connection to %s lost while waiting for "
-					       "the reply to %s (%s)", s->host, s->cmd, e->text);
+					       "the reply to %s (%s)", s->host, s->cmd, why);
+			}
 			return -1;
 		}
 		log_transcript(LOG_IN, s->line.data, s->line.len, 0);
@@ -321,6 +325,19 @@ static void smtp_note_rcpt(struct smtp *s, size_t i, struct smtp_refusal *f)
 	}
 }
 
+/* RFC 3461 xtext: '+', '=' and anything outside '!'..'~' as +XX. */
+static int smtp_xtext(struct buf *b, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		int r = *p < '!' || *p > '~' || *p == '+' || *p == '='
+				? buf_printf(b, "+%02X", *p)
+				: buf_addch(b, (char)*p);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* MAIL, RCPT..., DATA: 0 when the server said 354 to DATA and accepted every recipient. */
 static int smtp_envelope(struct smtp *s, const struct smtp_envelope *env, off_t size,
 			 struct err *e)
@@ -330,12 +347,22 @@ static int smtp_envelope(struct smtp *s, const struct smtp_envelope *env, off_t 
 	char line[1100];
 	size_t i;
 
-	char sz[32] = "";
+	int dsn = (s->caps.flags & EHLO_DSN) != 0;
+	struct buf params;
 
-	if (s->caps.flags & EHLO_SIZE)
-		snprintf(sz, sizeof sz, " SIZE=%lld", (long long)size);
-	snprintf(line, sizeof line, "MAIL FROM:<%s>%s%s", env->from, sz,
-		 env->body_8bit && (s->caps.flags & EHLO_8BITMIME) ? " BODY=8BITMIME" : "");
+	buf_init(&params, sizeof line - 20 - strlen(env->from));
+	if (((s->caps.flags & EHLO_SIZE) && buf_printf(&params, " SIZE=%lld", (long long)size) < 0) ||
+	    (env->body_8bit && (s->caps.flags & EHLO_8BITMIME) &&
+	     buf_addstr(&params, " BODY=8BITMIME") < 0) ||
+	    (env->smtputf8 && buf_addstr(&params, " SMTPUTF8") < 0) ||
+	    (dsn && env->dsn_ret && buf_printf(&params, " RET=%s", env->dsn_ret) < 0) ||
+	    (dsn && env->dsn_envid && (buf_addstr(&params, " ENVID=") < 0 ||
+				       smtp_xtext(&params, env->dsn_envid) < 0))) {
+		buf_free(&params);
+		return err_set(e, ERR_DATA, "the MAIL FROM parameters are too long");
+	}
+	snprintf(line, sizeof line, "MAIL FROM:<%s>%s", env->from, params.data);
+	buf_free(&params);
 	s->cmd = "MAIL FROM";
 	if (smtp_put(s, line, 0, e) < 0)
 		return -1;
@@ -344,7 +371,9 @@ static int smtp_envelope(struct smtp *s, const struct smtp_envelope *env, off_t 
 	if (!pipelining && s->reply.code / 100 != 2)
 		return smtp_refused(s, ERR_UNAVAILABLE, "rejected the sender", e);
 	for (i = 0; i < env->nrcpts && !f.code; i++) {
-		snprintf(line, sizeof line, "RCPT TO:<%s>", env->rcpts[i]);
+		snprintf(line, sizeof line, "RCPT TO:<%s>%s%s", env->rcpts[i],
+			 dsn && env->dsn_notify ? " NOTIFY=" : "",
+			 dsn && env->dsn_notify ? env->dsn_notify : "");
 		s->cmd = "RCPT TO";
 		if (smtp_put(s, line, 0, e) < 0)
 			return -1;
@@ -352,6 +381,8 @@ static int smtp_envelope(struct smtp *s, const struct smtp_envelope *env, off_t 
 			continue;
 		if (smtp_flush(s, e) < 0 || smtp_read(s, e) < 0)
 			return -1;
+		if (s->reply.code == 421)
+			return smtp_refused(s, ERR_UNAVAILABLE, "", e);
 		smtp_note_rcpt(s, i, &f);
 	}
 	if (!f.code) {
@@ -367,10 +398,14 @@ static int smtp_envelope(struct smtp *s, const struct smtp_envelope *env, off_t 
 		mail_ok = s->reply.code / 100 == 2;
 		if (!mail_ok)
 			smtp_refused(s, ERR_UNAVAILABLE, "rejected the sender", e);
+		if (s->reply.code == 421)	/* the server is closing: nothing more will come */
+			return smtp_refused(s, ERR_UNAVAILABLE, "", e);
 		for (i = 0; i < env->nrcpts; i++) {
 			s->cmd = "RCPT TO";
 			if (smtp_read(s, e) < 0)
 				return -1;
+			if (s->reply.code == 421)
+				return smtp_refused(s, ERR_UNAVAILABLE, "", e);
 			if (mail_ok)
 				smtp_note_rcpt(s, i, &f);
 		}

@@ -28,6 +28,11 @@ struct smtp_envelope {
 	const char *const *rcpts;
 	size_t nrcpts;
 	int body_8bit;		/* ask for BODY=8BITMIME when offered */
+	int smtputf8;		/* ask for SMTPUTF8 (the caller checked that it is offered) */
+	/* DSN (RFC 3461), sent only when the server offers DSN; NULL: not asked for */
+	const char *dsn_notify;	/* "NEVER" or e.g. "SUCCESS,FAILURE" */
+	const char *dsn_ret;	/* "FULL" or "HDRS" */
+	const char *dsn_envid;	/* any text; xtext-encoded here */
 };
 
 /* Connects and reads the greeting. */

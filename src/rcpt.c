@@ -1,0 +1,285 @@
+/* rcpt: recipients from argv and headers, aliases, qualification, dedupe. */
+#include <errno.h>
+#include <idn2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "rcpt.h"
+
+#define RCPT_ALIAS_DEPTH 16
+
+void rcpt_add(struct rcpt_list *l, const char *addr)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcasecmp(l->v[i], addr) == 0)
+			return;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = xstrdup(addr);
+}
+
+int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e)
+{
+	struct addr_list al = { 0 };
+
+	if (addr_parse(arg, strlen(arg), &al, e) < 0) {
+		addr_list_free(&al);
+		return err_set(e, ERR_USAGE, "invalid recipient '%s': %s", arg, e->text);
+	}
+	if (al.n == 0) {
+		addr_list_free(&al);
+		return err_set(e, ERR_USAGE, "invalid recipient '%s': no address in it", arg);
+	}
+	for (size_t i = 0; i < al.n; i++)
+		rcpt_add(l, al.v[i].spec);
+	addr_list_free(&al);
+	return 0;
+}
+
+void rcpt_free(struct rcpt_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+int rcpt_is_local(const char *addr)
+{
+	int quoted = 0;
+
+	for (const char *p = addr; *p; p++) {
+		if (*p == '\\' && quoted && p[1])
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '@' && !quoted)
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- aliases ---- */
+
+struct alias {
+	char *name;
+	char *value;	/* the raw address list */
+	const char *file;
+	int line;
+};
+
+struct aliases {
+	struct alias *v;
+	size_t n, cap;
+};
+
+static void aliases_free(struct aliases *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		free(a->v[i].name);
+		free(a->v[i].value);
+	}
+	free(a->v);
+}
+
+static void aliases_add(struct aliases *a, const char *name, size_t nlen, struct buf *value,
+			const char *file, int line)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 32;
+		a->v = xrealloc(a->v, a->cap * sizeof *a->v);
+	}
+	a->v[a->n].name = xmalloc(nlen + 1);
+	memcpy(a->v[a->n].name, name, nlen);
+	a->v[a->n].name[nlen] = '\0';
+	a->v[a->n].value = xstrdup(value->data);
+	a->v[a->n].file = file;
+	a->v[a->n].line = line;
+	a->n++;
+}
+
+/* Reads an aliases file: "name: value, value", '#' comments, indented continuation lines. */
+static int aliases_read(const char *file, struct aliases *a, struct err *e)
+{
+	FILE *f = fopen(file, "re");
+	char *line = NULL, name[256] = "";
+	size_t size = 0, nlen = 0;
+	int lineno = 0, start = 0, r = 0;
+	struct buf value;
+	ssize_t n;
+
+	if (!f)
+		return err_set(e, ERR_CONFIG, "cannot read aliases file %s: %s", file,
+			       strerror(errno));
+	buf_init(&value, 1 << 20);
+	while ((n = getline(&line, &size, f)) >= 0) {
+		char *p = line, *colon;
+
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#')
+			continue;
+		if (line[0] == ' ' || line[0] == '\t') {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (!*p)
+				continue;
+			if (!nlen) {
+				r = err_set(e, ERR_CONFIG, "%s:%d: continuation line without an alias",
+					    file, lineno);
+				break;
+			}
+			if (buf_addch(&value, ' ') < 0 || buf_addstr(&value, p) < 0) {
+				r = err_set(e, ERR_CONFIG, "%s:%d: alias too long", file, lineno);
+				break;
+			}
+			continue;
+		}
+		if (nlen)
+			aliases_add(a, name, nlen, &value, file, start);
+		nlen = 0;
+		buf_reset(&value);
+		if (!line[0])
+			continue;
+		colon = strchr(line, ':');
+		if (!colon || colon == line || (size_t)(colon - line) >= sizeof name) {
+			r = err_set(e, ERR_CONFIG, "%s:%d: expected 'name: address, ...'", file, lineno);
+			break;
+		}
+		nlen = (size_t)(colon - line);
+		while (nlen && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'))
+			nlen--;
+		memcpy(name, line, nlen);
+		start = lineno;
+		if (buf_addstr(&value, colon + 1) < 0) {
+			r = err_set(e, ERR_CONFIG, "%s:%d: alias too long", file, lineno);
+			break;
+		}
+	}
+	if (!r && nlen)
+		aliases_add(a, name, nlen, &value, file, start);
+	free(line);
+	buf_free(&value);
+	fclose(f);
+	return r;
+}
+
+static const struct alias *aliases_find(const struct aliases *a, const char *name)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcasecmp(a->v[i].name, name) == 0)
+			return &a->v[i];
+	return NULL;
+}
+
+/* Expands one address into out; the depth bound ends alias loops. */
+static int expand_one(const struct aliases *a, const char *addr, int depth, int use_default,
+		      struct rcpt_list *out, struct err *e)
+{
+	const struct alias *al;
+	struct addr_list list = { 0 };
+	int r = 0;
+
+	if (!rcpt_is_local(addr) || !a->n) {
+		rcpt_add(out, addr);
+		return 0;
+	}
+	al = aliases_find(a, addr);
+	if (!al && use_default)
+		al = aliases_find(a, "default");
+	if (!al || depth >= RCPT_ALIAS_DEPTH) {	/* a name that maps to itself ends here */
+		rcpt_add(out, addr);
+		return 0;
+	}
+	if (addr_parse(al->value, strlen(al->value), &list, e) < 0) {
+		addr_list_free(&list);
+		return err_set(e, ERR_CONFIG, "%s:%d: alias '%s': %s", al->file, al->line, al->name,
+			       e->text);
+	}
+	for (size_t i = 0; i < list.n && r == 0; i++) {
+		if (strcasecmp(list.v[i].spec, addr) == 0)
+			rcpt_add(out, addr);	/* "root: root, admin@x" keeps root */
+		else
+			r = expand_one(a, list.v[i].spec, depth + 1, 0, out, e);
+	}
+	addr_list_free(&list);
+	return r;
+}
+
+int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
+		struct err *e)
+{
+	struct aliases a = { 0 };
+	struct rcpt_list out = { 0 };
+	int r = 0;
+
+	if (aliases_file && aliases_read(aliases_file, &a, e) < 0) {
+		aliases_free(&a);
+		return -1;
+	}
+	for (size_t i = 0; i < l->n && r == 0; i++)
+		r = expand_one(&a, l->v[i], 0, 1, &out, e);
+	aliases_free(&a);
+	if (r < 0) {
+		rcpt_free(&out);
+		return -1;
+	}
+	rcpt_free(l);
+	if (maildomain) {
+		for (size_t i = 0; i < out.n; i++)
+			if (rcpt_is_local(out.v[i])) {
+				struct buf b;
+
+				buf_init(&b, 2048);
+				if (buf_printf(&b, "%s@%s", out.v[i], maildomain) < 0)
+					err_oom();
+				rcpt_add(l, b.data);
+				buf_free(&b);
+			} else {
+				rcpt_add(l, out.v[i]);
+			}
+		rcpt_free(&out);
+	} else {
+		*l = out;
+	}
+	return 0;
+}
+
+int rcpt_is_utf8(const char *addr)
+{
+	for (const unsigned char *p = (const unsigned char *)addr; *p; p++)
+		if (*p >= 0x80)
+			return 1;
+	return 0;
+}
+
+int rcpt_to_ascii(const char *addr, char *out, size_t size, struct err *e)
+{
+	const char *at = strrchr(addr, '@');
+	char *ace = NULL;
+	int r;
+
+	for (const char *p = addr; p < (at ? at : addr + strlen(addr)); p++)
+		if ((unsigned char)*p >= 0x80)
+			return err_set(e, ERR_UNAVAILABLE, "the address %s has a non-ASCII local part, "
+				       "which needs a server with SMTPUTF8", addr);
+	if (!at) {
+		snprintf(out, size, "%s", addr);
+		return 0;
+	}
+	r = idn2_to_ascii_8z(at + 1, &ace, IDN2_NONTRANSITIONAL);
+	if (r != IDN2_OK)
+		return err_set(e, ERR_DATA, "the domain of %s is not a valid international domain "
+			       "name: %s", addr, idn2_strerror(r));
+	if ((size_t)snprintf(out, size, "%.*s@%s", (int)(at - addr), addr, ace) >= size) {
+		idn2_free(ace);
+		return err_set(e, ERR_DATA, "the address %s is too long", addr);
+	}
+	idn2_free(ace);
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* rcpt: the envelope recipients, from the command line and (with -t) the headers: each argument is
+ * an address list of its own, aliases in /etc/aliases syntax are expanded (recursively, with a
+ * `default` catch-all for local names), bare local names are qualified with the mail domain, and
+ * duplicates go (compared without regard to case). */
+#ifndef POSTBOTE_RCPT_H
+#define POSTBOTE_RCPT_H
+
+#include <stddef.h>
+
+#include "addr.h"
+#include "err.h"
+
+struct rcpt_list {
+	char **v;
+	size_t n, cap;
+};
+
+/* Adds one address unless it is there already. */
+void rcpt_add(struct rcpt_list *l, const char *addr);
+/* Adds every address of an address list such as a command-line argument: "a@b, Name <c@d>".
+ * -1 with ERR_USAGE when it does not parse. */
+int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e);
+void rcpt_free(struct rcpt_list *l);
+
+/* Replaces the list by its expansion: aliases from `aliases_file` (NULL: none) applied to local
+ * names, then local names qualified with `maildomain` (NULL: left as they are). -1 with ERR_CONFIG
+ * (the aliases file is unreadable or malformed). */
+int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
+		struct err *e);
+
+/* True when the address has no '@' outside quotes: a local name such as "root". */
+int rcpt_is_local(const char *addr);
+
+/* True when the address has a byte >= 0x80. */
+int rcpt_is_utf8(const char *addr);
+
+/* The address with its domain as IDNA A-labels (libidn2), for a server without SMTPUTF8.
+ * A non-ASCII local part cannot be converted: -1 with ERR_UNAVAILABLE. Writes to out. */
+int rcpt_to_ascii(const char *addr, char *out, size_t size, struct err *e);
+
+#endif
