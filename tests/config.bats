@@ -1,0 +1,260 @@
+#!/usr/bin/env bats
+# The configuration file: errors (exit 78 with FILE:LINE), passwords, account selection,
+# and where the file is looked for.
+
+load lib/common
+
+setup_file() { common_setup_file; }
+setup() {
+	common_setup
+	CONF=$BATS_TEST_TMPDIR/postbote.conf
+	std_message >"$MSG"
+}
+teardown() { common_teardown; }
+
+@test "unknown key: exit 78, FILE:LINE and a suggestion" {
+	write_config "$CONF" <<EOF
+[defaults]
+default_account = fake
+
+[fake]
+host = localhost
+prot = 587
+EOF
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_equal "$status" 78
+	assert_equal "$stderr" "postbote: $CONF:6: unknown key 'prot'; did you mean 'port'?"
+}
+
+@test "a line longer than 200 bytes: exit 78 'line too long'" {
+	local long
+	long=$(printf 'x%.0s' {1..230})
+	write_config "$CONF" <<EOF
+[defaults]
+default_account = fake
+
+[fake]
+host = localhost
+passwordeval = echo $long
+from = alice@example.org
+EOF
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_equal "$status" 78
+	assert_error_line
+	[[ $stderr == "postbote: $CONF:"[0-9]*": line too long"* ]] ||
+		fail "stderr is not 'postbote: $CONF:LINE: line too long ...': $stderr"
+}
+
+@test "an account without host: exit 78" {
+	write_config "$CONF" <<EOF
+[defaults]
+default_account = fake
+
+[fake]
+port = 587
+from = alice@example.org
+EOF
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_equal "$status" 78
+	assert_equal "$stderr" "postbote: $CONF: account 'fake' has no host"
+}
+
+@test "a password in a file readable by others: exit 78 asking for chmod 600, no connection" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config
+	chmod 644 "$CONF"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_equal "$status" 78
+	assert_equal "$stderr" "postbote: $CONF holds a password but is readable by others; run: chmod 600 $CONF"
+	assert_file_empty "$FAKE_OUT/transcript.log"
+}
+
+@test "passwordeval: the first line of the command's output is the password" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	printf '%s\nsecond line\n' "$FAKE_PASS" >"$BATS_TEST_TMPDIR/pw"
+	fake_config --no-auth "user = $FAKE_USER" "passwordeval = cat '$BATS_TEST_TMPDIR/pw'"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_user)" "$FAKE_USER"
+}
+
+@test "a password with # in it is kept whole" {
+	fake_start --tls starttls --auth "$FAKE_USER:p#ss:w0rd"
+	FAKE_PASS='p#ss:w0rd' fake_config
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_user)" "$FAKE_USER"
+}
+
+@test "indented lines and comment lines are accepted" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	write_config "$CONF" <<EOF
+# a comment
+; another comment
+[defaults]
+  default_account = fake
+
+[fake]
+    host = localhost
+	port = $FAKE_PORT
+    # indented comment
+    tls = starttls
+    tls_trust_file = $CA_DIR/ca.pem
+    user = $FAKE_USER
+    password = $FAKE_PASS
+    from = $FAKE_FROM
+EOF
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_user)" "$FAKE_USER"
+}
+
+@test "domain sets the EHLO name" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config "domain = client.example.net"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" helo)" client.example.net
+	run client_lines
+	assert_line --index 0 "EHLO client.example.net"
+}
+
+# --- account selection ----------------------------------------------------------------------
+
+# Two accounts on one server; the shared settings come from [defaults].
+two_accounts() { # [default_account line]
+	fake_start --tls starttls --auth alice:pw-alice --auth bob:pw-bob
+	write_config "$CONF" <<EOF
+[defaults]
+host = localhost
+port = $FAKE_PORT
+tls = starttls
+tls_trust_file = $CA_DIR/ca.pem
+timeout = 10
+$1
+
+[first]
+user = alice
+password = pw-alice
+from = alice@example.org
+
+[second]
+user = bob
+password = pw-bob
+from = bob@example.org
+EOF
+}
+
+assert_sent_as() { # USER ENVELOPE-SENDER [message number]
+	local j=$FAKE_OUT/msg-${3:-1}.json
+	assert_equal "$(json_get "$j" auth_user)" "$1"
+	assert_equal "$(json_get "$j" mail_from)" "$2"
+}
+
+@test "default_account is used without -a or a matching -f" {
+	two_accounts "default_account = second"
+	run --separate-stderr pb -C "$CONF" carol@example.org <"$MSG"
+	assert_success
+	assert_sent_as bob bob@example.org
+}
+
+@test "-a and --account pick the account" {
+	two_accounts "default_account = second"
+	run --separate-stderr pb -C "$CONF" -a first carol@example.org <"$MSG"
+	assert_success
+	assert_sent_as alice alice@example.org
+	run --separate-stderr pb -C "$CONF" --account first carol@example.org <"$MSG"
+	assert_success
+	assert_sent_as alice alice@example.org 2
+}
+
+@test "-f picks the account whose from matches" {
+	two_accounts "default_account = second"
+	run --separate-stderr pb -C "$CONF" -f alice@example.org carol@example.org <"$MSG"
+	assert_success
+	assert_sent_as alice alice@example.org
+}
+
+@test "-f without a matching account uses the default account and keeps the sender" {
+	two_accounts "default_account = first"
+	run --separate-stderr pb -C "$CONF" -f nobody@example.org carol@example.org <"$MSG"
+	assert_success
+	assert_sent_as alice nobody@example.org
+}
+
+@test "an account named 'default' is used when there is no default_account" {
+	fake_start --tls starttls --auth alice:pw-alice --auth bob:pw-bob
+	write_config "$CONF" <<EOF
+[other]
+host = localhost
+port = $FAKE_PORT
+tls_trust_file = $CA_DIR/ca.pem
+user = alice
+password = pw-alice
+from = alice@example.org
+
+[default]
+host = localhost
+port = $FAKE_PORT
+tls_trust_file = $CA_DIR/ca.pem
+user = bob
+password = pw-bob
+from = bob@example.org
+EOF
+	run --separate-stderr pb -C "$CONF" carol@example.org <"$MSG"
+	assert_success
+	assert_sent_as bob bob@example.org
+}
+
+@test "no account can be chosen: exit 78" {
+	two_accounts ""
+	run --separate-stderr pb -C "$CONF" carol@example.org <"$MSG"
+	assert_equal "$status" 78
+	assert_error_line
+	assert_file_empty "$FAKE_OUT/transcript.log"
+}
+
+@test "-a with an unknown account: exit 78 naming it" {
+	two_accounts "default_account = first"
+	run --separate-stderr pb -C "$CONF" -a nosuch carol@example.org <"$MSG"
+	assert_equal "$status" 78
+	assert_error_line "nosuch"
+	assert_file_empty "$FAKE_OUT/transcript.log"
+}
+
+# --- where the file is found ------------------------------------------------------------------
+
+@test "POSTBOTE_CONFIG names the file when -C is not given" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config
+	POSTBOTE_CONFIG=$CONF run --separate-stderr pb bob@example.org <"$MSG"
+	assert_success
+	assert_file_exist "$FAKE_OUT/msg-1.eml"
+}
+
+@test "-C wins over POSTBOTE_CONFIG" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config
+	POSTBOTE_CONFIG=$BATS_TEST_TMPDIR/does-not-exist run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_file_exist "$FAKE_OUT/msg-1.eml"
+}
+
+@test "the user file is \$XDG_CONFIG_HOME/postbote/config" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	mkdir -p "$XDG_CONFIG_HOME/postbote"
+	fake_config --file "$XDG_CONFIG_HOME/postbote/config"
+	run --separate-stderr pb bob@example.org <"$MSG"
+	assert_success
+	assert_file_exist "$FAKE_OUT/msg-1.eml"
+}
+
+@test "the user file defaults to ~/.config/postbote/config" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	unset XDG_CONFIG_HOME
+	mkdir -p "$HOME/.config/postbote"
+	fake_config --file "$HOME/.config/postbote/config"
+	run --separate-stderr pb bob@example.org <"$MSG"
+	assert_success
+	assert_file_exist "$FAKE_OUT/msg-1.eml"
+}

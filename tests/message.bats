@@ -1,0 +1,145 @@
+#!/usr/bin/env bats
+# What postbote does to the message: line endings, dot-stuffing, the end-of-input dot,
+# NUL bytes, and the Date/Message-ID/From headers it adds.
+
+load lib/common
+
+setup_file() { common_setup_file; }
+setup() {
+	common_setup
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config
+}
+teardown() { common_teardown; }
+
+# The header block of msg-1.eml (without CRs), one header line per output line.
+received_headers() { sed -n '1,/^\r$/p' "$FAKE_OUT/msg-1.eml" | sed '$d' | tr -d '\r'; }
+# Everything after the blank line that ends the header block, as received (CRLF kept).
+received_body() { sed '1,/^\r$/d' "$FAKE_OUT/msg-1.eml"; }
+
+# No CR or LF on the wire except as a CRLF pair.
+assert_only_crlf() { # FILE
+	"$PYTHON" -c 'import re, sys
+data = open(sys.argv[1], "rb").read()
+bad = [m.start() for m in re.finditer(rb"\r(?!\n)|(?<!\r)\n", data)]
+sys.exit("bare CR or LF at offsets %s" % bad[:10] if bad else 0)' "$1"
+}
+
+@test "bare LF, bare CR and CRLF all arrive as CRLF" {
+	printf 'From: a@example.org\r\nTo: b@example.org\rSubject: endings\nDate: Mon, 01 Jan 2024 12:00:00 +0000\r\nMessage-ID: <le@example.org>\n\nlf line\ncr line\rcrlf line\r\ncr then crlf\r\r\nlast\n' >"$MSG"
+	printf 'From: a@example.org\r\nTo: b@example.org\r\nSubject: endings\r\nDate: Mon, 01 Jan 2024 12:00:00 +0000\r\nMessage-ID: <le@example.org>\r\n\r\nlf line\r\ncr line\r\ncrlf line\r\ncr then crlf\r\n\r\nlast\r\n' >"$WANT"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_only_crlf "$FAKE_OUT/msg-1.eml"
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+}
+
+@test "lines starting with a dot arrive unchanged (dot-stuffing on the wire)" {
+	{ std_message; printf '.leading dot\n..two dots\n. dot space\n...\n'; } >"$MSG"
+	{ std_message; printf '.leading dot\n..two dots\n. dot space\n...\n'; } | crlf >"$WANT"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+}
+
+@test "without -i a line with a single dot ends the input" {
+	{ std_message; printf 'before\n.\nafter\n'; } >"$MSG"
+	{ std_message; printf 'before\n'; } | crlf >"$WANT"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+}
+
+@test "with -i a line with a single dot is part of the message" {
+	{ std_message; printf 'before\n.\nafter\n.\n'; } >"$MSG"
+	{ std_message; printf 'before\n.\nafter\n.\n'; } | crlf >"$WANT"
+	run --separate-stderr pb -C "$CONF" -i bob@example.org <"$MSG"
+	assert_success
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+}
+
+@test "with -oi a line with a single dot is part of the message" {
+	{ std_message; printf 'before\n.\nafter\n'; } >"$MSG"
+	{ std_message; printf 'before\n.\nafter\n'; } | crlf >"$WANT"
+	run --separate-stderr pb -C "$CONF" -oi bob@example.org <"$MSG"
+	assert_success
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+}
+
+@test "a NUL byte: exit 65 and no connection" {
+	{ std_message; printf 'bad \0 byte\n'; } >"$MSG"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_equal "$status" 65
+	assert_error_line
+	assert_file_empty "$FAKE_OUT/transcript.log"
+}
+
+@test "missing Date, Message-ID and From are added; From from -f with -F as the name" {
+	printf 'Subject: no date, id or from\nTo: bob@example.org\n\nbody line\n' >"$MSG"
+	run --separate-stderr pb -C "$CONF" -f "$FAKE_FROM" -F "Alice Example" bob@example.org <"$MSG"
+	assert_success
+	run received_headers
+	assert_equal "${#lines[@]}" 5
+	assert_line --index 0 "Subject: no date, id or from"
+	assert_line --index 1 "To: bob@example.org"
+	# the added ones follow, in any order, once each
+	local added
+	added=$(printf '%s\n' "${lines[@]:2}" | sed 's/:.*//' | tr '[:upper:]' '[:lower:]' | sort | tr '\n' ' ')
+	assert_equal "$added" "date from message-id "
+	assert_line "From: Alice Example <$FAKE_FROM>"
+	assert_line --regexp '^Date: ((Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?[0-9]{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}(:[0-9]{2})? [+-][0-9]{4}$'
+	assert_line --regexp '^[Mm]essage-I[Dd]: <[^<>@ ]+@[^<>@ ]+>$'
+	run received_body
+	assert_output $'body line\r'
+}
+
+@test "without -f the added From: is the account's from address" {
+	printf 'Subject: no from\n\nbody\n' >"$MSG"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" mail_from)" "$FAKE_FROM"
+	run received_headers
+	assert_line --regexp "^From: (.*<$FAKE_FROM>|$FAKE_FROM)\$"
+}
+
+@test "-f and -r set the envelope sender" {
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" -f other@example.org bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" mail_from)" other@example.org
+	run --separate-stderr pb -C "$CONF" -r third@example.org bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$(json_get "$FAKE_OUT/msg-2.json" mail_from)" third@example.org
+}
+
+@test "existing Date, Message-ID and From are kept untouched" {
+	cat >"$MSG" <<'EOF'
+Received: from somewhere by here; Mon, 01 Jan 2024 11:59:00 +0000
+From: "Alice Q. Example" <alice@example.org> (the sender)
+Subject: a folded
+  subject line
+Date: Tue, 2 Jan 2024 10:00:00 +0100 (CET)
+Message-Id: <keep.this.one@example.org>
+X-Empty:
+
+body stays
+EOF
+	crlf <"$MSG" >"$WANT"
+	run --separate-stderr pb -C "$CONF" -f "$FAKE_FROM" -F "Someone Else" bob@example.org <"$MSG"
+	assert_success
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+}
+
+@test "input without a header block gets the added headers, a blank line, then the input" {
+	printf 'Just a body line, no headers.\nsecond line\n' >"$MSG"
+	run --separate-stderr pb -C "$CONF" -f "$FAKE_FROM" bob@example.org <"$MSG"
+	assert_success
+	run received_headers
+	assert_equal "${#lines[@]}" 3
+	local added
+	added=$(printf '%s\n' "${lines[@]}" | sed 's/:.*//' | tr '[:upper:]' '[:lower:]' | sort | tr '\n' ' ')
+	assert_equal "$added" "date from message-id "
+	received_body >"$BATS_TEST_TMPDIR/body"
+	printf 'Just a body line, no headers.\r\nsecond line\r\n' >"$WANT"
+	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/body"
+}
