@@ -24,7 +24,7 @@ struct conf_entry {
 };
 
 enum conf_type { T_STR, T_PORT, T_TLS, T_AUTH, T_ALLOW, T_TIMEOUT, T_PATH, T_ONOFF, T_AUTOONOFF,
-		 T_AUTOOFF, T_DSN_NOTIFY, T_DSN_RETURN, T_DOMAIN };
+		 T_AUTOOFF, T_DSN_NOTIFY, T_DSN_RETURN, T_DOMAIN, T_DURATION, T_RATE, T_COUNT };
 
 static const struct {
 	const char *key;
@@ -54,6 +54,14 @@ static const struct {
 	{ "remove_bcc_headers", T_ONOFF },
 	{ "dsn_notify", T_DSN_NOTIFY },
 	{ "dsn_return", T_DSN_RETURN },
+	{ "queue", T_ONOFF },
+	{ "queue_dir", T_PATH },
+	{ "queue_lifetime", T_DURATION },
+	{ "queue_retry_min", T_DURATION },
+	{ "queue_retry_max", T_DURATION },
+	{ "queue_flush", T_ONOFF },
+	{ "rate_limit", T_RATE },
+	{ "max_recipients", T_COUNT },
 };
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
 
@@ -111,6 +119,45 @@ static int conf_int(const char *v, long min, long max, long *out)
 		return -1;
 	*out = n;
 	return 0;
+}
+
+long conf_duration(const char *v)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || n < 0 || n > 1000000000L)
+		return -1;
+	switch (*end) {
+	case '\0':
+	case 's': break;
+	case 'm': n *= 60; break;
+	case 'h': n *= 3600; break;
+	case 'd': n *= 86400; break;
+	default: return -1;
+	}
+	return *end && end[1] ? -1 : n;
+}
+
+/* "N/hour" or "N/day": the count, and the window in *window. -1 when malformed. */
+static int conf_rate(const char *v, long *window)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || n < 1 || n > 1000000)
+		return -1;
+	if (strcmp(end, "/hour") == 0 || strcmp(end, "/h") == 0)
+		*window = 3600;
+	else if (strcmp(end, "/day") == 0 || strcmp(end, "/d") == 0)
+		*window = 86400;
+	else
+		return -1;
+	return (int)n;
 }
 
 /* "never", or success, failure and delay joined by commas (RFC 3461 NOTIFY). */
@@ -192,6 +239,20 @@ static int conf_check(enum conf_type t, const char *key, const char *v, struct e
 					       v);
 		if (!*v)
 			return err_set(e, ERR_CONFIG, "%s has an empty value", key);
+		return 0;
+	case T_DURATION:
+		if (conf_duration(v) < 0)
+			return err_set(e, ERR_CONFIG, "%s must be a duration such as 90s, 15m, 2h or 5d, "
+				       "not '%s'", key, v);
+		return 0;
+	case T_RATE:
+		if (conf_rate(v, &n) < 0)
+			return err_set(e, ERR_CONFIG, "rate_limit must be N/hour or N/day, not '%s'", v);
+		return 0;
+	case T_COUNT:
+		if (conf_int(v, 1, 100000, &n) < 0)
+			return err_set(e, ERR_CONFIG, "%s must be a number from 1 to 100000, not '%s'",
+				       key, v);
 		return 0;
 	case T_AUTH:
 		for (const char *p = v; *p; p++)
@@ -454,6 +515,13 @@ static const char *conf_get(const struct conf *c, const char *account, const cha
 	return en ? en->value : NULL;
 }
 
+const char *conf_default(const struct conf *c, const char *key)
+{
+	const struct conf_entry *en = conf_find(c, "defaults", key);
+
+	return en ? en->value : NULL;
+}
+
 static void conf_files(const struct conf *c, char *out, size_t size)
 {
 	out[0] = '\0';
@@ -550,6 +618,25 @@ int conf_account(const struct conf *c, const char *name, const char *from, struc
 	a->remove_bcc_headers = !v || strcmp(v, "on") == 0;
 	a->dsn_notify = conf_get(c, a->name, "dsn_notify");
 	a->dsn_return = conf_get(c, a->name, "dsn_return");
+	v = conf_get(c, a->name, "queue");
+	a->queue = !v || strcmp(v, "on") == 0;
+	a->queue_dir = conf_get(c, a->name, "queue_dir");
+	v = conf_get(c, a->name, "queue_lifetime");
+	a->queue_lifetime = v ? conf_duration(v) : 5 * 86400;
+	v = conf_get(c, a->name, "queue_retry_min");
+	a->queue_retry_min = v ? conf_duration(v) : 60;
+	v = conf_get(c, a->name, "queue_retry_max");
+	a->queue_retry_max = v ? conf_duration(v) : 3600;
+	if (a->queue_retry_min < 1)
+		a->queue_retry_min = 1;
+	if (a->queue_retry_max < a->queue_retry_min)
+		a->queue_retry_max = a->queue_retry_min;
+	v = conf_get(c, a->name, "queue_flush");
+	a->queue_flush = !v || strcmp(v, "on") == 0;
+	v = conf_get(c, a->name, "rate_limit");
+	a->rate_limit = v ? conf_rate(v, &a->rate_window) : 0;
+	v = conf_get(c, a->name, "max_recipients");
+	a->max_recipients = v && conf_int(v, 1, 100000, &n) == 0 ? (int)n : 0;
 	v = conf_get(c, a->name, "auth");
 	if (!v)
 		a->auth = a->user ? "on" : "off";

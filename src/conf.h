@@ -37,6 +37,15 @@ struct account {
 	int remove_bcc_headers;		/* default on */
 	const char *dsn_notify;		/* NULL, "never" or a list of success,failure,delay */
 	const char *dsn_return;		/* NULL, "full" or "headers" */
+	/* the queue (issue 5) */
+	int queue;			/* keep what cannot be sent now (default on) */
+	const char *queue_dir;		/* NULL: the default */
+	long queue_lifetime;		/* seconds; default 5 days */
+	long queue_retry_min, queue_retry_max;	/* seconds; default 60 and 3600 */
+	int queue_flush;		/* after a direct success, send what is due (default on) */
+	int rate_limit;			/* messages per rate_window; 0: no limit */
+	long rate_window;		/* 3600 or 86400 */
+	int max_recipients;		/* per transaction; 0: no limit */
 };
 
 struct conf_entry;
@@ -66,5 +75,11 @@ int conf_password(const struct account *a, char *out, size_t size, struct err *e
 
 /* True when v is a valid DSN NOTIFY list: "never", or success/failure/delay joined by commas. */
 int conf_dsn_notify_ok(const char *v);
+
+/* The value of key in [defaults], or NULL. */
+const char *conf_default(const struct conf *c, const char *key);
+
+/* "90", "90s", "15m", "2h", "5d" in seconds; -1 when malformed. */
+long conf_duration(const char *v);
 
 #endif

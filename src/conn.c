@@ -52,7 +52,7 @@ static int conn_fill(struct conn *c, long long deadline, struct err *e)
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				n = TLS_AGAIN;
 			else if (n < 0)
-				return err_set(e, ERR_TEMP, "connection lost: %s", strerror(errno));
+				return err_set(e, ERR_TEMP, "%s", strerror(errno));
 		}
 		if (n > 0) {
 			c->in_pos = 0;
@@ -60,7 +60,7 @@ static int conn_fill(struct conn *c, long long deadline, struct err *e)
 			return 0;
 		}
 		if (n == 0)
-			return err_set(e, ERR_TEMP, "connection lost: the server closed it");
+			return err_set(e, ERR_TEMP, "the server closed it");
 		if (n != TLS_AGAIN)
 			return -1;
 		/* the server's reply must not wait for our delayed ACK of what it sent before */
@@ -115,7 +115,7 @@ static int conn_send(struct conn *c, const char *p, size_t n, struct err *e)
 			if (w < 0 && (errno == EAGAIN || errno == EINTR))
 				w = TLS_AGAIN;
 			else if (w < 0)
-				return err_set(e, ERR_TEMP, "connection lost: %s", strerror(errno));
+				return err_set(e, ERR_TEMP, "%s", strerror(errno));
 		}
 		if (w > 0) {
 			p += w;

@@ -16,10 +16,16 @@
 #include "conf.h"
 #include "log.h"
 #include "msg.h"
+#include "net.h"
+#include "queue.h"
 #include "rcpt.h"
-#include "smtp.h"
+#include "send.h"
+
+enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE };
 
 struct opts {
+	enum mode mode;
+	const char *queue_id;	/* -qI, --queue-delete and the like */
 	const char *config, *account, *from, *full_name;
 	int ignore_dots, verbose, extract, read_envelope_from, body_8bit;
 	const char *dsn_notify, *dsn_ret, *dsn_envid;
@@ -64,6 +70,11 @@ static void usage(void)
 	      "  -V ENVID             DSN: envelope identifier\n"
 	      "  -B 8BITMIME          declare the body 8-bit\n"
 	      "  -v, --verbose        show the SMTP conversation (passwords never shown)\n"
+	      "Queue:\n"
+	      "  -q                   send every message that is due (-q30m is the same)\n"
+	      "  -qI ID               send that message now\n"
+	      "  -bp, mailq           list the queue\n"
+	      "      --queue-delete ID, --queue-hold ID, --queue-release ID\n"
 	      "      --version        show the version\n"
 	      "      --help           show this help\n"
 	      "Accepted and ignored for sendmail compatibility: -o..., -h N, -L TAG,\n"
@@ -81,12 +92,19 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		{ "version", no_argument, NULL, 1 },
 		{ "help", no_argument, NULL, 2 },
 		{ "read-envelope-from", no_argument, NULL, 3 },
+		{ "queue-delete", required_argument, NULL, 4 },
+		{ "queue-hold", required_argument, NULL, 5 },
+		{ "queue-release", required_argument, NULL, 6 },
 		{ NULL, 0, NULL, 0 },
 	};
+	enum mode mode = MODE_SEND;
+	const char *name = strrchr(argv[0], '/');
 	int c;
 
+	if (strcmp(name ? name + 1 : argv[0], "mailq") == 0)
+		o->mode = MODE_LIST;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":C:a:f:r:F:itvB:o:h:L:mnO:GUA:b:N:R:V:", longopts,
+	while ((c = getopt_long(argc, argv, ":C:a:f:r:F:itvB:o:h:L:mnO:GUA:b:N:R:V:q::", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'C': o->config = optarg; break;
@@ -131,10 +149,23 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 					       optarg);
 			break;
 		case 'b':
-			if (strcmp(optarg, "m"))
-				return err_set(e, ERR_USAGE, "mode -b%s is not supported; postbote only "
-					       "sends mail (-bm)", optarg);
+			if (strcmp(optarg, "p") == 0)
+				mode = MODE_LIST;
+			else if (strcmp(optarg, "m"))
+				return err_set(e, ERR_USAGE, "mode -b%s is not supported; postbote sends "
+					       "mail (-bm) and lists its queue (-bp)", optarg);
 			break;
+		case 'q':
+			mode = MODE_RUN;
+			if (optarg && optarg[0] == 'I' && optarg[1])
+				o->queue_id = optarg + 1;
+			else if (optarg && strspn(optarg, "0123456789smhd") != strlen(optarg))
+				return err_set(e, ERR_USAGE, "-q%s is not supported; use -q, -qI ID or "
+					       "-q with an interval", optarg);
+			break;
+		case 4: mode = MODE_DELETE; o->queue_id = optarg; break;
+		case 5: mode = MODE_HOLD; o->queue_id = optarg; break;
+		case 6: mode = MODE_RELEASE; o->queue_id = optarg; break;
 		case 'h': case 'L': case 'm': case 'n': case 'O': case 'G': case 'U':
 			break;	/* accepted for compatibility; they change nothing here */
 		case 1:
@@ -153,9 +184,17 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 			return err_set(e, ERR_USAGE, "unknown option %s; see postbote --help",
 				       argv[optind - 1]);
 		}
+		if (mode != MODE_SEND) {
+			if (o->mode != MODE_SEND && o->mode != mode)
+				return err_set(e, ERR_USAGE, "choose one of -q, -bp and --queue-*");
+			o->mode = mode;
+			mode = MODE_SEND;
+		}
 	}
 	o->rcpts = argv + optind;
 	o->nrcpts = (size_t)(argc - optind);
+	if (o->mode != MODE_SEND && o->nrcpts)
+		return err_set(e, ERR_USAGE, "recipients make no sense with -q, -bp or --queue-*");
 	return 0;
 }
 
@@ -166,21 +205,6 @@ static int check_sender(const char *a, struct err *e)
 		if (*p <= ' ' || *p == 127 || *p == '<' || *p == '>' || *p == ',')
 			return err_set(e, ERR_USAGE, "invalid sender address '%s'", a);
 	return 0;
-}
-
-/* The machine's fully qualified name, for EHLO and Message-ID. */
-static void fqdn(char *out, size_t size)
-{
-	struct addrinfo hints = { .ai_flags = AI_CANONNAME }, *res;
-
-	if (gethostname(out, size) < 0 || !*out)
-		snprintf(out, size, "localhost");
-	out[size - 1] = '\0';
-	if (!strchr(out, '.') && getaddrinfo(out, NULL, &hints, &res) == 0) {
-		if (res->ai_canonname && strchr(res->ai_canonname, '.'))
-			snprintf(out, size, "%s", res->ai_canonname);
-		freeaddrinfo(res);
-	}
 }
 
 /* The envelope sender, decided once the message's From: is known. */
@@ -257,89 +281,32 @@ static const char *resolve_sender(void *ctx, const char *header_from)
 	return s;
 }
 
-/* Envelope addresses for this server: as they are with SMTPUTF8, else with A-label domains. */
-static int envelope_ascii(const struct smtp *s, struct smtp_envelope *env, char (*from)[1024],
-			  char **rcpts, struct err *e)
-{
-	int utf8 = rcpt_is_utf8(env->from);
-
-	for (size_t i = 0; i < env->nrcpts && !utf8; i++)
-		utf8 = rcpt_is_utf8(env->rcpts[i]);
-	if (!utf8)
-		return 0;
-	if (s->caps.flags & EHLO_SMTPUTF8) {
-		env->smtputf8 = 1;
-		return 0;
-	}
-	if (rcpt_to_ascii(env->from, *from, sizeof *from, e) < 0)
-		return err_wrap(e, "%s does not offer SMTPUTF8", s->host);
-	env->from = *from;
-	for (size_t i = 0; i < env->nrcpts; i++) {
-		char out[1024];
-
-		if (rcpt_to_ascii(env->rcpts[i], out, sizeof out, e) < 0)
-			return err_wrap(e, "%s does not offer SMTPUTF8", s->host);
-		rcpts[i] = xstrdup(out);
-	}
-	env->rcpts = (const char *const *)rcpts;
-	return 0;
-}
-
-/* One connection: greeting, EHLO, TLS, AUTH, the transaction. */
-static int submit(struct smtp *s, const struct account *a, const char *domain,
-		  const char *password, struct smtp_envelope *env, const struct msg *m,
-		  struct err *e)
-{
-	struct tls_opts to = { .host = a->host, .trust_file = a->tls_trust_file };
-	char from[1024], **rcpts = calloc(env->nrcpts + 1, sizeof *rcpts);
-	int r;
-
-	if (!rcpts)
-		err_oom();
-	if (a->tls == CONF_TLS_IMPLICIT)
-		r = smtp_open_tls(s, a->host, a->port, a->timeout, &to, e);
-	else
-		r = smtp_open(s, a->host, a->port, a->timeout, e);
-	if (r == 0)
-		r = smtp_ehlo(s, domain, e);
-	if (r == 0 && a->tls == CONF_TLS_STARTTLS)
-		r = smtp_starttls(s, &to, e) < 0 || smtp_ehlo(s, domain, e) < 0 ? -1 : 0;
-	if (r == 0 && strcmp(a->auth, "off") != 0)
-		r = smtp_auth(s, a->auth, a->auth_plaintext, a->user, password, e);
-	if (r == 0)
-		r = envelope_ascii(s, env, &from, rcpts, e);
-	if (r == 0)
-		r = smtp_send(s, env, m->fd, m->size, e);
-	for (size_t i = 0; i < env->nrcpts; i++)
-		free(rcpts[i]);
-	free(rcpts);
-	return r;
-}
-
 static const char *tls_name(enum conf_tls t)
 {
 	return t == CONF_TLS_STARTTLS ? "starttls" : t == CONF_TLS_IMPLICIT ? "implicit" : "off";
 }
 
-static void log_result(const struct account *a, const struct smtp *s,
-		       const struct smtp_envelope *env, const struct msg *m, const struct err *e)
+static void log_result(const struct account *a, const struct send_report *rep,
+		       const struct send_job *job, const struct err *e)
 {
 	struct buf b;
 
 	if (!a->logfile)
 		return;
 	buf_init(&b, 16384);
-	if (buf_printf(&b, "host=%s tls=%s auth=%s user=%s from=%s recipients=", a->host,
-		       tls_name(a->tls), s->mech[0] ? s->mech : "off", a->user ? a->user : "-",
-		       *env->from ? env->from : "<>") < 0)
+	if (buf_printf(&b, "host=%s tls=%s auth=%s user=%s from=%s recipients=",
+		       rep->host[0] ? rep->host : a->host, tls_name(a->tls),
+		       rep->mech[0] ? rep->mech : "off", a->user ? a->user : "-",
+		       *job->from ? job->from : "<>") < 0)
 		err_oom();
-	for (size_t i = 0; i < env->nrcpts; i++)
-		if (buf_printf(&b, "%s%s", i ? "," : "", env->rcpts[i]) < 0)
+	for (size_t i = 0; i < job->nrcpts; i++)
+		if (buf_printf(&b, "%s%s", i ? "," : "", job->rcpts[i]) < 0)
 			break;
-	if (buf_printf(&b, " size=%lld %s=\"", (long long)m->size,
-		       e->kind == ERR_NONE ? "reply" : "error") < 0 ||
-	    buf_add_clean(&b, e->kind == ERR_NONE ? s->last : e->text,
-			  strlen(e->kind == ERR_NONE ? s->last : e->text)) < 0 ||
+	if (buf_printf(&b, " size=%lld", (long long)job->size) < 0 ||
+	    (rep->queued[0] && buf_printf(&b, " queued=%s", rep->queued) < 0) ||
+	    buf_printf(&b, " %s=\"", e->kind == ERR_NONE ? "reply" : "error") < 0 ||
+	    buf_add_clean(&b, e->kind == ERR_NONE ? rep->reply : e->text,
+			  strlen(e->kind == ERR_NONE ? rep->reply : e->text)) < 0 ||
 	    buf_printf(&b, "\" exit=%d", exit_code(e->kind)) < 0)
 		log_warn("log line too long; cut short");
 	log_append(a->logfile, b.data);
@@ -347,7 +314,7 @@ static void log_result(const struct account *a, const struct smtp *s,
 }
 
 /* The DSN keywords: the command line wins over the account. */
-static void dsn_params(const struct opts *o, const struct account *a, struct smtp_envelope *env,
+static void dsn_params(const struct opts *o, const struct account *a, struct send_job *job,
 		       char *notify, size_t size)
 {
 	const char *n = o->dsn_notify ? o->dsn_notify : a->dsn_notify;
@@ -356,12 +323,28 @@ static void dsn_params(const struct opts *o, const struct account *a, struct smt
 		snprintf(notify, size, "%s", n);
 		for (char *p = notify; *p; p++)
 			*p = (char)toupper((unsigned char)*p);
-		env->dsn_notify = notify;
+		job->dsn_notify = notify;
 	}
-	env->dsn_ret = o->dsn_ret ? o->dsn_ret
+	job->dsn_ret = o->dsn_ret ? o->dsn_ret
 		       : !a->dsn_return ? NULL
 		       : strcmp(a->dsn_return, "full") == 0 ? "FULL" : "HDRS";
-	env->dsn_envid = o->dsn_envid;
+	job->dsn_envid = o->dsn_envid;
+}
+
+/* The queue commands: -q, -qI, -bp, --queue-*. */
+static int queue_mode(const struct opts *o, const struct conf *c, struct err *e)
+{
+	struct send_run_opts ro = { .account = o->account, .id = o->queue_id };
+
+	switch (o->mode) {
+	case MODE_RUN: return send_run(c, &ro, e);
+	case MODE_LIST: return send_list(c, o->account, e);
+	case MODE_DELETE: return send_edit(c, o->account, SEND_DELETE, o->queue_id, e);
+	case MODE_HOLD: return send_edit(c, o->account, SEND_HOLD, o->queue_id, e);
+	case MODE_RELEASE: return send_edit(c, o->account, SEND_RELEASE, o->queue_id, e);
+	case MODE_SEND: break;
+	}
+	return err_set(e, ERR_SOFTWARE, "unknown mode");
 }
 
 int main(int argc, char **argv)
@@ -371,17 +354,22 @@ int main(int argc, char **argv)
 	struct conf conf = { 0 };
 	struct account a;
 	struct msg m = { .fd = -1 };
-	struct smtp s = { .conn.fd = -1 };
 	struct rcpt_list rcpts = { 0 };
 	struct sender_ctx sc = { 0 };
+	struct send_report rep = { 0 };
 	char domain[256], password[1024] = "", notify[64];
-	struct smtp_envelope env = { 0 };
-	int code;
+	struct send_job job = { 0 };
+	int code, sending = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (parse_args(argc, argv, &o, &e) < 0)
 		goto done;
 	log_set_verbose(o.verbose);
+	if (o.mode != MODE_SEND) {
+		if (conf_load(&conf, o.config, &e) == 0)
+			queue_mode(&o, &conf, &e);
+		goto done;
+	}
 	if (o.nrcpts == 0 && !o.extract) {
 		err_set(&e, ERR_USAGE, "no recipients given; usage: postbote [options] recipient..., "
 			"or -t to read them from the message");
@@ -398,7 +386,7 @@ int main(int argc, char **argv)
 	if (a.domain)
 		snprintf(domain, sizeof domain, "%s", a.domain);
 	else
-		fqdn(domain, sizeof domain);
+		net_fqdn(domain, sizeof domain);
 	if (strcmp(a.auth, "off") != 0 && conf_password(&a, password, sizeof password, &e) < 0)
 		goto done;
 
@@ -436,19 +424,19 @@ int main(int argc, char **argv)
 			"of the message");
 		goto done;
 	}
-	env.from = m.sender;
-	env.rcpts = (const char *const *)rcpts.v;
-	env.nrcpts = rcpts.n;
-	env.body_8bit = m.eight_bit || o.body_8bit;
-	dsn_params(&o, &a, &env, notify, sizeof notify);
-	submit(&s, &a, domain, password, &env, &m, &e);
-	explicit_bzero(password, sizeof password);
-	env.rcpts = (const char *const *)rcpts.v;	/* as given, for the log */
-	env.from = m.sender;
-	log_result(&a, &s, &env, &m, &e);
-	smtp_close(&s);
+	job.from = m.sender;
+	job.rcpts = rcpts.v;
+	job.nrcpts = rcpts.n;
+	job.fd = m.fd;
+	job.size = m.size;
+	job.body_8bit = m.eight_bit || o.body_8bit;
+	dsn_params(&o, &a, &job, notify, sizeof notify);
+	sending = 1;
+	send_now(&conf, &a, domain, password, &job, &rep, &e);
 done:
 	explicit_bzero(password, sizeof password);
+	if (sending)
+		log_result(&a, &rep, &job, &e);
 	msg_close(&m);
 	rcpt_free(&rcpts);
 	conf_free(&conf);

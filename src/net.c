@@ -103,3 +103,17 @@ int net_connect(const char *host, int port, int timeout_s, struct err *e)
 		return err_wrap(e, "cannot connect to %s port %d", host, port);
 	return fd;
 }
+
+void net_fqdn(char *out, size_t size)
+{
+	struct addrinfo hints = { .ai_flags = AI_CANONNAME }, *res;
+
+	if (gethostname(out, size) < 0 || !*out)
+		snprintf(out, size, "localhost");
+	out[size - 1] = '\0';
+	if (!strchr(out, '.') && getaddrinfo(out, NULL, &hints, &res) == 0) {
+		if (res->ai_canonname && strchr(res->ai_canonname, '.'))
+			snprintf(out, size, "%s", res->ai_canonname);
+		freeaddrinfo(res);
+	}
+}

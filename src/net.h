@@ -4,6 +4,8 @@
 #ifndef POSTBOTE_NET_H
 #define POSTBOTE_NET_H
 
+#include <stddef.h>
+
 #include "err.h"
 
 /* Now, in monotonic milliseconds. */
@@ -17,5 +19,8 @@ int net_connect(const char *host, int port, int timeout_s, struct err *e);
 /* Waits until fd is readable (want_write 0) or writable (1), or the deadline passes.
  * Returns 0, or -1 with ERR_TEMP "timed out" / ERR_OS. `what` names the wait for the message. */
 int net_wait(int fd, int want_write, long long deadline, const char *what, struct err *e);
+
+/* The machine's fully qualified name (for EHLO and Message-ID), or its plain name. */
+void net_fqdn(char *out, size_t size);
 
 #endif

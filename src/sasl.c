@@ -1,26 +1,56 @@
-/* sasl: mechanism choice and the client side of each mechanism (GNU SASL). */
+/* sasl: mechanism choice and the client side of each mechanism (GNU SASL, and OAuth 2.0 bearer
+ * tokens: XOAUTH2 as Google and Microsoft define it, OAUTHBEARER of RFC 7628). */
 #include <gsasl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "sasl.h"
 
+#define SASL_MSG_MAX 16384	/* a bearer token is a few KB at most */
+
+enum sasl_own { SASL_GSASL, SASL_XOAUTH2, SASL_OAUTHBEARER };
+
 struct sasl {
+	enum sasl_own own;
 	Gsasl *ctx;
 	Gsasl_session *session;
+	const char *user, *token;
+	const struct sasl_peer *peer;
+	int step;
+	char server_error[320];
 };
 
-/* Strongest first. `clear` mechanisms reveal the password to anyone reading the connection. */
+/* `clear`: reveals the password (or token) to anyone reading the connection. `cb`: needs TLS
+ * channel binding. `auto_ok`: may be picked by auth = on, strongest first. */
 static const struct {
 	const char *name;
-	int clear;
-} sasl_order[] = {
-	{ "SCRAM-SHA-256", 0 },
-	{ "SCRAM-SHA-1", 0 },
-	{ "PLAIN", 1 },
-	{ "CRAM-MD5", 0 },
-	{ "LOGIN", 1 },
+	int clear, cb, auto_ok;
+	enum sasl_own own;
+} sasl_mechs[] = {
+	{ "SCRAM-SHA-256-PLUS", 0, 1, 1, SASL_GSASL },
+	{ "SCRAM-SHA-1-PLUS", 0, 1, 1, SASL_GSASL },
+	{ "SCRAM-SHA-256", 0, 0, 1, SASL_GSASL },
+	{ "SCRAM-SHA-1", 0, 0, 1, SASL_GSASL },
+	{ "PLAIN", 1, 0, 1, SASL_GSASL },
+	{ "CRAM-MD5", 0, 0, 1, SASL_GSASL },
+	{ "LOGIN", 1, 0, 1, SASL_GSASL },
+	{ "EXTERNAL", 0, 0, 0, SASL_GSASL },
+	{ "GSSAPI", 0, 0, 0, SASL_GSASL },
+	{ "XOAUTH2", 1, 0, 0, SASL_XOAUTH2 },
+	{ "OAUTHBEARER", 1, 0, 0, SASL_OAUTHBEARER },
 };
+#define SASL_NMECHS (sizeof sasl_mechs / sizeof sasl_mechs[0])
+
+/* Its row, or NULL for a name only GNU SASL may know (DIGEST-MD5, NTLM, ...). */
+static int sasl_find(const char *name)
+{
+	for (size_t i = 0; i < SASL_NMECHS; i++)
+		if (strcmp(sasl_mechs[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
 
 static int sasl_offered(const char *offered, const char *name)
 {
@@ -32,16 +62,38 @@ static int sasl_offered(const char *offered, const char *name)
 	return 0;
 }
 
-static int sasl_is_clear(const char *name)
+/* Whether this build can do it: ours always, GNU SASL's when compiled in (GSSAPI may not be). */
+static int sasl_supported(Gsasl *ctx, const char *name)
 {
-	for (size_t i = 0; i < sizeof sasl_order / sizeof sasl_order[0]; i++)
-		if (strcmp(sasl_order[i].name, name) == 0)
-			return sasl_order[i].clear;
+	int i = sasl_find(name);
+
+	return (i >= 0 && sasl_mechs[i].own != SASL_GSASL) || gsasl_client_support_p(ctx, name);
+}
+
+static int sasl_choose_named(Gsasl *ctx, const char *offered, const char *want,
+			     const struct sasl_peer *p, int plaintext_ok, struct err *e)
+{
+	int i = sasl_find(want);
+
+	if (!sasl_supported(ctx, want))
+		return err_set(e, ERR_CONFIG, "authentication mechanism %s is not supported by "
+			       "this build of GNU SASL", want);
+	if (!sasl_offered(offered, want))
+		return err_set(e, ERR_AUTH, "no usable authentication mechanism: the server does "
+			       "not offer %s (it offers: %s)", want, *offered ? offered : "none");
+	if (i >= 0 && sasl_mechs[i].cb && !p->cb_type)
+		return err_set(e, ERR_AUTH, "%s needs TLS channel binding, which this connection "
+			       "does not provide (%s)", want,
+			       p->tls ? "TLS 1.2 without the extended master secret" : "no TLS");
+	if (i >= 0 && sasl_mechs[i].clear && !p->tls && !plaintext_ok)
+		return err_set(e, ERR_AUTH, "refusing to send the %s with %s over a connection "
+			       "without TLS", sasl_mechs[i].own == SASL_GSASL ? "password" : "token",
+			       want);
 	return 0;
 }
 
-int sasl_choose(const char *offered, const char *want, int tls, int plaintext_ok, char *out,
-		size_t size, struct err *e)
+int sasl_choose(const char *offered, const char *want, const struct sasl_peer *p,
+		int plaintext_ok, char *out, size_t size, struct err *e)
 {
 	Gsasl *ctx;
 	int found = 0;
@@ -49,26 +101,17 @@ int sasl_choose(const char *offered, const char *want, int tls, int plaintext_ok
 	if (gsasl_init(&ctx) != GSASL_OK)
 		return err_set(e, ERR_SOFTWARE, "GNU SASL failed to start");
 	if (want && strcmp(want, "on") != 0) {
-		if (!gsasl_client_support_p(ctx, want))
-			err_set(e, ERR_CONFIG, "authentication mechanism %s is not supported by "
-				"this build of GNU SASL", want);
-		else if (!sasl_offered(offered, want))
-			err_set(e, ERR_AUTH, "no usable authentication mechanism: the server does not "
-				"offer %s (it offers: %s)", want, *offered ? offered : "none");
-		else if (sasl_is_clear(want) && !tls && !plaintext_ok)
-			err_set(e, ERR_AUTH, "refusing to send the password with %s over a "
-				"connection without TLS", want);
-		else {
+		found = sasl_choose_named(ctx, offered, want, p, plaintext_ok, e) == 0;
+		if (found)
 			snprintf(out, size, "%s", want);
-			found = 1;
-		}
 	} else {
-		for (size_t i = 0; i < sizeof sasl_order / sizeof sasl_order[0] && !found; i++) {
-			if (!sasl_offered(offered, sasl_order[i].name) ||
-			    !gsasl_client_support_p(ctx, sasl_order[i].name) ||
-			    (sasl_order[i].clear && !tls && !plaintext_ok))
+		for (size_t i = 0; i < SASL_NMECHS && !found; i++) {
+			if (!sasl_mechs[i].auto_ok || !sasl_offered(offered, sasl_mechs[i].name) ||
+			    !sasl_supported(ctx, sasl_mechs[i].name) ||
+			    (sasl_mechs[i].cb && !p->cb_type) ||
+			    (sasl_mechs[i].clear && !p->tls && !plaintext_ok))
 				continue;
-			snprintf(out, size, "%s", sasl_order[i].name);
+			snprintf(out, size, "%s", sasl_mechs[i].name);
 			found = 1;
 		}
 		if (!found)
@@ -79,35 +122,91 @@ int sasl_choose(const char *offered, const char *want, int tls, int plaintext_ok
 	return found ? 0 : -1;
 }
 
+int sasl_no_password(const char *mech)
+{
+	return strcmp(mech, "EXTERNAL") == 0 || strcmp(mech, "GSSAPI") == 0 ||
+	       strcmp(mech, "GS2-KRB5") == 0;
+}
+
 int sasl_client_first(const char *mech)
 {
 	return strcmp(mech, "LOGIN") != 0 && strcmp(mech, "CRAM-MD5") != 0 &&
 	       strcmp(mech, "DIGEST-MD5") != 0;
 }
 
+static void sasl_prop(Gsasl_session *session, Gsasl_property prop, const char *v)
+{
+	if (v && gsasl_property_set(session, prop, v) != GSASL_OK)
+		err_oom();
+}
+
+static int sasl_start_gsasl(struct sasl *s, const char *mech, const char *password,
+			    struct err *e)
+{
+	int r;
+
+	if ((r = gsasl_init(&s->ctx)) != GSASL_OK)
+		return err_set(e, ERR_SOFTWARE, "GNU SASL: %s", gsasl_strerror(r));
+	if ((r = gsasl_client_start(s->ctx, mech, &s->session)) != GSASL_OK)
+		return err_set(e, ERR_AUTH, "cannot start %s: %s", mech, gsasl_strerror(r));
+	/* without a password the identity comes from elsewhere (certificate, ticket); the user
+	 * name then asks to act as that user */
+	sasl_prop(s->session, sasl_no_password(mech) ? GSASL_AUTHZID : GSASL_AUTHID, s->user);
+	sasl_prop(s->session, GSASL_PASSWORD, password);
+	sasl_prop(s->session, GSASL_SERVICE, "smtp");
+	sasl_prop(s->session, GSASL_HOSTNAME, s->peer->host);
+	if (strstr(mech, "-PLUS")) {
+		/* GNU SASL takes tls-exporter when both are set; set only the one we have */
+		if (!s->peer->cb_type || !s->peer->cb_data)
+			return err_set(e, ERR_AUTH, "%s needs TLS channel binding, which this "
+				       "connection does not provide", mech);
+		sasl_prop(s->session, strcmp(s->peer->cb_type, "tls-exporter") == 0
+					      ? GSASL_CB_TLS_EXPORTER : GSASL_CB_TLS_UNIQUE,
+			  s->peer->cb_data);
+	}
+	return 0;
+}
+
+/* RFC 6750 b64token: the characters a bearer token may have, which keeps the ^A separators of
+ * both messages unambiguous. */
+static int sasl_token_ok(const char *t)
+{
+	size_t n = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
+
+	return n > 0 && strspn(t + n, "=") == strlen(t + n);
+}
+
 struct sasl *sasl_start(const char *mech, const char *user, const char *password,
-			const char *host, struct err *e)
+			const struct sasl_peer *p, struct err *e)
 {
 	struct sasl *s = calloc(1, sizeof *s);
-	int r;
+	int i = sasl_find(mech);
 
 	if (!s)
 		err_oom();
-	if ((r = gsasl_init(&s->ctx)) != GSASL_OK) {
-		err_set(e, ERR_SOFTWARE, "GNU SASL: %s", gsasl_strerror(r));
-		free(s);
-		return NULL;
+	s->user = user;
+	s->peer = p;
+	s->own = i >= 0 ? sasl_mechs[i].own : SASL_GSASL;
+	if (s->own == SASL_GSASL) {
+		if (sasl_start_gsasl(s, mech, password, e) < 0)
+			goto fail;
+		return s;
 	}
-	if ((r = gsasl_client_start(s->ctx, mech, &s->session)) != GSASL_OK) {
-		err_set(e, ERR_AUTH, "cannot start %s: %s", mech, gsasl_strerror(r));
-		sasl_free(s);
-		return NULL;
+	if (!password || !sasl_token_ok(password)) {
+		err_set(e, ERR_AUTH, "%s needs an OAuth 2.0 access token as the password, and "
+			"what %s is not one (a token has only letters, digits and -._~+/=)", mech,
+			password ? "it got" : "there is");
+		goto fail;
 	}
-	gsasl_property_set(s->session, GSASL_AUTHID, user);
-	gsasl_property_set(s->session, GSASL_PASSWORD, password);
-	gsasl_property_set(s->session, GSASL_SERVICE, "smtp");
-	gsasl_property_set(s->session, GSASL_HOSTNAME, host);
+	if (user && strchr(user, '\001')) {
+		err_set(e, ERR_AUTH, "the user name has a control character");
+		goto fail;
+	}
+	s->token = password;
 	return s;
+fail:
+	sasl_free(s);
+	return NULL;
 }
 
 void sasl_free(struct sasl *s)
@@ -116,18 +215,146 @@ void sasl_free(struct sasl *s)
 		return;
 	if (s->session)
 		gsasl_finish(s->session);
-	gsasl_done(s->ctx);
+	if (s->ctx)
+		gsasl_done(s->ctx);
 	free(s);
+}
+
+/* RFC 5801 saslname: ',' and '=' cannot appear in the GS2 header as they are. */
+static int sasl_add_saslname(struct buf *b, const char *name)
+{
+	for (const char *p = name; *p; p++) {
+		int r = *p == ',' ? buf_addstr(b, "=2C")
+			: *p == '=' ? buf_addstr(b, "=3D")
+				    : buf_addch(b, *p);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The one message of XOAUTH2 or OAUTHBEARER, base64-encoded, malloc'd. */
+static int sasl_oauth_message(struct sasl *s, char **out, struct err *e)
+{
+	struct buf msg, b64;
+	int r;
+
+	buf_init(&msg, SASL_MSG_MAX);
+	if (s->own == SASL_XOAUTH2) {
+		r = buf_printf(&msg, "user=%s\001auth=Bearer %s\001\001", s->user ? s->user : "",
+			       s->token);
+	} else {
+		r = buf_addstr(&msg, "n,");
+		if (r == 0 && s->user && *s->user)
+			r = buf_addstr(&msg, "a=") < 0 || sasl_add_saslname(&msg, s->user) < 0 ? -1 : 0;
+		if (r == 0)
+			r = buf_printf(&msg, ",\001host=%s\001port=%d\001auth=Bearer %s\001\001",
+				       s->peer->host ? s->peer->host : "", s->peer->port, s->token);
+	}
+	buf_init(&b64, SASL_MSG_MAX * 4 / 3 + 4);
+	if (r == 0)
+		r = buf_add_base64(&b64, msg.data, msg.len);
+	explicit_bzero(msg.data, msg.len);
+	buf_free(&msg);
+	if (r < 0) {
+		buf_free(&b64);
+		return err_set(e, ERR_AUTH, "the OAuth token is too long");
+	}
+	*out = xstrdup(b64.data);
+	explicit_bzero(b64.data, b64.len);
+	buf_free(&b64);
+	return 0;
+}
+
+static int sasl_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The value of "status" in a JSON object, a string or a bare number; only this one key of an
+ * untrusted document is wanted, so this scans rather than parses. */
+static int sasl_json_status(const char *json, size_t n, char *out, size_t size)
+{
+	const char *end = json + n;
+
+	for (const char *p = json; p + 8 <= end; p++) {
+		const char *v;
+		size_t len = 0;
+
+		if (memcmp(p, "\"status\"", 8) != 0)
+			continue;
+		for (v = p + 8; v < end && sasl_json_space(*v); v++)
+			;
+		if (v == end || *v != ':')
+			continue;
+		for (v++; v < end && sasl_json_space(*v); v++)
+			;
+		if (v < end && *v == '"') {
+			const char *q = ++v;
+
+			while (q < end && *q != '"')
+				q += *q == '\\' && q + 1 < end ? 2 : 1;
+			len = (size_t)(q - v);
+		} else {
+			while (v + len < end && ((v[len] >= '0' && v[len] <= '9') || v[len] == '-'))
+				len++;
+		}
+		if (len == 0)
+			continue;
+		buf_clean_str(out, size, v, len);
+		return 0;
+	}
+	return -1;
+}
+
+/* An OAuth server that refuses the token says why in a 334 challenge (JSON); the exchange must
+ * still be finished with a dummy response, after which the server sends its 5xx. */
+static int sasl_oauth_error(struct sasl *s, const char *in, char **out, struct err *e)
+{
+	char *json = NULL, status[64] = "", text[200];
+	size_t n = 0;
+
+	if (s->step > 1)
+		return err_set(e, ERR_AUTH, "%s", s->server_error[0] ? s->server_error
+				       : "the server sent an unexpected challenge");
+	s->step = 2;
+	if (gsasl_base64_from(in, strlen(in), &json, &n) != GSASL_OK) {
+		snprintf(s->server_error, sizeof s->server_error, "the server rejected the token "
+			 "(its error challenge is not base64)");
+	} else {
+		if (sasl_json_status(json, n, status, sizeof status) < 0)
+			snprintf(status, sizeof status, "unknown");
+		buf_clean_str(text, sizeof text, json, n);
+		snprintf(s->server_error, sizeof s->server_error, "the server rejected the token: "
+			 "status %s: %s", status, text);
+	}
+	free(json);
+	*out = xstrdup(s->own == SASL_XOAUTH2 ? "" : "AQ==");	/* nothing, or one ^A */
+	return 1;
 }
 
 int sasl_step(struct sasl *s, const char *in, char **out, struct err *e)
 {
-	int r = gsasl_step64(s->session, in ? in : "", out);
+	int r;
 
+	*out = NULL;
+	if (s->own != SASL_GSASL) {
+		if (s->step == 0) {
+			s->step = 1;
+			return sasl_oauth_message(s, out, e) < 0 ? -1 : 0;
+		}
+		return sasl_oauth_error(s, in ? in : "", out, e) < 0 ? -1 : 1;
+	}
+	r = gsasl_step64(s->session, in ? in : "", out);
 	if (r == GSASL_OK)
 		return 0;
 	if (r == GSASL_NEEDS_MORE)
 		return 1;
 	*out = NULL;
 	return err_set(e, ERR_AUTH, "%s", gsasl_strerror(r));
+}
+
+const char *sasl_server_error(const struct sasl *s)
+{
+	return s->server_error;
 }

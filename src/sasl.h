@@ -1,22 +1,45 @@
-/* sasl: which mechanism to use, and the client side of it through GNU SASL. Challenges and
- * responses travel base64-encoded, as SMTP AUTH carries them. */
+/* sasl: which mechanism to use, and the client side of it: GNU SASL for most, our own code for
+ * the OAuth 2.0 bearer-token mechanisms that GNU SASL lacks (XOAUTH2, OAUTHBEARER of RFC 7628).
+ * Challenges and responses travel base64-encoded, as SMTP AUTH carries them. */
 #ifndef POSTBOTE_SASL_H
 #define POSTBOTE_SASL_H
+
+#include <stddef.h>
 
 #include "err.h"
 
 struct sasl;
 
-/* Picks the mechanism: `want` NULL or "on" means the strongest that the server offers (in
- * `offered`, space-separated, upper case), the library supports and the connection allows
- * (cleartext mechanisms only when `tls` is true or `plaintext_ok`); otherwise `want` itself, which
- * must be offered. Writes the name to out. -1 with ERR_AUTH (nothing usable) or ERR_CONFIG. */
-int sasl_choose(const char *offered, const char *want, int tls, int plaintext_ok, char *out,
-		size_t size, struct err *e);
+/* What the mechanisms may learn about the connection. Strings are borrowed. */
+struct sasl_peer {
+	const char *host;	/* the server's name: GSSAPI's service host, OAUTHBEARER's host= */
+	int port;		/* OAUTHBEARER's port= */
+	int tls;		/* TLS is active */
+	/* channel binding from tls_channel_binding(): "tls-exporter" or "tls-unique" and its
+	 * base64 data; NULL when there is none (no TLS, or none safe), so no *-PLUS mechanism */
+	const char *cb_type;
+	const char *cb_data;
+};
 
-/* Starts a client session. user, password: borrowed for the life of the session. */
+/* Picks the mechanism: `want` NULL or "on" means the strongest that the server offers (in
+ * `offered`, space-separated, upper case), that we support and that the connection allows:
+ * SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS (only with channel binding), SCRAM-SHA-256, SCRAM-SHA-1,
+ * PLAIN, CRAM-MD5, LOGIN; mechanisms that reveal the password (PLAIN, LOGIN, and the token of
+ * XOAUTH2 and OAUTHBEARER) only when p->tls or `plaintext_ok`. Anything else is `want` itself,
+ * which must be offered: EXTERNAL, GSSAPI, XOAUTH2 and OAUTHBEARER are used only when named.
+ * Writes the name to out. -1 with ERR_AUTH (nothing usable) or ERR_CONFIG (not supported). */
+int sasl_choose(const char *offered, const char *want, const struct sasl_peer *p,
+		int plaintext_ok, char *out, size_t size, struct err *e);
+
+/* True for mechanisms that use no password (EXTERNAL, GSSAPI): the caller need not fetch one,
+ * and `user`, when set, is sent as the authorization identity. */
+int sasl_no_password(const char *mech);
+
+/* Starts a client session. user, password (the bearer token for XOAUTH2 and OAUTHBEARER; may be
+ * NULL for sasl_no_password mechanisms) and p: borrowed for the life of the session. NULL with
+ * ERR_AUTH (e.g. a -PLUS mechanism without channel binding data). */
 struct sasl *sasl_start(const char *mech, const char *user, const char *password,
-			const char *host, struct err *e);
+			const struct sasl_peer *p, struct err *e);
 void sasl_free(struct sasl *s);
 
 /* True when the mechanism starts with a client message, sent on the AUTH line itself. */
@@ -24,7 +47,13 @@ int sasl_client_first(const char *mech);
 
 /* One step: `in` is the server's base64 challenge (NULL before the first). Returns 0 when the
  * mechanism is done on our side, 1 when it expects more, -1 with ERR_AUTH. *out is a malloc'd
- * base64 response (possibly ""), which the caller frees. */
+ * base64 response (possibly ""), which the caller frees. A 334 with an OAuth error (JSON) gets
+ * the dummy response RFC 7628 asks for, and sasl_server_error() then describes the error. */
 int sasl_step(struct sasl *s, const char *in, char **out, struct err *e);
+
+/* What the server said about a failure inside the exchange, e.g. an OAuth error:
+ * "the server rejected the token: status invalid_token: {...}" (cleaned, capped), or "". The
+ * caller appends it to its "authentication failed" message after the final 5xx. */
+const char *sasl_server_error(const struct sasl *s);
 
 #endif

@@ -11,14 +11,30 @@
 
 #define SMTP_AUTH_ROUNDS 16
 
-static void smtp_init(struct smtp *s, const char *host, int timeout_s)
+static void smtp_init(struct smtp *s, const char *host, int port, int timeout_s)
 {
 	memset(s, 0, sizeof *s);
+	s->port = port;
 	s->conn.fd = -1;
 	s->conn.timeout = timeout_s;
 	s->host = host;
 	reply_init(&s->reply);
 	buf_init(&s->line, REPLY_LINE_MAX + 1);
+}
+
+/* A failed connection, as one message: timed out, or lost while doing `what`. */
+static int smtp_lost(struct smtp *s, const char *what, struct err *e)
+{
+	char why[ERR_TEXT_MAX];
+
+	s->broken = 1;
+	if (e->kind != ERR_TEMP && e->kind != ERR_PROTOCOL)
+		return -1;
+	if (strncmp(e->text, "timed out", 9) == 0)
+		return err_set(e, ERR_TEMP, "%s timed out after %d s while %s", s->host,
+			       s->conn.timeout, what);
+	memcpy(why, e->text, sizeof why);
+	return err_set(e, e->kind, "connection to %s lost while %s (%s)", s->host, what, why);
 }
 
 /* Queues one command line (CRLF added) and shows it in the transcript. */
@@ -27,18 +43,22 @@ static int smtp_put(struct smtp *s, const char *line, int flags, struct err *e)
 	size_t n = strlen(line);
 
 	log_transcript(LOG_OUT, line, n, flags);
-	if (conn_write(&s->conn, line, n, e) < 0 || conn_write(&s->conn, "\r\n", 2, e) < 0)
-		return err_wrap(e, "sending %s to %s", s->cmd, s->host);
+	if (conn_write(&s->conn, line, n, e) < 0 || conn_write(&s->conn, "\r\n", 2, e) < 0) {
+		char what[64];
+
+		snprintf(what, sizeof what, "sending %s", s->cmd);
+		return smtp_lost(s, what, e);
+	}
 	return 0;
 }
 
 static int smtp_flush(struct smtp *s, struct err *e)
 {
+	char what[64];
+
 	if (conn_flush(&s->conn, e) < 0) {
-		if (e->kind == ERR_TEMP && strncmp(e->text, "timed out", 9) == 0)
-			return err_set(e, ERR_TEMP, "%s timed out after %d s while postbote was "
-				       "sending %s", s->host, s->conn.timeout, s->cmd);
-		return err_wrap(e, "connection to %s failed while sending %s", s->host, s->cmd);
+		snprintf(what, sizeof what, "sending %s", s->cmd);
+		return smtp_lost(s, what, e);
 	}
 	return 0;
 }
@@ -51,25 +71,24 @@ static int smtp_read(struct smtp *s, struct err *e)
 	reply_reset(&s->reply);
 	do {
 		if (conn_readline(&s->conn, &s->line, e) < 0) {
-			if (e->kind == ERR_PROTOCOL)
-				return err_wrap(e, "%s sent a malformed reply to %s", s->host, s->cmd);
-			if (strncmp(e->text, "timed out", 9) == 0)
-				return err_set(e, ERR_TEMP, "%s timed out after %d s waiting for the "
-					       "reply to %s", s->host, s->conn.timeout, s->cmd);
-			if (e->kind == ERR_TEMP) {
-				char why[ERR_TEXT_MAX];
+			char what[96];
 
-				memcpy(why, e->text, sizeof why);
-				return err_set(e, ERR_TEMP, "connection to %s lost while waiting for "
-					       "the reply to %s (%s)", s->host, s->cmd, why);
+			if (e->kind == ERR_PROTOCOL) {
+				s->broken = 1;
+				return err_wrap(e, "%s sent a malformed reply to %s", s->host, s->cmd);
 			}
-			return -1;
+			snprintf(what, sizeof what, "waiting for the reply to %s", s->cmd);
+			return smtp_lost(s, what, e);
 		}
 		log_transcript(LOG_IN, s->line.data, s->line.len, 0);
 		r = reply_push(&s->reply, s->line.data, s->line.len, e);
-		if (r < 0)
+		if (r < 0) {
+			s->broken = 1;
 			return err_wrap(e, "%s sent a malformed reply to %s", s->host, s->cmd);
+		}
 	} while (r == 0);
+	if (s->reply.code == 421)
+		s->broken = 1;
 	reply_summary(&s->reply, s->last, sizeof s->last);
 	return 0;
 }
@@ -78,7 +97,7 @@ static int smtp_read(struct smtp *s, struct err *e)
 static int smtp_refused(struct smtp *s, enum err_kind perm, const char *what, struct err *e)
 {
 	if (REPLY_TEMP(&s->reply))
-		return err_set(e, ERR_TEMP, "%s answered %s with %s; try again later", s->host,
+		return err_set(e, ERR_TEMP, "%s answered %s with %s", s->host,
 			       s->cmd, s->last);
 	return err_set(e, perm, "%s %s: %s", s->host, what, s->last);
 }
@@ -104,7 +123,7 @@ static int smtp_greeting(struct smtp *s, struct err *e)
 
 int smtp_open(struct smtp *s, const char *host, int port, int timeout_s, struct err *e)
 {
-	smtp_init(s, host, timeout_s);
+	smtp_init(s, host, port, timeout_s);
 	if (conn_open(&s->conn, host, port, timeout_s, e) < 0)
 		return -1;
 	return smtp_greeting(s, e);
@@ -121,7 +140,7 @@ static int smtp_tls_done(struct smtp *s, struct err *e)
 int smtp_open_tls(struct smtp *s, const char *host, int port, int timeout_s,
 		  const struct tls_opts *o, struct err *e)
 {
-	smtp_init(s, host, timeout_s);
+	smtp_init(s, host, port, timeout_s);
 	if (conn_open(&s->conn, host, port, timeout_s, e) < 0)
 		return -1;
 	if (conn_starttls(&s->conn, o, e) < 0)
@@ -187,9 +206,10 @@ static int smtp_auth_rounds(struct smtp *s, struct sasl *sa, int state, const ch
 		if (s->reply.code != 334) {
 			if (REPLY_TEMP(&s->reply))
 				return err_set(e, ERR_TEMP, "%s could not check the credentials now: "
-					       "%s; try again later", s->host, s->last);
+					       "%s", s->host, s->last);
 			return err_set(e, ERR_AUTH, "authentication failed for user %s on %s "
-				       "(%s): %s", user, s->host, s->mech, s->last);
+				       "(%s): %s%s%s", user, s->host, s->mech, s->last,
+				       *sasl_server_error(sa) ? "; " : "", sasl_server_error(sa));
 		}
 		state = sasl_step(sa, s->reply.text.data, &out, e);
 		if (state < 0) {
@@ -222,9 +242,14 @@ int smtp_auth(struct smtp *s, const char *want, int plaintext_ok, const char *us
 	if (!(s->caps.flags & EHLO_AUTH))
 		return err_set(e, ERR_AUTH, "%s does not offer authentication (no AUTH in its "
 			       "EHLO reply); set auth = off if it needs none", s->host);
-	if (sasl_choose(s->caps.mechs, want, s->tls, plaintext_ok, s->mech, sizeof s->mech, e) < 0)
+	char cb[512];
+	struct sasl_peer peer = { .host = s->host, .port = s->port, .tls = s->tls };
+
+	if (s->tls && tls_channel_binding(s->conn.tls, &peer.cb_type, cb, sizeof cb) == 0)
+		peer.cb_data = cb;
+	if (sasl_choose(s->caps.mechs, want, &peer, plaintext_ok, s->mech, sizeof s->mech, e) < 0)
 		return err_wrap(e, "%s", s->host);
-	sa = sasl_start(s->mech, user, password, s->host, e);
+	sa = sasl_start(s->mech, user, password, &peer, e);
 	if (!sa)
 		return -1;
 	buf_init(&line, 1 << 16);
@@ -254,28 +279,29 @@ int smtp_auth(struct smtp *s, const char *want, int plaintext_ok, const char *us
 	return r;
 }
 
-/* Sends the spool file, dot-stuffed, and the final dot, in large writes. */
-static int smtp_body(struct smtp *s, int fd, struct err *e)
+/* Sends size bytes of fd from offset, dot-stuffed, and the final dot, in large writes. */
+static int smtp_body(struct smtp *s, int fd, off_t offset, off_t size, struct err *e)
 {
 	static char chunk[65536];
 	int at_bol = 1;
-	ssize_t n;
+	off_t left = size;
 
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return err_set(e, ERR_IO, "cannot read the spooled message: %s", strerror(errno));
 	log_transcript(LOG_OUT, "(message body)", 14, 0);
-	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+	while (left > 0) {
+		size_t want = left < (off_t)sizeof chunk ? (size_t)left : sizeof chunk;
+		ssize_t n = pread(fd, chunk, want, offset);
 		const char *p = chunk, *end;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			return err_set(e, ERR_IO, "cannot read the spooled message: %s",
-				       strerror(errno));
-		}
+				       n < 0 ? strerror(errno) : "it is shorter than it should be");
+		offset += n;
+		left -= n;
 		end = chunk + n;
 		while (p < end) {
-			/* the next line that starts with a dot gets one more */
+			/* up to the next line that starts with a dot, which gets one more */
 			const char *dot = p;
 
 			if (at_bol && *p == '.') {
@@ -307,24 +333,6 @@ static int smtp_body(struct smtp *s, int fd, struct err *e)
 	return conn_write(&s->conn, ".\r\n", 3, e);
 }
 
-/* The first refused recipient, a permanent refusal preferred over a temporary one. */
-struct smtp_refusal {
-	size_t rcpt;
-	int code;
-	char reply[256];
-};
-
-static void smtp_note_rcpt(struct smtp *s, size_t i, struct smtp_refusal *f)
-{
-	if (s->reply.code / 100 == 2)
-		return;
-	if (!f->code || (f->code / 100 == 4 && s->reply.code / 100 == 5)) {
-		f->rcpt = i;
-		f->code = s->reply.code;
-		memcpy(f->reply, s->last, sizeof f->reply);
-	}
-}
-
 /* RFC 3461 xtext: '+', '=' and anything outside '!'..'~' as +XX. */
 static int smtp_xtext(struct buf *b, const char *s)
 {
@@ -338,19 +346,14 @@ static int smtp_xtext(struct buf *b, const char *s)
 	return 0;
 }
 
-/* MAIL, RCPT..., DATA: 0 when the server said 354 to DATA and accepted every recipient. */
-static int smtp_envelope(struct smtp *s, const struct smtp_envelope *env, off_t size,
-			 struct err *e)
+/* The MAIL FROM line with its parameters. */
+static int smtp_mail_line(struct smtp *s, const struct smtp_envelope *env, off_t size, char *line,
+			  size_t n, struct err *e)
 {
-	int pipelining = (s->caps.flags & EHLO_PIPELINING) != 0, mail_ok;
-	struct smtp_refusal f = { 0 };
-	char line[1100];
-	size_t i;
-
 	int dsn = (s->caps.flags & EHLO_DSN) != 0;
 	struct buf params;
 
-	buf_init(&params, sizeof line - 20 - strlen(env->from));
+	buf_init(&params, 600);
 	if (((s->caps.flags & EHLO_SIZE) && buf_printf(&params, " SIZE=%lld", (long long)size) < 0) ||
 	    (env->body_8bit && (s->caps.flags & EHLO_8BITMIME) &&
 	     buf_addstr(&params, " BODY=8BITMIME") < 0) ||
@@ -361,116 +364,159 @@ static int smtp_envelope(struct smtp *s, const struct smtp_envelope *env, off_t 
 		buf_free(&params);
 		return err_set(e, ERR_DATA, "the MAIL FROM parameters are too long");
 	}
-	snprintf(line, sizeof line, "MAIL FROM:<%s>%s", env->from, params.data);
+	snprintf(line, n, "MAIL FROM:<%s>%s", env->from, params.data);
 	buf_free(&params);
-	s->cmd = "MAIL FROM";
-	if (smtp_put(s, line, 0, e) < 0)
+	return 0;
+}
+
+static void smtp_note(struct smtp *s, struct smtp_rcpt_result *r)
+{
+	r->code = s->reply.code;
+	memcpy(r->reply, s->last, sizeof r->reply);
+}
+
+/* [RSET], MAIL, RCPT..., DATA, pipelined when offered. 1 when the server said 354 and took some
+ * recipient; 0 when it refused every recipient (res says how); -1 when the transaction failed. */
+static int smtp_envelope(struct smtp *s, const struct smtp_envelope *env, off_t size,
+			 struct smtp_rcpt_result *res, struct err *e)
+{
+	int pipelining = (s->caps.flags & EHLO_PIPELINING) != 0;
+	int dsn = (s->caps.flags & EHLO_DSN) != 0, rset = s->transactions > 0, mail_ok = 1;
+	size_t i, accepted = 0;
+	char line[1100];
+
+	/* a command and, without PIPELINING, its reply */
+#define SMTP_STEP(name, text)                                                                      \
+	(s->cmd = (name), smtp_put(s, (text), 0, e) < 0 ||                                         \
+				  (!pipelining && (smtp_flush(s, e) < 0 || smtp_read(s, e) < 0)))
+
+	s->transactions++;
+	if (smtp_mail_line(s, env, size, line, sizeof line, e) < 0)
 		return -1;
-	if (!pipelining && (smtp_flush(s, e) < 0 || smtp_read(s, e) < 0))
+	if (rset) {
+		if (SMTP_STEP("RSET", "RSET"))
+			return -1;
+		if (!pipelining && s->reply.code / 100 != 2)
+			return smtp_refused(s, ERR_UNAVAILABLE, "refused RSET", e);
+	}
+	if (SMTP_STEP("MAIL FROM", line))
 		return -1;
 	if (!pipelining && s->reply.code / 100 != 2)
 		return smtp_refused(s, ERR_UNAVAILABLE, "rejected the sender", e);
-	for (i = 0; i < env->nrcpts && !f.code; i++) {
+	for (i = 0; i < env->nrcpts; i++) {
 		snprintf(line, sizeof line, "RCPT TO:<%s>%s%s", env->rcpts[i],
 			 dsn && env->dsn_notify ? " NOTIFY=" : "",
 			 dsn && env->dsn_notify ? env->dsn_notify : "");
-		s->cmd = "RCPT TO";
-		if (smtp_put(s, line, 0, e) < 0)
+		if (SMTP_STEP("RCPT TO", line))
 			return -1;
 		if (pipelining)
 			continue;
-		if (smtp_flush(s, e) < 0 || smtp_read(s, e) < 0)
-			return -1;
 		if (s->reply.code == 421)
 			return smtp_refused(s, ERR_UNAVAILABLE, "", e);
-		smtp_note_rcpt(s, i, &f);
+		smtp_note(s, &res[i]);
+		accepted += s->reply.code / 100 == 2;
 	}
-	if (!f.code) {
-		s->cmd = "DATA";
-		if (smtp_put(s, "DATA", 0, e) < 0 || smtp_flush(s, e) < 0 ||
-		    (!pipelining && smtp_read(s, e) < 0))
-			return -1;
-	}
+	if (!pipelining && !accepted)
+		return 0;
+	if (SMTP_STEP("DATA", "DATA"))
+		return -1;
+#undef SMTP_STEP
 	if (pipelining) {
+		if (smtp_flush(s, e) < 0)
+			return -1;
+		if (rset) {
+			s->cmd = "RSET";
+			if (smtp_read(s, e) < 0)
+				return -1;
+		}
 		s->cmd = "MAIL FROM";
 		if (smtp_read(s, e) < 0)
 			return -1;
-		mail_ok = s->reply.code / 100 == 2;
-		if (!mail_ok)
-			smtp_refused(s, ERR_UNAVAILABLE, "rejected the sender", e);
 		if (s->reply.code == 421)	/* the server is closing: nothing more will come */
 			return smtp_refused(s, ERR_UNAVAILABLE, "", e);
+		if (s->reply.code / 100 != 2) {
+			smtp_refused(s, ERR_UNAVAILABLE, "rejected the sender", e);
+			mail_ok = 0;
+		}
 		for (i = 0; i < env->nrcpts; i++) {
 			s->cmd = "RCPT TO";
 			if (smtp_read(s, e) < 0)
 				return -1;
 			if (s->reply.code == 421)
 				return smtp_refused(s, ERR_UNAVAILABLE, "", e);
-			if (mail_ok)
-				smtp_note_rcpt(s, i, &f);
+			if (mail_ok) {
+				smtp_note(s, &res[i]);
+				accepted += s->reply.code / 100 == 2;
+			}
 		}
 		s->cmd = "DATA";
 		if (smtp_read(s, e) < 0)
 			return -1;
-		if (!mail_ok || f.code) {
-			/* a server that said 354 now waits for a message that must not go out
-			 * to only some recipients: closing the connection takes it back */
+		if (!mail_ok || !accepted) {
+			/* a server that says 354 now would take a message for nobody: only
+			 * closing the connection takes that back */
 			if (s->reply.code == 354)
 				conn_close(&s->conn);
 			if (!mail_ok)
 				return -1;
+			return 0;
 		}
 	}
-	if (f.code / 100 == 4)
-		return err_set(e, ERR_TEMP, "%s answered RCPT TO:<%s> with %s; nothing was sent; "
-			       "try again later", s->host, env->rcpts[f.rcpt], f.reply);
-	if (f.code)
-		return err_set(e, ERR_NOUSER, "%s rejected recipient <%s>: %s; nothing was sent",
-			       s->host, env->rcpts[f.rcpt], f.reply);
 	if (s->reply.code != 354)
 		return smtp_refused(s, ERR_UNAVAILABLE, "rejected the message", e);
-	return 0;
+	return 1;
 }
 
-int smtp_send(struct smtp *s, const struct smtp_envelope *env, int fd, off_t size, struct err *e)
+int smtp_send(struct smtp *s, const struct smtp_envelope *env, int fd, off_t offset, off_t size,
+	      struct smtp_rcpt_result *res, struct err *e)
 {
+	int r;
+
+	memset(res, 0, env->nrcpts * sizeof *res);
 	if ((s->caps.flags & EHLO_SIZE) && s->caps.size && (unsigned long long)size > s->caps.size)
 		return err_set(e, ERR_UNAVAILABLE, "the message is %lld bytes but %s accepts at most "
 			       "%llu", (long long)size, s->host, s->caps.size);
-	if (strlen(env->from) > 998)
+	if (strlen(env->from) > 900)
 		return err_set(e, ERR_DATA, "the sender address is too long");
 	for (size_t i = 0; i < env->nrcpts; i++)
-		if (strlen(env->rcpts[i]) > 998)
+		if (strlen(env->rcpts[i]) > 900)
 			return err_set(e, ERR_DATA, "recipient address too long: %.40s...",
 				       env->rcpts[i]);
-	if (smtp_envelope(s, env, size, e) < 0)
-		return -1;
+	r = smtp_envelope(s, env, size, res, e);
+	if (r <= 0)
+		return r;
 	s->cmd = "the message";
-	if (smtp_body(s, fd, e) < 0) {
-		if (e->kind == ERR_TEMP || e->kind == ERR_PROTOCOL)
-			return err_wrap(e, "connection to %s lost while sending the message", s->host);
-		return -1;
-	}
+	if (smtp_body(s, fd, offset, size, e) < 0)
+		return e->kind == ERR_IO ? -1 : smtp_lost(s, "sending the message", e);
 	s->cmd = "the end of the message";
 	if (smtp_flush(s, e) < 0 || smtp_read(s, e) < 0)
 		return -1;
 	if (s->reply.code / 100 != 2)
 		return smtp_refused(s, ERR_UNAVAILABLE, "rejected the message", e);
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if (res[i].code / 100 == 2)
+			smtp_note(s, &res[i]);
 	return 0;
+}
+
+int smtp_usable(const struct smtp *s)
+{
+	return s->conn.fd >= 0 && !s->broken;
 }
 
 void smtp_close(struct smtp *s)
 {
 	struct err e;
 
-	if (s->conn.fd >= 0) {
+	if (smtp_usable(s)) {
 		s->cmd = "QUIT";
 		if (smtp_put(s, "QUIT", 0, &e) == 0 && smtp_flush(s, &e) == 0) {
 			s->conn.timeout = s->conn.timeout < 5 ? s->conn.timeout : 5;
 			smtp_read(s, &e);
 		}
-		conn_close(&s->conn);
 	}
+	if (s->conn.fd >= 0)
+		conn_close(&s->conn);
 	reply_free(&s->reply);
 	buf_free(&s->line);
 }

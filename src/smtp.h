@@ -13,6 +13,7 @@
 struct smtp {
 	struct conn conn;
 	const char *host;	/* for messages */
+	int port;
 	const char *cmd;	/* what the reply being read answers, for messages */
 	struct reply reply;
 	struct buf line;
@@ -21,6 +22,15 @@ struct smtp {
 	char tls_desc[64];	/* "TLS1.3 AES-256-GCM", or "" */
 	char mech[32];		/* the SASL mechanism used, or "" */
 	char last[256];		/* the last reply, cleaned, for the log file */
+	unsigned transactions;	/* started on this connection; RSET goes before the next */
+	int broken;		/* the connection failed or the server said 421: never reuse it */
+};
+
+/* What the server said about one recipient: its RCPT reply when that was a refusal, else the
+ * reply after the final dot. code 0: no answer (the transaction failed before). */
+struct smtp_rcpt_result {
+	int code;
+	char reply[256];
 };
 
 struct smtp_envelope {
@@ -48,10 +58,16 @@ int smtp_open_tls(struct smtp *s, const char *host, int port, int timeout_s,
 /* AUTH with `want` ("on" or a mechanism name). */
 int smtp_auth(struct smtp *s, const char *want, int plaintext_ok, const char *user,
 	      const char *password, struct err *e);
-/* One transaction: MAIL, RCPT for each recipient, DATA, the message from fd (size bytes, CRLF
- * line endings, not dot-stuffed), the final dot. Pipelined when the server offers PIPELINING.
- * All or nothing: if any recipient is refused, nothing is sent. */
-int smtp_send(struct smtp *s, const struct smtp_envelope *env, int fd, off_t size, struct err *e);
+/* One transaction (after RSET when it is not the first on this connection): MAIL, RCPT for each
+ * recipient, DATA, size bytes of fd from offset (CRLF line endings, not dot-stuffed), the final
+ * dot; pipelined when the server offers PIPELINING. The message goes to the recipients the
+ * server accepts. Returns 0 with res[i] (one per recipient) telling each recipient's fate, or
+ * -1 when the transaction failed for every recipient not already refused in res, with the
+ * failure in e. After -1 check smtp_usable before another transaction. */
+int smtp_send(struct smtp *s, const struct smtp_envelope *env, int fd, off_t offset, off_t size,
+	      struct smtp_rcpt_result *res, struct err *e);
+/* False once the connection is gone (closed by either side). */
+int smtp_usable(const struct smtp *s);
 /* QUIT (best effort) and close. Safe after any failure and on a never-opened session. */
 void smtp_close(struct smtp *s);
 

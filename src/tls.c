@@ -1,5 +1,6 @@
 /* tls: GnuTLS client sessions, verified by default. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -7,13 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tls.h"
+
+#define TLS_PIN_SIZE 32	/* SHA-256 */
 
 struct tls {
 	gnutls_session_t session;
 	gnutls_certificate_credentials_t cred;
-	char host[256];
+	char host[256];		/* the name verified */
+	const char *trust;	/* for tls_print_info: "system", a file, "fingerprint" or NULL */
+	int pinned;
+	unsigned char pin[TLS_PIN_SIZE];
+	int pin_colons, pin_upper;	/* how the user wrote it, to answer in kind */
+	char pin_error[256];	/* set by tls_verify_pin when it fails the handshake */
 };
 
 static int tls_is_ip(const char *host)
@@ -23,46 +32,212 @@ static int tls_is_ip(const char *host)
 	return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
 }
 
-struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e)
+/* Hex pairs, joined by ':' or not, in upper or lower case. */
+static void tls_hex(const unsigned char *p, size_t n, int colons, int upper, char *out,
+		    size_t size)
 {
-	struct tls *t = calloc(1, sizeof *t);
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	size_t used = 0;
+
+	for (size_t i = 0; i < n && used + 4 <= size; i++) {
+		if (i && colons)
+			out[used++] = ':';
+		out[used++] = digits[p[i] >> 4];
+		out[used++] = digits[p[i] & 15];
+	}
+	out[used] = '\0';
+}
+
+/* A SHA-256 fingerprint as users copy it from certtool, openssl or a browser. */
+static int tls_parse_pin(struct tls *t, const char *s, struct err *e)
+{
+	size_t n = 0;
+	int half = -1;
+
+	for (const char *p = s; *p; p++) {
+		int v;
+
+		if (*p == ':' && half < 0 && n > 0) {
+			t->pin_colons = 1;
+			continue;
+		}
+		if (!isxdigit((unsigned char)*p) || (half < 0 && n == TLS_PIN_SIZE))
+			goto bad;
+		if (isupper((unsigned char)*p))
+			t->pin_upper = 1;
+		v = isdigit((unsigned char)*p) ? *p - '0' : tolower((unsigned char)*p) - 'a' + 10;
+		if (half < 0) {
+			half = v;
+		} else {
+			t->pin[n++] = (unsigned char)(half << 4 | v);
+			half = -1;
+		}
+	}
+	if (n == TLS_PIN_SIZE && half < 0 && s[strlen(s) - 1] != ':') {
+		t->pinned = 1;
+		return 0;
+	}
+bad:
+	return err_set(e, ERR_CONFIG, "tls_fingerprint must be the SHA-256 fingerprint of the "
+		       "server's certificate: 64 hex digits, optionally in pairs separated by ':'");
+}
+
+/* Called by GnuTLS once the server's certificate has arrived, so a wrong one ends the handshake
+ * before anything of ours is sent. */
+static int tls_verify_pin(gnutls_session_t session)
+{
+	struct tls *t = gnutls_session_get_ptr(session);
+	const gnutls_datum_t *chain;
+	unsigned n = 0;
+	unsigned char got[TLS_PIN_SIZE];
+	size_t len = sizeof got;
+	char hex[3 * TLS_PIN_SIZE];
+
+	chain = gnutls_certificate_get_peers(session, &n);
+	if (!chain || n == 0) {
+		snprintf(t->pin_error, sizeof t->pin_error, "the server sent no certificate to "
+			 "compare with tls_fingerprint");
+		return -1;
+	}
+	if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &chain[0], got, &len) < 0 || len != sizeof got) {
+		snprintf(t->pin_error, sizeof t->pin_error, "cannot compute the fingerprint of the "
+			 "server's certificate");
+		return -1;
+	}
+	if (memcmp(got, t->pin, sizeof got) == 0)
+		return 0;
+	tls_hex(got, sizeof got, t->pin_colons, t->pin_upper, hex, sizeof hex);
+	snprintf(t->pin_error, sizeof t->pin_error, "certificate fingerprint does not match "
+		 "tls_fingerprint; the server's certificate has SHA-256 fingerprint %s", hex);
+	return -1;
+}
+
+static int tls_load_trust(struct tls *t, const struct tls_opts *o, struct err *e)
+{
 	int r;
 
-	if (!t)
-		err_oom();
-	snprintf(t->host, sizeof t->host, "%s", o->host);
-	if (gnutls_certificate_allocate_credentials(&t->cred) < 0)
-		err_oom();
 	if (!o->trust_file || strcmp(o->trust_file, "system") == 0) {
 		r = gnutls_certificate_set_x509_system_trust(t->cred);
-		if (r <= 0) {
-			err_set(e, ERR_CONFIG, "no certificates in the system trust store (%s); "
-				"install ca-certificates or set tls_trust_file",
-				r < 0 ? gnutls_strerror(r) : "it is empty");
-			goto fail;
-		}
+		if (r <= 0)
+			return err_set(e, ERR_CONFIG, "no certificates in the system trust store (%s); "
+				       "install ca-certificates or set tls_trust_file",
+				       r < 0 ? gnutls_strerror(r) : "it is empty");
+		t->trust = "system";
 	} else {
 		r = gnutls_certificate_set_x509_trust_file(t->cred, o->trust_file,
 							   GNUTLS_X509_FMT_PEM);
-		if (r <= 0) {
-			err_set(e, ERR_CONFIG, "tls_trust_file %s: %s", o->trust_file,
-				r < 0 ? gnutls_strerror(r) : "no certificates in it");
-			goto fail;
-		}
+		if (r <= 0)
+			return err_set(e, ERR_CONFIG, "tls_trust_file %s: %s", o->trust_file,
+				       r < 0 ? gnutls_strerror(r) : "no certificates in it");
+		t->trust = o->trust_file;
 	}
+	if (o->crl_file) {
+		/* GnuTLS says only "Error while reading file." for a missing one */
+		if (access(o->crl_file, R_OK) < 0)
+			return err_set(e, ERR_CONFIG, "tls_crl_file %s: %s", o->crl_file,
+				       strerror(errno));
+		r = gnutls_certificate_set_x509_crl_file(t->cred, o->crl_file, GNUTLS_X509_FMT_PEM);
+		if (r <= 0)
+			return err_set(e, ERR_CONFIG, "tls_crl_file %s: %s", o->crl_file,
+				       r < 0 ? gnutls_strerror(r) : "no CRLs in it");
+	}
+	return 0;
+}
+
+static int tls_load_client_cert(struct tls *t, const struct tls_opts *o, struct err *e)
+{
+	int r;
+
+	if (!o->cert_file != !o->key_file)
+		return err_set(e, ERR_CONFIG, "tls_cert_file and tls_key_file go together: set "
+			       "both or neither");
+	if (!o->cert_file)
+		return 0;
+	if (access(o->cert_file, R_OK) < 0)
+		return err_set(e, ERR_CONFIG, "tls_cert_file %s: %s", o->cert_file, strerror(errno));
+	if (access(o->key_file, R_OK) < 0)
+		return err_set(e, ERR_CONFIG, "tls_key_file %s: %s", o->key_file, strerror(errno));
+	r = gnutls_certificate_set_x509_key_file(t->cred, o->cert_file, o->key_file,
+						 GNUTLS_X509_FMT_PEM);
+	if (r < 0)
+		return err_set(e, ERR_CONFIG, "tls_cert_file %s with tls_key_file %s: %s%s",
+			       o->cert_file, o->key_file, gnutls_strerror(r),
+			       r == GNUTLS_E_DECRYPTION_FAILED || r == GNUTLS_E_PK_INVALID_PUBKEY
+				       ? " (an encrypted key is not supported)" : "");
+	return 0;
+}
+
+/* GnuTLS's defaults (or the user's string) without the versions below the minimum. */
+static int tls_priorities(struct tls *t, const struct tls_opts *o, struct err *e)
+{
+	static const char old[] = "-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1";
+	char prio[1024];
+	const char *errpos = NULL;
+	int r, v13;
+
+	if (!o->min_version || strcmp(o->min_version, "1.2") == 0)
+		v13 = 0;
+	else if (strcmp(o->min_version, "1.3") == 0)
+		v13 = 1;
+	else
+		return err_set(e, ERR_CONFIG, "tls_min_version must be 1.2 or 1.3, not %s",
+			       o->min_version);
+	if (!o->priorities) {
+		snprintf(prio, sizeof prio, "%s%s", old, v13 ? ":-VERS-TLS1.2" : "");
+		r = gnutls_set_default_priority_append(t->session, prio, &errpos, 0);
+		if (r < 0)
+			return err_set(e, ERR_SOFTWARE, "TLS priorities: %s", gnutls_strerror(r));
+		return 0;
+	}
+	if ((size_t)snprintf(prio, sizeof prio, "%s:%s%s", o->priorities, old,
+			     v13 ? ":-VERS-TLS1.2" : "") >= sizeof prio)
+		return err_set(e, ERR_CONFIG, "tls_priorities is too long");
+	r = gnutls_priority_set_direct(t->session, prio, &errpos);
+	if (r < 0) {
+		size_t at = errpos ? (size_t)(errpos - prio) : 0;
+
+		if (errpos && at < strlen(o->priorities))
+			return err_set(e, ERR_CONFIG, "tls_priorities: %s at \"%.60s\"",
+				       gnutls_strerror(r), o->priorities + at);
+		return err_set(e, ERR_CONFIG, "tls_priorities %s: %s", o->priorities,
+			       gnutls_strerror(r));
+	}
+	return 0;
+}
+
+struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e)
+{
+	struct tls *t = calloc(1, sizeof *t);
+	const char *host = o->host_override ? o->host_override : o->host;
+
+	if (!t)
+		err_oom();
+	snprintf(t->host, sizeof t->host, "%s", host);
+	if (o->fingerprint && tls_parse_pin(t, o->fingerprint, e) < 0)
+		goto fail;
+	if (gnutls_certificate_allocate_credentials(&t->cred) < 0)
+		err_oom();
+	/* a pinned certificate needs no CA, and one that is not checked needs nothing */
+	if (!t->pinned && !o->no_certcheck && tls_load_trust(t, o, e) < 0)
+		goto fail;
+	if (tls_load_client_cert(t, o, e) < 0)
+		goto fail;
 	if (gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0)
 		err_oom();
-	r = gnutls_set_default_priority_append(t->session,
-					       "-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1", NULL, 0);
-	if (r < 0) {
-		err_set(e, ERR_SOFTWARE, "TLS priorities: %s", gnutls_strerror(r));
+	if (tls_priorities(t, o, e) < 0)
 		goto fail;
-	}
 	gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred);
-	if (!tls_is_ip(o->host))
-		gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, o->host, strlen(o->host));
-	/* the handshake itself fails on a certificate that does not verify for this name */
-	gnutls_session_set_verify_cert(t->session, o->host, 0);
+	if (!tls_is_ip(host))
+		gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, host, strlen(host));
+	gnutls_session_set_ptr(t->session, t);
+	if (t->pinned) {
+		t->trust = "fingerprint";
+		gnutls_session_set_verify_function(t->session, tls_verify_pin);
+	} else if (!o->no_certcheck) {
+		/* the handshake itself fails on a certificate that does not verify for this name;
+		 * this also checks the CRLs and a stapled OCSP response (GnuTLS asks for one) */
+		gnutls_session_set_verify_cert(t->session, host, 0);
+	}
 	gnutls_transport_set_int(t->session, fd);
 	return t;
 fail:
@@ -116,37 +291,83 @@ static void tls_cert_names(gnutls_x509_crt_t crt, char *out, size_t size)
 	}
 }
 
+/* The server's certificate; NULL when it sent none. Free with gnutls_x509_crt_deinit. */
+static gnutls_x509_crt_t tls_peer_cert(gnutls_session_t session)
+{
+	const gnutls_datum_t *chain;
+	unsigned n = 0;
+	gnutls_x509_crt_t crt;
+
+	chain = gnutls_certificate_get_peers(session, &n);
+	if (!chain || !n || gnutls_x509_crt_init(&crt) < 0)
+		return NULL;
+	if (gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) < 0) {
+		gnutls_x509_crt_deinit(crt);
+		return NULL;
+	}
+	return crt;
+}
+
+static void tls_time(time_t at, char *out, size_t size)
+{
+	struct tm tm;
+
+	if (at == (time_t)-1 || !gmtime_r(&at, &tm) ||
+	    !strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(out, size, "(unknown)");
+}
+
+static void tls_revoked_text(struct tls *t, unsigned status, struct err *e)
+{
+	/* which of the two sources spoke: a stapled response, when there was one */
+	int ocsp = gnutls_ocsp_status_request_is_checked(t->session,
+							 GNUTLS_OCSP_SR_IS_AVAIL) != 0;
+
+	if (status & GNUTLS_CERT_REVOKED)
+		err_set(e, ERR_PROTOCOL, "certificate has been revoked (%s)",
+			ocsp ? "the server's stapled OCSP response says so"
+			     : "it is listed in tls_crl_file");
+	else if (status & GNUTLS_CERT_MISSING_OCSP_STATUS)
+		err_set(e, ERR_PROTOCOL, "certificate requires a stapled OCSP response (OCSP "
+			"must-staple), but the server sent none");
+	else if (status & GNUTLS_CERT_INVALID_OCSP_STATUS)
+		err_set(e, ERR_PROTOCOL, "the server's stapled OCSP response for its certificate "
+			"is invalid");
+	else
+		err_set(e, ERR_PROTOCOL, "the revocation data for the certificate (%s) %s",
+			ocsp ? "the server's stapled OCSP response" : "tls_crl_file",
+			status & GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED
+				? "is out of date; get a current CRL"
+				: "is dated in the future; check the clock");
+}
+
+#define TLS_REVOCATION_BITS                                                                  \
+	(GNUTLS_CERT_REVOKED | GNUTLS_CERT_MISSING_OCSP_STATUS | GNUTLS_CERT_INVALID_OCSP_STATUS | \
+	 GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED | GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE)
+
 static void tls_verify_text(struct tls *t, struct err *e)
 {
 	unsigned status = gnutls_session_get_verify_cert_status(t->session);
-	const gnutls_datum_t *chain;
-	unsigned n = 0;
-	gnutls_x509_crt_t crt = NULL;
+	gnutls_x509_crt_t crt = tls_peer_cert(t->session);
 	char names[256] = "", when[64] = "";
 
-	chain = gnutls_certificate_get_peers(t->session, &n);
-	if (chain && n && gnutls_x509_crt_init(&crt) == 0 &&
-	    gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) == 0) {
-		time_t at = status & GNUTLS_CERT_EXPIRED ? gnutls_x509_crt_get_expiration_time(crt)
-							 : gnutls_x509_crt_get_activation_time(crt);
-		struct tm tm;
-
+	if (crt) {
 		tls_cert_names(crt, names, sizeof names);
-		if (at != (time_t)-1 && gmtime_r(&at, &tm))
-			strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
-	}
-	if (crt)
+		tls_time(status & GNUTLS_CERT_EXPIRED ? gnutls_x509_crt_get_expiration_time(crt)
+						      : gnutls_x509_crt_get_activation_time(crt),
+			 when, sizeof when);
 		gnutls_x509_crt_deinit(crt);
+	}
 
 	if (status & GNUTLS_CERT_EXPIRED)
 		err_set(e, ERR_PROTOCOL, "certificate expired on %s", when);
 	else if (status & GNUTLS_CERT_NOT_ACTIVATED)
 		err_set(e, ERR_PROTOCOL, "certificate is not valid before %s", when);
+	else if (status & TLS_REVOCATION_BITS)
+		tls_revoked_text(t, status, e);
 	else if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
 		err_set(e, ERR_PROTOCOL, "certificate does not match host name %s (it is for %s)",
 			t->host, names);
-	else if (status & GNUTLS_CERT_REVOKED)
-		err_set(e, ERR_PROTOCOL, "certificate has been revoked");
 	else if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
 		err_set(e, ERR_PROTOCOL,
 			"certificate is not trusted (unknown issuer); check tls_trust_file");
@@ -173,11 +394,20 @@ int tls_handshake(struct tls *t, struct err *e)
 		return 0;
 	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal(r))
 		return TLS_AGAIN;
-	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
+	if (t->pin_error[0])
+		err_set(e, ERR_PROTOCOL, "%s", t->pin_error);
+	else if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
 		tls_verify_text(t, e);
 	else if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PUSH_ERROR ||
 		 r == GNUTLS_E_PULL_ERROR)
 		err_set(e, ERR_PROTOCOL, "the server closed the connection during the handshake");
+	else if (r == GNUTLS_E_NO_PRIORITIES_WERE_SET || r == GNUTLS_E_UNSUPPORTED_VERSION_PACKET ||
+		 r == GNUTLS_E_NO_CIPHER_SUITES || r == GNUTLS_E_INSUFFICIENT_CREDENTIALS)
+		err_set(e, ERR_PROTOCOL, "%s (the server and tls_priorities / tls_min_version "
+			"have nothing in common)", gnutls_strerror(r));
+	else if (r == GNUTLS_E_WARNING_ALERT_RECEIVED || r == GNUTLS_E_FATAL_ALERT_RECEIVED)
+		err_set(e, ERR_PROTOCOL, "the server ended the handshake: %s",
+			gnutls_alert_get_name(gnutls_alert_get(t->session)));
 	else
 		err_set(e, ERR_PROTOCOL, "%s", gnutls_strerror(r));
 	return -1;
@@ -226,4 +456,97 @@ void tls_describe(const struct tls *t, char *out, size_t size)
 	const char *c = gnutls_cipher_get_name(gnutls_cipher_get(t->session));
 
 	snprintf(out, size, "%s %s", v ? v : "TLS", c ? c : "");
+}
+
+/* Certificate text may hold anything; a terminal gets printable ASCII only. */
+static void tls_print_clean(FILE *out, const char *label, const char *text)
+{
+	fprintf(out, "    %-13s ", label);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		fputc(*p >= ' ' && *p < 0x7f ? *p : '?', out);
+	fputc('\n', out);
+}
+
+static void tls_print_dn(FILE *out, const char *label, gnutls_x509_crt_t crt, int issuer)
+{
+	gnutls_datum_t dn = { NULL, 0 };
+	int r = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0)
+		       : gnutls_x509_crt_get_dn3(crt, &dn, 0);
+
+	tls_print_clean(out, label, r == 0 && dn.data ? (const char *)dn.data : "(none)");
+	gnutls_free(dn.data);
+}
+
+void tls_print_info(const struct tls *t, FILE *out)
+{
+	gnutls_x509_crt_t crt = tls_peer_cert(t->session);
+	char *desc = gnutls_session_get_desc(t->session);
+	char line[512];
+
+	fprintf(out, "TLS session:\n");
+	fprintf(out, "    %-13s %s\n", "Protocol:",
+		gnutls_protocol_get_name(gnutls_protocol_get_version(t->session)));
+	fprintf(out, "    %-13s %s\n", "Cipher:", gnutls_cipher_get_name(gnutls_cipher_get(t->session)));
+	if (desc)
+		fprintf(out, "    %-13s %s\n", "Parameters:", desc);
+	gnutls_free(desc);
+	if (!t->trust)
+		snprintf(line, sizeof line, "none (tls_certcheck = off)");
+	else if (strcmp(t->trust, "fingerprint") == 0)
+		snprintf(line, sizeof line, "by its fingerprint (tls_fingerprint)");
+	else if (strcmp(t->trust, "system") == 0)
+		snprintf(line, sizeof line, "for %s, by the system trust store", t->host);
+	else
+		snprintf(line, sizeof line, "for %s, by %s", t->host, t->trust);
+	tls_print_clean(out, "Verified:", line);
+	if (!crt) {
+		fprintf(out, "The server sent no certificate.\n");
+		return;
+	}
+	fprintf(out, "Server certificate:\n");
+	tls_print_dn(out, "Subject:", crt, 0);
+	tls_print_dn(out, "Issuer:", crt, 1);
+	tls_time(gnutls_x509_crt_get_activation_time(crt), line, sizeof line);
+	fprintf(out, "    %-13s %s\n", "Valid from:", line);
+	tls_time(gnutls_x509_crt_get_expiration_time(crt), line, sizeof line);
+	fprintf(out, "    %-13s %s\n", "Valid until:", line);
+	tls_cert_names(crt, line, sizeof line);
+	tls_print_clean(out, "Names:", line);
+	{
+		const gnutls_datum_t *chain;
+		unsigned n = 0;
+		unsigned char fp[TLS_PIN_SIZE];
+		size_t len = sizeof fp;
+
+		chain = gnutls_certificate_get_peers(t->session, &n);
+		if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &chain[0], fp, &len) == 0) {
+			tls_hex(fp, len, 1, 0, line, sizeof line);
+			fprintf(out, "    %-13s %s\n", "SHA-256:", line);
+		}
+	}
+	gnutls_x509_crt_deinit(crt);
+}
+
+int tls_channel_binding(const struct tls *t, const char **type, char *b64, size_t size)
+{
+	gnutls_datum_t cb = { NULL, 0 }, enc = { NULL, 0 };
+	int v13 = gnutls_protocol_get_version(t->session) == GNUTLS_TLS1_3, ok;
+
+	/* without the extended master secret, tls-unique can be the same on two connections
+	 * (the triple handshake attack), so it would bind nothing */
+	if (!v13 && !(gnutls_session_get_flags(t->session) & GNUTLS_SFLAGS_EXT_MASTER_SECRET))
+		return -1;
+	if (gnutls_session_channel_binding(t->session,
+					   v13 ? GNUTLS_CB_TLS_EXPORTER : GNUTLS_CB_TLS_UNIQUE,
+					   &cb) < 0)
+		return -1;
+	ok = gnutls_base64_encode2(&cb, &enc) == 0 && enc.size < size;
+	if (ok) {
+		memcpy(b64, enc.data, enc.size);
+		b64[enc.size] = '\0';
+		*type = v13 ? "tls-exporter" : "tls-unique";
+	}
+	gnutls_free(cb.data);
+	gnutls_free(enc.data);
+	return ok ? 0 : -1;
 }

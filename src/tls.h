@@ -1,22 +1,39 @@
 /* tls: the only file that includes GnuTLS. A client session on a connected non-blocking socket:
- * trust (system store or a PEM file), SNI, certificate verification inside the handshake, and
- * failure messages a user can act on. It never waits: the connection layer polls and calls again. */
+ * trust (system store or a PEM file, CRLs, stapled OCSP), SNI, certificate verification or a
+ * pinned fingerprint inside the handshake, a client certificate, and failure messages a user can
+ * act on. It never waits: the connection layer polls and calls again. */
 #ifndef POSTBOTE_TLS_H
 #define POSTBOTE_TLS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "err.h"
 
+/* Every field but host may be left zero / NULL, which gives the safe default: verified against
+ * the system store, TLS 1.2 or newer, GnuTLS's default priorities, no client certificate. */
 struct tls_opts {
-	const char *host;	/* the name verified and sent as SNI (not for IP literals) */
+	const char *host;	/* the server's name as configured */
+	const char *host_override;	/* the name verified and sent as SNI instead of host */
 	const char *trust_file;	/* PEM file of CA certificates; NULL or "system": system store */
+	const char *crl_file;	/* PEM file of CRLs, checked with the trust file */
+	/* SHA-256 of the server's certificate, 64 hex digits, ':' between pairs or not, any case.
+	 * When set it replaces verification against the trust store (trust_file and crl_file are
+	 * not read). */
+	const char *fingerprint;
+	const char *cert_file, *key_file;	/* client certificate and its key, PEM, both or none */
+	const char *priorities;	/* GnuTLS priority string instead of the default */
+	const char *min_version;	/* "1.2" (NULL means that) or "1.3" */
+	/* 1 when tls_certcheck = off: the certificate is not checked at all (a fingerprint still
+	 * is). Inverted so that a zeroed struct verifies; the caller prints the warning. */
+	int no_certcheck;
 };
 
 struct tls;
 
-/* Sets up a session on fd. NULL with ERR_CONFIG (trust file unusable) or ERR_SOFTWARE. */
+/* Sets up a session on fd. NULL with ERR_CONFIG (an option or a file it names is unusable, said
+ * with the option's configuration key) or ERR_SOFTWARE. */
 struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e);
 void tls_free(struct tls *t);
 
@@ -24,7 +41,8 @@ void tls_free(struct tls *t);
 
 /* 0 when the handshake is complete, TLS_AGAIN when it must be called again once the socket is
  * ready in direction tls_wants_write(), -1 with ERR_PROTOCOL and the reason (certificate problems
- * spelled out) when it failed. */
+ * spelled out, a fingerprint mismatch with the server's actual fingerprint written like the
+ * configured one) when it failed. Nothing of ours has been sent over TLS when it fails. */
 int tls_handshake(struct tls *t, struct err *e);
 int tls_wants_write(const struct tls *t);
 
@@ -39,5 +57,17 @@ void tls_bye(struct tls *t);
 
 /* "TLS1.3 AES-256-GCM" for logs. */
 void tls_describe(const struct tls *t, char *out, size_t size);
+
+/* For --serverinfo, after the handshake: protocol, cipher, how the server was verified, and the
+ * server's certificate (subject, issuer, validity in UTC, names, SHA-256 fingerprint). Text from
+ * the certificate is printed with non-printable bytes replaced. */
+void tls_print_info(const struct tls *t, FILE *out);
+
+/* Channel binding for SASL *-PLUS mechanisms, after the handshake: "tls-exporter" (RFC 9266) on
+ * TLS 1.3, "tls-unique" (RFC 5929) on TLS 1.2 with the extended master secret. Writes the type
+ * (a static string) to *type and the data, base64-encoded and NUL-terminated, to b64
+ * (TLS_CB_B64_MAX bytes are enough). -1 when the session offers no safe channel binding. */
+#define TLS_CB_B64_MAX 64
+int tls_channel_binding(const struct tls *t, const char **type, char *b64, size_t size);
 
 #endif

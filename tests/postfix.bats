@@ -361,5 +361,5 @@ end"
 	assert_failure 75
 	assert_one_stderr_line
 	use_stderr
-	assert_line "postbote: cannot connect to localhost port $PF_CLOSED: Connection refused"
+	assert_line "postbote: cannot connect to localhost port $PF_CLOSED: Connection refused; try again later"
 }

@@ -181,6 +181,9 @@ fake_config() {
 		fi
 		echo "from = $FAKE_FROM"
 		echo "timeout = 10"
+		# the tests of a single submission see its own outcome: queue tests say queue = on
+		echo "queue = off"
+		echo "queue_dir = $BATS_TEST_TMPDIR/queue"
 		local line
 		for line in "$@"; do
 			echo "$line"

@@ -1,0 +1,238 @@
+/* deliver: failover across hosts, recipient batches, per-recipient results. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deliver.h"
+#include "log.h"
+#include "rcpt.h"
+
+/* "a.example.org, b.example.org" or blank-separated. */
+static void deliver_split_hosts(struct deliver *d, const char *list)
+{
+	const char *p = list;
+
+	d->nhosts = 0;
+	while (*p && d->nhosts < DELIVER_HOSTS_MAX) {
+		size_t n;
+
+		p += strspn(p, ", \t");
+		n = strcspn(p, ", \t");
+		if (!n)
+			break;
+		snprintf(d->hosts[d->nhosts++], sizeof d->hosts[0], "%.*s", (int)n, p);
+		p += n;
+	}
+}
+
+static int deliver_session(struct deliver *d, const char *host, struct err *e)
+{
+	const struct account *a = d->a;
+	struct tls_opts to = { .host = host, .trust_file = a->tls_trust_file };
+	struct smtp *s = &d->s;
+
+	if (a->tls == CONF_TLS_IMPLICIT) {
+		if (smtp_open_tls(s, host, a->port, a->timeout, &to, e) < 0)
+			return -1;
+	} else if (smtp_open(s, host, a->port, a->timeout, e) < 0) {
+		return -1;
+	}
+	if (smtp_ehlo(s, d->domain, e) < 0)
+		return -1;
+	if (a->tls == CONF_TLS_STARTTLS &&
+	    (smtp_starttls(s, &to, e) < 0 || smtp_ehlo(s, d->domain, e) < 0))
+		return -1;
+	if (strcmp(a->auth, "off") != 0 &&
+	    smtp_auth(s, a->auth, a->auth_plaintext, a->user, d->password, e) < 0)
+		return -1;
+	return 0;
+}
+
+int deliver_open(struct deliver *d, const struct account *a, const char *domain,
+		 const char *password, struct err *e)
+{
+	memset(d, 0, sizeof *d);
+	d->s.conn.fd = -1;
+	d->a = a;
+	d->domain = domain;
+	d->password = password;
+	deliver_split_hosts(d, a->host);
+	for (size_t i = 0; i < d->nhosts; i++) {
+		if (i)
+			log_note("trying the next host, %s", d->hosts[i]);
+		if (deliver_session(d, d->hosts[i], e) == 0) {
+			d->open = 1;
+			return 0;
+		}
+		smtp_close(&d->s);
+		/* only a failure that another host may not have is worth another host */
+		if (e->kind != ERR_TEMP && e->kind != ERR_NOHOST)
+			break;
+		if (i + 1 < d->nhosts)
+			log_note("%s", e->text);
+	}
+	return -1;
+}
+
+const char *deliver_host(const struct deliver *d)
+{
+	return d->s.host ? d->s.host : d->nhosts ? d->hosts[0] : "";
+}
+
+void deliver_close(struct deliver *d)
+{
+	if (d->open)
+		smtp_close(&d->s);
+	d->open = 0;
+}
+
+static void deliver_set(struct deliver_rcpt *r, enum deliver_state st, enum err_kind kind,
+			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void deliver_set(struct deliver_rcpt *r, enum deliver_state st, enum err_kind kind,
+			const char *fmt, ...)
+{
+	va_list ap;
+
+	r->state = st;
+	r->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+	va_end(ap);
+}
+
+/* The failure of a whole transaction, for the recipients in it that have no fate yet. */
+static void deliver_fail_batch(struct deliver_rcpt **batch, size_t n, const struct err *e)
+{
+	for (size_t i = 0; i < n; i++)
+		if (batch[i]->state == DELIVER_PENDING)
+			deliver_set(batch[i], e->kind == ERR_TEMP ? DELIVER_DEFERRED : DELIVER_FAILED,
+				    e->kind, "%s", e->text);
+}
+
+/* "452 4.5.3 too many recipients": the server wants the rest in another transaction. */
+static int deliver_too_many(const struct smtp_rcpt_result *r)
+{
+	return r->code == 452 || strstr(r->reply, "4.5.3") != NULL;
+}
+
+/* Envelope addresses for this server: as they are with SMTPUTF8, else with A-label domains. */
+static int deliver_ascii(struct deliver *d, const char *in, char *out, size_t size, int *utf8,
+			 struct err *e)
+{
+	if (!rcpt_is_utf8(in)) {
+		snprintf(out, size, "%s", in);
+		return 0;
+	}
+	if (d->s.caps.flags & EHLO_SMTPUTF8) {
+		*utf8 = 1;
+		snprintf(out, size, "%s", in);
+		return 0;
+	}
+	if (rcpt_to_ascii(in, out, size, e) < 0)
+		return err_wrap(e, "%s does not offer SMTPUTF8", d->s.host);
+	return 0;
+}
+
+/* One transaction for up to n pending recipients. 1 when some were accepted, 0 when none were,
+ * -1 when the connection is no longer usable. */
+static int deliver_batch(struct deliver *d, struct deliver_item *it, struct deliver_rcpt **batch,
+			 size_t n, struct err *e)
+{
+	struct smtp_envelope env = { .body_8bit = it->body_8bit, .dsn_notify = it->dsn_notify,
+				     .dsn_ret = it->dsn_ret, .dsn_envid = it->dsn_envid };
+	char from[1024], (*wire)[1024] = calloc(n, sizeof *wire);
+	const char **addrs = calloc(n, sizeof *addrs);
+	struct smtp_rcpt_result *res = calloc(n, sizeof *res);
+	int r, accepted = 0;
+
+	if (!wire || !addrs || !res)
+		err_oom();
+	r = deliver_ascii(d, it->from, from, sizeof from, &env.smtputf8, e);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		r = deliver_ascii(d, batch[i]->addr, wire[i], sizeof wire[i], &env.smtputf8, e);
+		addrs[i] = wire[i];
+	}
+	if (r < 0) {	/* an address this server cannot take */
+		deliver_fail_batch(batch, n, e);
+		r = 0;
+		goto out;
+	}
+	env.from = from;
+	env.rcpts = addrs;
+	env.nrcpts = n;
+	r = smtp_send(&d->s, &env, it->fd, it->offset, it->size, res, e);
+	for (size_t i = 0; i < n; i++) {
+		const struct smtp_rcpt_result *x = &res[i];
+
+		if (x->code / 100 == 2 && r == 0) {
+			deliver_set(batch[i], DELIVER_SENT, ERR_NONE, "%s", x->reply);
+			accepted = 1;
+		} else if (x->code / 100 == 5) {
+			deliver_set(batch[i], DELIVER_FAILED, ERR_NOUSER, "%s rejected recipient <%s>: %s",
+				    d->s.host, batch[i]->addr, x->reply);
+		} else if (x->code / 100 == 4 && !deliver_too_many(x)) {
+			deliver_set(batch[i], DELIVER_DEFERRED, ERR_TEMP, "%s answered RCPT TO:<%s> with %s",
+				    d->s.host, batch[i]->addr, x->reply);
+		} else if (x->code / 100 == 4) {
+			snprintf(batch[i]->reason, sizeof batch[i]->reason, "%s answered RCPT TO:<%s> "
+				 "with %s", d->s.host, batch[i]->addr, x->reply);
+		}
+	}
+	if (r < 0) {
+		deliver_fail_batch(batch, n, e);
+		r = smtp_usable(&d->s) ? 0 : -1;
+	} else {
+		r = accepted;
+	}
+out:
+	free(wire);
+	free(addrs);
+	free(res);
+	return r;
+}
+
+int deliver_message(struct deliver *d, struct deliver_item *it, struct err *e)
+{
+	size_t max = d->a->max_recipients ? (size_t)d->a->max_recipients : it->nrcpts;
+	struct deliver_rcpt **batch = calloc(it->nrcpts + 1, sizeof *batch);
+	int r = 0;
+
+	if (!batch)
+		err_oom();
+	for (;;) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < it->nrcpts && n < max; i++)
+			if (it->rcpts[i].state == DELIVER_PENDING)
+				batch[n++] = &it->rcpts[i];
+		if (!n)
+			break;
+		if (!smtp_usable(&d->s)) {
+			err_set(e, ERR_TEMP, "connection to %s lost", d->s.host ? d->s.host : "?");
+			r = -1;
+		} else {
+			r = deliver_batch(d, it, batch, n, e);
+		}
+		if (r < 0) {
+			for (size_t i = 0; i < it->nrcpts; i++)
+				if (it->rcpts[i].state == DELIVER_PENDING)
+					deliver_set(&it->rcpts[i], e->kind == ERR_TEMP ? DELIVER_DEFERRED
+										: DELIVER_FAILED,
+						    e->kind, "%s", e->text);
+			break;
+		}
+		/* recipients still pending got "452 too many": they go in the next transaction,
+		 * as long as this one made progress; otherwise they wait for a later try */
+		if (r == 0)
+			for (size_t i = 0; i < n; i++)
+				if (batch[i]->state == DELIVER_PENDING) {
+					batch[i]->state = DELIVER_DEFERRED;
+					batch[i]->kind = ERR_TEMP;
+				}
+		r = 0;
+	}
+	free(batch);
+	return r;
+}

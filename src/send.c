@@ -1,0 +1,673 @@
+/* send: deliver now or queue; run the queue; bounces; failed area; rate limits; mailq. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "deliver.h"
+#include "log.h"
+#include "net.h"
+#include "queue.h"
+#include "send.h"
+
+#define SEND_FLUSH_SECONDS 30	/* how long a direct submission may spend on the queue after */
+#define SEND_RUN_MAX 1000	/* messages one run takes on */
+
+void send_queue_dir(const struct conf *c, const struct account *a, char *out, size_t size)
+{
+	const char *dir = a ? a->queue_dir : conf_default(c, "queue_dir");
+
+	if (dir)
+		snprintf(out, size, "%s", dir);
+	else
+		queue_default_dir(out, size);
+}
+
+static int send_open_queue(const struct conf *c, const struct account *a, struct queue *q,
+			   struct err *e)
+{
+	char dir[4096];
+
+	send_queue_dir(c, a, dir, sizeof dir);
+	return queue_open(q, dir, e);
+}
+
+static time_t send_backoff(const struct account *a, unsigned attempts)
+{
+	long d = a->queue_retry_min;
+
+	for (unsigned i = 1; i < attempts && d < a->queue_retry_max; i++)
+		d *= 2;
+	return d > a->queue_retry_max ? a->queue_retry_max : d;
+}
+
+static const char *send_when(time_t t, char *out, size_t size)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm);
+	return out;
+}
+
+/* Adds a message to area with the given recipients; the new id goes to id. */
+static int send_enqueue(struct queue *q, const char *area, const struct account *a,
+			const struct send_job *job, char **rcpts, size_t n, time_t next,
+			const char *error, struct queue_entry *failed_from, char *id, struct err *e)
+{
+	struct queue_entry m = { 0 };
+
+	m.account = (char *)a->name;
+	m.from = (char *)job->from;
+	m.rcpts = rcpts;
+	m.nrcpts = n;
+	m.body_8bit = job->body_8bit;
+	m.dsn_notify = (char *)job->dsn_notify;
+	m.dsn_ret = (char *)job->dsn_ret;
+	m.dsn_envid = (char *)job->dsn_envid;
+	m.created = time(NULL);
+	if (queue_add(q, area, &m, job->fd, job->size, id, e) < 0)
+		return -1;
+	/* its state: when to try again and why it waits, or why it failed */
+	struct queue_entry st = { .fd = -1, .attempts = 1, .next = next, .last = time(NULL) };
+
+	snprintf(st.id, sizeof st.id, "%s", id);
+	snprintf(st.area, sizeof st.area, "%s", area);
+	st.error = (char *)error;
+	if (failed_from) {
+		st.failed = failed_from->failed;
+		st.nfailed = failed_from->nfailed;
+	}
+	return queue_save(q, &st, e);
+}
+
+/* ---- bounces ---- */
+
+/* Writes a bounce for ent (the failed recipients with their reasons, then the original headers)
+ * into a new spool file; returns its fd and size. */
+static int send_bounce_spool(const struct queue_entry *ent, const char *domain, off_t *size)
+{
+	char path[] = "/tmp/postbote-bounce.XXXXXX", date[64], chunk[8192];
+	time_t now = time(NULL);
+	struct buf b;
+	struct tm tm;
+	off_t off = ent->offset, end = ent->offset + ent->size;
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	localtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	buf_init(&b, 1 << 20);
+	if (buf_printf(&b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\nTo: <%s>\r\n"
+			   "Subject: Undelivered Mail Returned to Sender\r\nDate: %s\r\n"
+			   "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+			   "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+			   "postbote could not deliver your message (queue id %s) to these "
+			   "recipients:\r\n\r\n",
+		       domain, ent->from, date, ent->id) < 0)
+		err_oom();
+	for (size_t i = 0; i < ent->nfailed; i++) {
+		const char *tab = strchr(ent->failed[i], '\t');
+
+		if (buf_printf(&b, "  <%.*s>\r\n    %s\r\n", tab ? (int)(tab - ent->failed[i]) : 0,
+			       ent->failed[i], tab ? tab + 1 : ent->failed[i]) < 0)
+			break;
+	}
+	if (buf_addstr(&b, "\r\nThe headers of your message follow.\r\n\r\n") < 0)
+		err_oom();
+	/* the original header section, up to its empty line */
+	while (off < end && b.len < (1 << 20) - sizeof chunk) {
+		ssize_t n = pread(ent->fd, chunk, sizeof chunk, off);
+		char *blank;
+
+		if (n <= 0)
+			break;
+		if (off + n > end)
+			n = end - off;
+		if (buf_add(&b, chunk, (size_t)n) < 0)
+			break;
+		off += n;
+		blank = strstr(b.data, "\r\n\r\n");
+		if (blank) {
+			b.len = (size_t)(blank - b.data) + 2;
+			break;
+		}
+	}
+	if (b.len < 2 || memcmp(b.data + b.len - 2, "\r\n", 2) != 0)
+		(void)!buf_addstr(&b, "\r\n");
+	if (write(fd, b.data, b.len) != (ssize_t)b.len) {
+		close(fd);
+		fd = -1;
+	}
+	*size = (off_t)b.len;
+	buf_free(&b);
+	return fd;
+}
+
+/* Tells the sender of ent which recipients failed and why: sent through d when it is open,
+ * queued otherwise. Nothing for the null sender. */
+static void send_bounce(struct queue *q, struct deliver *d, const struct account *a,
+			const char *domain, const struct queue_entry *ent)
+{
+	struct send_job job = { .from = "" };
+	char *rcpt[1] = { ent->from }, id[QUEUE_ID_MAX];
+	struct deliver_rcpt r = { .addr = ent->from };
+	struct deliver_item it = { .from = "", .rcpts = &r, .nrcpts = 1 };
+	struct err e = { 0 };
+
+	if (!*ent->from || !ent->nfailed)
+		return;
+	job.fd = send_bounce_spool(ent, domain, &job.size);
+	if (job.fd < 0) {
+		log_warn("cannot write a bounce for %s", ent->id);
+		return;
+	}
+	it.fd = job.fd;
+	it.size = job.size;
+	if (d && d->open && deliver_message(d, &it, &e) == 0 && r.state == DELIVER_SENT) {
+		log_note("bounce for %s sent to <%s>", ent->id, ent->from);
+	} else if (r.state != DELIVER_FAILED || !d || !d->open) {
+		if (send_enqueue(q, "q", a, &job, rcpt, 1, time(NULL), r.reason[0] ? r.reason : NULL,
+				 NULL, id, &e) < 0)
+			log_warn("cannot queue a bounce for %s: %s", ent->id, e.text);
+	} else {
+		log_warn("the bounce for %s was refused: %s", ent->id, r.reason);
+	}
+	close(job.fd);
+}
+
+/* ---- the queue run ---- */
+
+struct send_account {
+	struct account a;
+	char domain[256];
+	char password[1024];
+	int ok;			/* resolved; else why not is in err */
+	struct err err;
+};
+
+static void send_resolve(const struct conf *c, const char *name, struct send_account *sa)
+{
+	memset(sa, 0, sizeof *sa);
+	if (conf_account(c, name, NULL, &sa->a, &sa->err) < 0)
+		return;
+	if (sa->a.domain)
+		snprintf(sa->domain, sizeof sa->domain, "%s", sa->a.domain);
+	else
+		net_fqdn(sa->domain, sizeof sa->domain);
+	if (strcmp(sa->a.auth, "off") != 0 &&
+	    conf_password(&sa->a, sa->password, sizeof sa->password, &sa->err) < 0)
+		return;
+	sa->ok = 1;
+}
+
+/* After a try: gives the message up when it is too old, else sets when to try next. */
+static void send_after_try(struct queue *q, struct deliver *d, const struct send_account *sa,
+			   struct queue_entry *ent, const char *why)
+{
+	time_t now = time(NULL);
+	size_t left = 0;
+	struct err e = { 0 };
+
+	for (size_t i = 0; i < ent->nrcpts; i++)
+		left += !queue_is_done(ent, ent->rcpts[i]);
+	ent->attempts++;
+	ent->last = now;
+	if (left && why) {
+		free(ent->error);
+		ent->error = xstrdup(why);
+	}
+	if (left && now - ent->created >= sa->a.queue_lifetime) {
+		char reason[600];
+
+		snprintf(reason, sizeof reason, "gave up after %u tries in %ld days: %s",
+			 ent->attempts, (long)((now - ent->created) / 86400), why ? why : "");
+		for (size_t i = 0; i < ent->nrcpts; i++)
+			if (!queue_is_done(ent, ent->rcpts[i]))
+				queue_mark_failed(ent, ent->rcpts[i], reason);
+		left = 0;
+	}
+	if (!left) {
+		if (ent->nfailed) {
+			if (queue_save(q, ent, &e) < 0 || queue_move(q, ent, "failed", &e) < 0)
+				log_warn("%s: %s", ent->id, e.text);
+			send_bounce(q, d, &sa->a, sa->domain, ent);
+		} else if (queue_remove(q, ent, &e) < 0) {
+			log_warn("%s: %s", ent->id, e.text);
+		}
+		return;
+	}
+	ent->next = now + send_backoff(&sa->a, ent->attempts);
+	if (queue_save(q, ent, &e) < 0)
+		log_warn("%s: %s", ent->id, e.text);
+}
+
+/* One try of one queued message over an open session (d may be closed: the try then fails
+ * with `why`). */
+static void send_try(struct queue *q, struct deliver *d, const struct send_account *sa,
+		     struct queue_entry *ent, const char *why)
+{
+	struct deliver_rcpt *r = calloc(ent->nrcpts + 1, sizeof *r);
+	struct deliver_item it = { .from = ent->from, .rcpts = r, .fd = ent->fd,
+				   .offset = ent->offset, .size = ent->size,
+				   .body_8bit = ent->body_8bit, .dsn_notify = ent->dsn_notify,
+				   .dsn_ret = ent->dsn_ret, .dsn_envid = ent->dsn_envid };
+	const char *deferred = why;
+	struct err e = { 0 };
+
+	if (!r)
+		err_oom();
+	for (size_t i = 0; i < ent->nrcpts; i++)
+		if (!queue_is_done(ent, ent->rcpts[i]))
+			r[it.nrcpts++] = (struct deliver_rcpt){ .addr = ent->rcpts[i] };
+	if (d && d->open) {
+		deliver_message(d, &it, &e);
+		for (size_t i = 0; i < it.nrcpts; i++) {
+			if (r[i].state == DELIVER_SENT)
+				queue_mark_done(ent, r[i].addr);
+			else if (r[i].state == DELIVER_FAILED)
+				queue_mark_failed(ent, r[i].addr, r[i].reason);
+			else if (deferred == why)
+				deferred = r[i].reason;
+		}
+		if (it.nrcpts && r[0].state == DELIVER_SENT && sa->a.rate_limit)
+			queue_rate_add(q, sa->a.name);
+		log_note("%s: tried", ent->id);
+	}
+	send_after_try(q, d, sa, ent, deferred);
+	free(r);
+}
+
+/* Holds the lock of each due message; -1 when the queue cannot be read. */
+static int send_collect(struct queue *q, const struct send_run_opts *o,
+			struct queue_entry **out, size_t *n, struct err *e)
+{
+	char **ids;
+	size_t nids;
+	time_t now = time(NULL);
+
+	*out = NULL;
+	*n = 0;
+	if (queue_list(q, "q", &ids, &nids, e) < 0)
+		return -1;
+	*out = calloc(nids + 1, sizeof **out);
+	if (!*out)
+		err_oom();
+	for (size_t i = 0; i < nids && *n < SEND_RUN_MAX; i++) {
+		struct queue_entry *ent = &(*out)[*n];
+		struct err ge = { 0 };
+		int r;
+
+		if (o->id && strcmp(o->id, ids[i]) != 0)
+			continue;
+		r = queue_get(q, "q", ids[i], 1, ent, &ge);
+		if (r < 0) {
+			/* a damaged file is never sent: it goes where someone will look */
+			log_warn("%s", ge.text);
+			struct queue_entry bad = { .fd = -1 };
+
+			snprintf(bad.id, sizeof bad.id, "%s", ids[i]);
+			snprintf(bad.area, sizeof bad.area, "q");
+			queue_move(q, &bad, "failed", &ge);
+			continue;
+		}
+		if (r > 0)
+			continue;
+		if ((!o->id && !o->all && ent->next > now) ||
+		    (o->account && strcmp(o->account, ent->account) != 0)) {
+			queue_put(ent);
+			continue;
+		}
+		(*n)++;
+	}
+	queue_ids_free(ids, nids);
+	return 0;
+}
+
+static int send_by_account(const void *a, const void *b)
+{
+	const struct queue_entry *x = a, *y = b;
+	int r = strcmp(x->account, y->account);
+
+	return r ? r : strcmp(x->id, y->id);
+}
+
+/* Runs the collected messages of one account over d (opened here when not open yet). */
+static void send_account_run(const struct conf *c, struct queue *q, struct queue_entry *ents,
+			     size_t n, struct deliver *d, long long deadline)
+{
+	struct send_account sa;
+	struct err e = { 0 };
+	const char *why = NULL;
+
+	send_resolve(c, ents[0].account, &sa);
+	if (!sa.ok)
+		why = sa.err.text;
+	for (size_t i = 0; i < n; i++) {
+		time_t oldest;
+
+		if (deadline && net_now() > deadline)
+			break;
+		if (sa.ok && sa.a.rate_limit &&
+		    queue_rate_count(q, sa.a.name, sa.a.rate_window, &oldest) >= sa.a.rate_limit) {
+			ents[i].next = oldest + sa.a.rate_window;
+			queue_save(q, &ents[i], &e);
+			continue;
+		}
+		if (sa.ok && !d->open && !why) {
+			if (deliver_open(d, &sa.a, sa.domain, sa.password, &e) < 0)
+				why = e.text;
+		}
+		send_try(q, d, &sa, &ents[i], why);
+	}
+	explicit_bzero(sa.password, sizeof sa.password);
+	deliver_close(d);
+}
+
+static void send_run_queue(const struct conf *c, struct queue *q, struct queue_entry *ents,
+			   size_t n, struct deliver *open_session, long long deadline)
+{
+	struct deliver d = { 0 };
+
+	qsort(ents, n, sizeof *ents, send_by_account);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j < n && strcmp(ents[j].account, ents[i].account) == 0)
+			j++;
+		send_account_run(c, q, ents + i, j - i, open_session ? open_session : &d,
+				 deadline);
+		i = j;
+	}
+	for (size_t i = 0; i < n; i++)
+		queue_put(&ents[i]);
+}
+
+int send_run(const struct conf *c, const struct send_run_opts *o, struct err *e)
+{
+	struct account a, *ap = NULL;
+	struct queue_entry *ents;
+	struct queue q;
+	size_t n;
+
+	if (o->account) {
+		if (conf_account(c, o->account, NULL, &a, e) < 0)
+			return -1;
+		ap = &a;
+	}
+	if (send_open_queue(c, ap, &q, e) < 0 || send_collect(&q, o, &ents, &n, e) < 0)
+		return -1;
+	if (o->id && !n) {
+		free(ents);
+		return err_set(e, ERR_USAGE, "no message %s in the queue (or it is being sent now)",
+			       o->id);
+	}
+	send_run_queue(c, &q, ents, n, NULL, 0);
+	free(ents);
+	return 0;
+}
+
+/* ---- direct submission ---- */
+
+int send_now(const struct conf *c, const struct account *a, const char *domain,
+	     const char *password, const struct send_job *job, struct send_report *rep,
+	     struct err *e)
+{
+	struct deliver_rcpt *r = calloc(job->nrcpts + 1, sizeof *r);
+	char **deferred = calloc(job->nrcpts + 1, sizeof *deferred), id[QUEUE_ID_MAX];
+	struct deliver_item it = { .from = job->from, .rcpts = r, .nrcpts = job->nrcpts,
+				   .fd = job->fd, .size = job->size, .body_8bit = job->body_8bit,
+				   .dsn_notify = job->dsn_notify, .dsn_ret = job->dsn_ret,
+				   .dsn_envid = job->dsn_envid };
+	struct queue_entry failed = { .fd = -1 };
+	struct deliver d = { 0 };
+	struct queue q;
+	size_t ndeferred = 0, nfailed = 0, nsent = 0;
+	const char *why = NULL;
+	int queue_ok = 0, result = 0;
+	time_t oldest, next = time(NULL) + a->queue_retry_min;
+	char when[64];
+
+	if (!r || !deferred)
+		err_oom();
+	for (size_t i = 0; i < job->nrcpts; i++)
+		r[i].addr = job->rcpts[i];
+	if (a->queue || a->rate_limit) {
+		if (send_open_queue(c, a, &q, e) < 0)
+			goto out_err;
+		queue_ok = 1;
+	}
+	if (a->rate_limit && (size_t)queue_rate_count(&q, a->name, a->rate_window, &oldest) >=
+				     (size_t)a->rate_limit) {
+		next = oldest + a->rate_window;
+		snprintf(e->text, sizeof e->text, "the rate limit of %d per %s is reached; it goes "
+			 "out at %s", a->rate_limit, a->rate_window == 3600 ? "hour" : "day",
+			 send_when(next, when, sizeof when));
+		why = e->text;
+		for (size_t i = 0; i < job->nrcpts; i++)
+			r[i].state = DELIVER_DEFERRED;
+	} else if (deliver_open(&d, a, domain, password, e) < 0) {
+		for (size_t i = 0; i < job->nrcpts; i++)
+			r[i] = (struct deliver_rcpt){ .addr = job->rcpts[i],
+						      .state = e->kind == ERR_TEMP ? DELIVER_DEFERRED
+										   : DELIVER_FAILED,
+						      .kind = e->kind };
+		if (e->kind != ERR_TEMP)
+			goto out_err;	/* a permanent failure before any transaction: say it */
+		why = e->text;
+	} else {
+		deliver_message(&d, &it, e);
+		snprintf(rep->reply, sizeof rep->reply, "%s", d.s.last);	/* before a flush */
+	}
+	for (size_t i = 0; i < job->nrcpts; i++) {
+		if (r[i].state == DELIVER_SENT) {
+			nsent++;
+		} else if (r[i].state == DELIVER_DEFERRED) {
+			deferred[ndeferred++] = job->rcpts[i];
+			if (!why)
+				why = r[i].reason;
+		} else {
+			nfailed++;
+			queue_mark_failed(&failed, r[i].addr, r[i].reason);
+		}
+	}
+	if (nsent && a->rate_limit && queue_ok)
+		queue_rate_add(&q, a->name);
+	if (ndeferred) {
+		char reason[ERR_TEXT_MAX];
+
+		snprintf(reason, sizeof reason, "%s", why ? why : "temporary failure");
+		if (!a->queue) {
+			err_set(e, ERR_TEMP, "%s; try again later", reason);
+			result = -1;
+		} else if (send_enqueue(&q, "q", a, job, deferred, ndeferred, next, reason, NULL, id,
+					e) < 0) {
+			err_wrap(e, "could not deliver (%s) and could not queue the message", reason);
+			e->kind = ERR_IO;
+			result = -1;
+		} else {
+			log_error("queued as %s: %s; will retry", id, reason);
+			snprintf(rep->queued, sizeof rep->queued, "%s", id);
+			memset(e, 0, sizeof *e);	/* durably queued: that is success */
+		}
+	}
+	if (nfailed) {
+		size_t k = 0;
+
+		/* every refused recipient on its own line; the last one is the error */
+		for (size_t i = 0; i < job->nrcpts; i++) {
+			if (r[i].state != DELIVER_FAILED)
+				continue;
+			if (++k < nfailed)
+				log_error("%s", r[i].reason);
+			else
+				err_set(e, r[i].kind ? r[i].kind : ERR_UNAVAILABLE, "%s", r[i].reason);
+		}
+		if (queue_ok && nsent) {	/* the others got it: keep a copy for these */
+			struct err qe = { 0 };
+			char **frcpts = calloc(nfailed + 1, sizeof *frcpts);
+			size_t m = 0;
+
+			if (!frcpts)
+				err_oom();
+			for (size_t i = 0; i < job->nrcpts; i++)
+				if (r[i].state == DELIVER_FAILED)
+					frcpts[m++] = job->rcpts[i];
+			if (send_enqueue(&q, "failed", a, job, frcpts, m, 0, NULL, &failed, id, &qe) < 0)
+				log_warn("cannot keep a copy in the failed area: %s", qe.text);
+			free(frcpts);
+		}
+		result = -1;
+	}
+	if (!nfailed && !ndeferred && queue_ok && a->queue_flush && d.open) {
+		/* the smarthost is up: send what waits for this account over the same session */
+		struct send_run_opts ro = { .account = a->name };
+		struct queue_entry *ents;
+		size_t n;
+		struct err re = { 0 };
+
+		if (send_collect(&q, &ro, &ents, &n, &re) == 0) {
+			if (n)
+				send_run_queue(c, &q, ents, n, &d,
+					       net_now() + SEND_FLUSH_SECONDS * 1000LL);
+			free(ents);
+		}
+	}
+	goto out;
+out_err:
+	result = -1;
+out:
+	snprintf(rep->host, sizeof rep->host, "%s", deliver_host(&d));
+	snprintf(rep->mech, sizeof rep->mech, "%s", d.s.mech);
+	if (!rep->reply[0])
+		snprintf(rep->reply, sizeof rep->reply, "%s", d.s.last);
+	deliver_close(&d);
+	for (size_t i = 0; i < failed.nfailed; i++)
+		free(failed.failed[i]);
+	free(failed.failed);
+	free(r);
+	free(deferred);
+	return result;
+}
+
+/* ---- mailq and editing ---- */
+
+static void send_age(time_t t, char *out, size_t size)
+{
+	long s = (long)(time(NULL) - t);
+
+	if (s < 0)
+		s = 0;
+	if (s < 3600)
+		snprintf(out, size, "%ldm", s / 60);
+	else if (s < 86400)
+		snprintf(out, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
+	else
+		snprintf(out, size, "%ldd%02ldh", s / 86400, s / 3600 % 24);
+}
+
+static void send_list_area(struct queue *q, const char *area, size_t *count)
+{
+	char **ids, age[32], when[64];
+	size_t n;
+	struct err e = { 0 };
+
+	if (queue_list(q, area, &ids, &n, &e) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct queue_entry ent;
+		char from[1100];
+
+		if (queue_get(q, area, ids[i], 0, &ent, &e) != 0)
+			continue;
+		send_age(ent.created, age, sizeof age);
+		buf_clean_str(from, sizeof from, ent.from, strlen(ent.from));
+		printf("%s%s  %6s  %9lld  <%s>\n", ent.id, strcmp(area, "hold") == 0 ? " (held)" : "",
+		       age, (long long)ent.size, from);
+		for (size_t k = 0; k < ent.nrcpts; k++) {
+			char rc[1100];
+
+			if (queue_is_done(&ent, ent.rcpts[k]))
+				continue;
+			buf_clean_str(rc, sizeof rc, ent.rcpts[k], strlen(ent.rcpts[k]));
+			printf("    to <%s>\n", rc);
+		}
+		if (ent.attempts || ent.error) {
+			char err[600];
+
+			buf_clean_str(err, sizeof err, ent.error ? ent.error : "",
+				      ent.error ? strlen(ent.error) : 0);
+			printf("    attempts %u, next try %s%s%s\n", ent.attempts,
+			       ent.next <= time(NULL) ? "now" : send_when(ent.next, when, sizeof when),
+			       ent.error ? ", last error: " : "", err);
+		}
+		(*count)++;
+		queue_put(&ent);
+	}
+	queue_ids_free(ids, n);
+}
+
+int send_list(const struct conf *c, const char *account, struct err *e)
+{
+	struct account a, *ap = NULL;
+	struct queue q;
+	size_t count = 0;
+
+	if (account) {
+		if (conf_account(c, account, NULL, &a, e) < 0)
+			return -1;
+		ap = &a;
+	}
+	if (send_open_queue(c, ap, &q, e) < 0)
+		return -1;
+	send_list_area(&q, "q", &count);
+	send_list_area(&q, "hold", &count);
+	if (!count)
+		printf("The queue is empty.\n");
+	else
+		printf("%zu message%s in the queue (%s).\n", count, count == 1 ? "" : "s", q.dir);
+	return 0;
+}
+
+int send_edit(const struct conf *c, const char *account, enum send_edit what, const char *id,
+	      struct err *e)
+{
+	static const char *const from_areas[] = { "q", "hold", NULL };
+	struct account a, *ap = NULL;
+	struct queue_entry ent;
+	struct queue q;
+	int r = 1;
+
+	if (account) {
+		if (conf_account(c, account, NULL, &a, e) < 0)
+			return -1;
+		ap = &a;
+	}
+	if (send_open_queue(c, ap, &q, e) < 0)
+		return -1;
+	for (const char *const *area = from_areas; *area && r == 1; area++) {
+		if ((what == SEND_HOLD && strcmp(*area, "q") != 0) ||
+		    (what == SEND_RELEASE && strcmp(*area, "hold") != 0))
+			continue;
+		r = queue_get(&q, *area, id, 1, &ent, e);
+	}
+	if (r < 0)
+		return -1;
+	if (r == 1)
+		return err_set(e, ERR_USAGE, "no message %s %s (or it is being sent right now)", id,
+			       what == SEND_RELEASE ? "is held" : "in the queue");
+	if (what == SEND_DELETE)
+		r = queue_remove(&q, &ent, e);
+	else if (what == SEND_HOLD)
+		r = queue_move(&q, &ent, "hold", e);
+	else {
+		ent.next = time(NULL);
+		r = queue_move(&q, &ent, "q", e) < 0 || queue_save(&q, &ent, e) < 0 ? -1 : 0;
+	}
+	queue_put(&ent);
+	return r;
+}
