@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -710,8 +711,93 @@ static int conf_eval(const struct account *a, char *out, size_t size, struct err
 	return 0;
 }
 
+/* The password for user at host from ~/.netrc ("machine HOST login USER password PW", or a
+ * "default" entry). 1 when found, 0 when not. */
+static int conf_netrc(const struct account *a, const char *host, char *out, size_t size,
+		      struct err *e)
+{
+	char path[4096], tok[1024], machine[1024] = "", login[1024] = "", pass[1024] = "";
+	const char *home = getenv("HOME");
+	int in_entry = 0, found = 0, is_default = 0;
+	struct stat st;
+	FILE *f;
+
+	if (!home || !*home)
+		return 0;
+	snprintf(path, sizeof path, "%s/.netrc", home);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	/* an entry ends where the next begins; check the one just read each time */
+#define NETRC_CHECK()                                                                              \
+	do {                                                                                       \
+		if (in_entry && !found && *pass && (is_default || strcasecmp(machine, host) == 0) &&  \
+		    (!*login || strcmp(login, a->user) == 0)) {                                    \
+			snprintf(out, size, "%s", pass);                                           \
+			found = 1;                                                                 \
+		}                                                                                  \
+	} while (0)
+	while (!found && fscanf(f, " %1023s", tok) == 1) {
+		if (!strcmp(tok, "machine") || !strcmp(tok, "default")) {
+			NETRC_CHECK();
+			in_entry = 1;
+			is_default = !strcmp(tok, "default");
+			machine[0] = login[0] = pass[0] = '\0';
+			if (!is_default && fscanf(f, " %1023s", machine) != 1)
+				break;
+		} else if (!strcmp(tok, "login") && fscanf(f, " %1023s", login) != 1) {
+			break;
+		} else if (!strcmp(tok, "password") && fscanf(f, " %1023s", pass) != 1) {
+			break;
+		}
+	}
+	NETRC_CHECK();
+#undef NETRC_CHECK
+	if (found && fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+		explicit_bzero(out, size);
+		fclose(f);
+		return err_set(e, ERR_CONFIG, "%s holds a password but is readable by others; run: "
+			       "chmod 600 %s", path, path);
+	}
+	explicit_bzero(pass, sizeof pass);
+	fclose(f);
+	return found;
+}
+
+/* Asks on the terminal, without echo. 1 when answered, 0 when there is no terminal. */
+static int conf_prompt(const struct account *a, const char *host, char *out, size_t size)
+{
+	struct termios old, quiet;
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	size_t len = 0;
+	char c;
+
+	if (fd < 0)
+		return 0;
+	if (tcgetattr(fd, &old) < 0) {
+		close(fd);
+		return 0;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	dprintf(fd, "postbote: password for %s at %s: ", a->user, host);
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	while (read(fd, &c, 1) == 1 && c != '\n')
+		if (len + 1 < size)
+			out[len++] = c;
+	out[len] = '\0';
+	tcsetattr(fd, TCSAFLUSH, &old);
+	dprintf(fd, "\n");
+	close(fd);
+	return len > 0;
+}
+
 int conf_password(const struct account *a, char *out, size_t size, struct err *e)
 {
+	char host[256];
+	int r;
+
 	if (a->password) {
 		if (strlen(a->password) >= size)
 			return err_set(e, ERR_CONFIG, "the password of account '%s' is too long",
@@ -721,6 +807,13 @@ int conf_password(const struct account *a, char *out, size_t size, struct err *e
 	}
 	if (a->passwordeval)
 		return conf_eval(a, out, size, e);
-	return err_set(e, ERR_CONFIG, "%s: account '%s' has a user but no password or passwordeval",
+	snprintf(host, sizeof host, "%.*s", (int)strcspn(a->host, ", \t"), a->host);
+	r = conf_netrc(a, host, out, size, e);
+	if (r)
+		return r < 0 ? -1 : 0;
+	if (conf_prompt(a, host, out, size))
+		return 0;
+	return err_set(e, ERR_CONFIG, "%s: account '%s' has a user but no password: set password "
+		       "or passwordeval, add it to ~/.netrc, or run postbote from a terminal",
 		       a->file, a->name);
 }
