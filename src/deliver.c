@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "deliver.h"
 #include "log.h"
 #include "rcpt.h"
@@ -26,12 +27,19 @@ static void deliver_split_hosts(struct deliver *d, const char *list)
 	}
 }
 
+/* The account's TLS settings for one host: the one place they are read. */
+static void deliver_tls_opts(const struct account *a, const char *host, struct tls_opts *to)
+{
+	*to = (struct tls_opts){ .host = host, .trust_file = a->tls_trust_file };
+}
+
 static int deliver_session(struct deliver *d, const char *host, struct err *e)
 {
 	const struct account *a = d->a;
-	struct tls_opts to = { .host = host, .trust_file = a->tls_trust_file };
+	struct tls_opts to;
 	struct smtp *s = &d->s;
 
+	deliver_tls_opts(a, host, &to);
 	if (a->tls == CONF_TLS_IMPLICIT) {
 		if (smtp_open_tls(s, host, a->port, a->timeout, &to, e) < 0)
 			return -1;
@@ -234,5 +242,61 @@ int deliver_message(struct deliver *d, struct deliver_item *it, struct err *e)
 		r = 0;
 	}
 	free(batch);
+	return r;
+}
+
+/* The capabilities of the last EHLO reply, one per line, cleaned. */
+static void deliver_print_caps(const struct smtp *s, const char *when)
+{
+	const char *p = s->reply.text.data, *end = p + s->reply.text.len;
+
+	printf("EHLO reply %s:\n", when);
+	while (p <= end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char line[600];
+
+		buf_clean_str(line, sizeof line, p, n);
+		printf("    %d %s\n", s->reply.code, line);
+		p += n + 1;
+	}
+}
+
+int deliver_serverinfo(const struct account *a, const char *domain, struct err *e)
+{
+	struct deliver d = { 0 };
+	struct tls_opts to;
+	struct smtp *s = &d.s;
+	int r = -1;
+
+	deliver_split_hosts(&d, a->host);
+	deliver_tls_opts(a, d.hosts[0], &to);
+	printf("Server: %s port %d, tls = %s\n", d.hosts[0], a->port,
+	       a->tls == CONF_TLS_STARTTLS ? "starttls" : a->tls == CONF_TLS_IMPLICIT ? "implicit" : "off");
+	if (a->tls == CONF_TLS_IMPLICIT ? smtp_open_tls(s, d.hosts[0], a->port, a->timeout, &to, e)
+					 : smtp_open(s, d.hosts[0], a->port, a->timeout, e))
+		goto out;
+	{
+		char greeting[600];
+
+		reply_summary(&s->reply, greeting, sizeof greeting);
+		printf("Greeting: %s\n", greeting);
+	}
+	if (smtp_ehlo(s, domain, e) < 0)
+		goto out;
+	if (a->tls == CONF_TLS_STARTTLS) {
+		deliver_print_caps(s, "before STARTTLS");
+		if (smtp_starttls(s, &to, e) < 0 || smtp_ehlo(s, domain, e) < 0)
+			goto out;
+	}
+	if (s->tls) {
+		printf("TLS: %s\n", s->tls_desc);
+		tls_print_info(s->conn.tls, stdout);
+	}
+	deliver_print_caps(s, s->tls ? "with TLS" : "without TLS");
+	r = 0;
+out:
+	fflush(stdout);
+	smtp_close(s);
 	return r;
 }

@@ -53,6 +53,11 @@ int deliver_message(struct deliver *d, struct deliver_item *it, struct err *e);
 /* QUIT and close; safe when never opened. */
 void deliver_close(struct deliver *d);
 
+/* --serverinfo: connects to the account's first host and prints on stdout the greeting, the EHLO
+ * capabilities before and after TLS, the TLS version and cipher, and the server's certificate.
+ * No AUTH, no mail. */
+int deliver_serverinfo(const struct account *a, const char *domain, struct err *e);
+
 /* The host that the session is open to. */
 const char *deliver_host(const struct deliver *d);
 

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "deliver.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
@@ -21,7 +22,8 @@
 #include "rcpt.h"
 #include "send.h"
 
-enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE };
+enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
+	    MODE_SERVERINFO };
 
 struct opts {
 	enum mode mode;
@@ -75,6 +77,7 @@ static void usage(void)
 	      "  -qI ID               send that message now\n"
 	      "  -bp, mailq           list the queue\n"
 	      "      --queue-delete ID, --queue-hold ID, --queue-release ID\n"
+	      "      --serverinfo     show the smarthost's capabilities, TLS and certificate\n"
 	      "      --version        show the version\n"
 	      "      --help           show this help\n"
 	      "Accepted and ignored for sendmail compatibility: -o..., -h N, -L TAG,\n"
@@ -95,6 +98,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		{ "queue-delete", required_argument, NULL, 4 },
 		{ "queue-hold", required_argument, NULL, 5 },
 		{ "queue-release", required_argument, NULL, 6 },
+		{ "serverinfo", no_argument, NULL, 7 },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum mode mode = MODE_SEND;
@@ -166,6 +170,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		case 4: mode = MODE_DELETE; o->queue_id = optarg; break;
 		case 5: mode = MODE_HOLD; o->queue_id = optarg; break;
 		case 6: mode = MODE_RELEASE; o->queue_id = optarg; break;
+		case 7: mode = MODE_SERVERINFO; break;
 		case 'h': case 'L': case 'm': case 'n': case 'O': case 'G': case 'U':
 			break;	/* accepted for compatibility; they change nothing here */
 		case 1:
@@ -186,7 +191,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		}
 		if (mode != MODE_SEND) {
 			if (o->mode != MODE_SEND && o->mode != mode)
-				return err_set(e, ERR_USAGE, "choose one of -q, -bp and --queue-*");
+				return err_set(e, ERR_USAGE, "choose one of -q, -bp, --queue-* and "
+					       "--serverinfo");
 			o->mode = mode;
 			mode = MODE_SEND;
 		}
@@ -342,6 +348,18 @@ static int queue_mode(const struct opts *o, const struct conf *c, struct err *e)
 	case MODE_DELETE: return send_edit(c, o->account, SEND_DELETE, o->queue_id, e);
 	case MODE_HOLD: return send_edit(c, o->account, SEND_HOLD, o->queue_id, e);
 	case MODE_RELEASE: return send_edit(c, o->account, SEND_RELEASE, o->queue_id, e);
+	case MODE_SERVERINFO: {
+		struct account a;
+		char domain[256];
+
+		if (conf_account(c, o->account, o->from, &a, e) < 0)
+			return -1;
+		if (a.domain)
+			snprintf(domain, sizeof domain, "%s", a.domain);
+		else
+			net_fqdn(domain, sizeof domain);
+		return deliver_serverinfo(&a, domain, e);
+	}
 	case MODE_SEND: break;
 	}
 	return err_set(e, ERR_SOFTWARE, "unknown mode");

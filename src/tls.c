@@ -20,6 +20,7 @@ struct tls {
 	char host[256];		/* the name verified */
 	const char *trust;	/* for tls_print_info: "system", a file, "fingerprint" or NULL */
 	int pinned;
+	int client_cert;	/* we have one to present */
 	unsigned char pin[TLS_PIN_SIZE];
 	int pin_colons, pin_upper;	/* how the user wrote it, to answer in kind */
 	char pin_error[256];	/* set by tls_verify_pin when it fails the handshake */
@@ -82,26 +83,31 @@ bad:
 		       "server's certificate: 64 hex digits, optionally in pairs separated by ':'");
 }
 
+/* SHA-256 of the server's certificate as it came (DER); -1 when it sent none. */
+static int tls_peer_sha256(gnutls_session_t session, unsigned char out[TLS_PIN_SIZE])
+{
+	const gnutls_datum_t *chain;
+	unsigned n = 0;
+	size_t len = TLS_PIN_SIZE;
+
+	chain = gnutls_certificate_get_peers(session, &n);
+	if (!chain || n == 0 || gnutls_fingerprint(GNUTLS_DIG_SHA256, &chain[0], out, &len) < 0 ||
+	    len != TLS_PIN_SIZE)
+		return -1;
+	return 0;
+}
+
 /* Called by GnuTLS once the server's certificate has arrived, so a wrong one ends the handshake
  * before anything of ours is sent. */
 static int tls_verify_pin(gnutls_session_t session)
 {
 	struct tls *t = gnutls_session_get_ptr(session);
-	const gnutls_datum_t *chain;
-	unsigned n = 0;
 	unsigned char got[TLS_PIN_SIZE];
-	size_t len = sizeof got;
 	char hex[3 * TLS_PIN_SIZE];
 
-	chain = gnutls_certificate_get_peers(session, &n);
-	if (!chain || n == 0) {
+	if (tls_peer_sha256(session, got) < 0) {
 		snprintf(t->pin_error, sizeof t->pin_error, "the server sent no certificate to "
 			 "compare with tls_fingerprint");
-		return -1;
-	}
-	if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &chain[0], got, &len) < 0 || len != sizeof got) {
-		snprintf(t->pin_error, sizeof t->pin_error, "cannot compute the fingerprint of the "
-			 "server's certificate");
 		return -1;
 	}
 	if (memcmp(got, t->pin, sizeof got) == 0)
@@ -159,6 +165,7 @@ static int tls_load_client_cert(struct tls *t, const struct tls_opts *o, struct 
 		return err_set(e, ERR_CONFIG, "tls_key_file %s: %s", o->key_file, strerror(errno));
 	r = gnutls_certificate_set_x509_key_file(t->cred, o->cert_file, o->key_file,
 						 GNUTLS_X509_FMT_PEM);
+	t->client_cert = r >= 0;
 	if (r < 0)
 		return err_set(e, ERR_CONFIG, "tls_cert_file %s with tls_key_file %s: %s%s",
 			       o->cert_file, o->key_file, gnutls_strerror(r),
@@ -197,8 +204,8 @@ static int tls_priorities(struct tls *t, const struct tls_opts *o, struct err *e
 		size_t at = errpos ? (size_t)(errpos - prio) : 0;
 
 		if (errpos && at < strlen(o->priorities))
-			return err_set(e, ERR_CONFIG, "tls_priorities: %s at \"%.60s\"",
-				       gnutls_strerror(r), o->priorities + at);
+			return err_set(e, ERR_CONFIG, "tls_priorities: GnuTLS does not understand "
+				       "\"%.60s\"", o->priorities + at);
 		return err_set(e, ERR_CONFIG, "tls_priorities %s: %s", o->priorities,
 			       gnutls_strerror(r));
 	}
@@ -386,6 +393,31 @@ static void tls_verify_text(struct tls *t, struct err *e)
 	}
 }
 
+/* The server's reason for ending the handshake, with the setting that can change it. */
+static void tls_alert_text(struct tls *t, struct err *e)
+{
+	gnutls_alert_description_t a = gnutls_alert_get(t->session);
+	const char *hint = "";
+
+	if (gnutls_certificate_client_get_request_status(t->session) && !t->client_cert &&
+	    a != GNUTLS_A_PROTOCOL_VERSION)
+		hint = " (it asked for a client certificate: set tls_cert_file and tls_key_file)";
+	else if (a == GNUTLS_A_PROTOCOL_VERSION)
+		hint = " (it speaks no TLS version that tls_min_version and tls_priorities allow)";
+	else if (a == GNUTLS_A_HANDSHAKE_FAILURE || a == GNUTLS_A_INSUFFICIENT_SECURITY)
+		hint = " (perhaps no cipher or key exchange in common; see tls_priorities)";
+	else if (a == GNUTLS_A_CERTIFICATE_REQUIRED)
+		hint = " (it wants a client certificate: set tls_cert_file and tls_key_file)";
+	else if (a == GNUTLS_A_BAD_CERTIFICATE || a == GNUTLS_A_UNKNOWN_CA ||
+		 a == GNUTLS_A_CERTIFICATE_UNKNOWN || a == GNUTLS_A_UNSUPPORTED_CERTIFICATE ||
+		 a == GNUTLS_A_CERTIFICATE_EXPIRED || a == GNUTLS_A_CERTIFICATE_REVOKED)
+		hint = " (it does not accept the client certificate in tls_cert_file)";
+	else if (a == GNUTLS_A_UNRECOGNIZED_NAME)
+		hint = " (it does not know the name we asked for; see tls_host_override)";
+	err_set(e, ERR_PROTOCOL, "the server ended the handshake: %s%s",
+		gnutls_alert_get_name(a), hint);
+}
+
 int tls_handshake(struct tls *t, struct err *e)
 {
 	int r = gnutls_handshake(t->session);
@@ -406,8 +438,7 @@ int tls_handshake(struct tls *t, struct err *e)
 		err_set(e, ERR_PROTOCOL, "%s (the server and tls_priorities / tls_min_version "
 			"have nothing in common)", gnutls_strerror(r));
 	else if (r == GNUTLS_E_WARNING_ALERT_RECEIVED || r == GNUTLS_E_FATAL_ALERT_RECEIVED)
-		err_set(e, ERR_PROTOCOL, "the server ended the handshake: %s",
-			gnutls_alert_get_name(gnutls_alert_get(t->session)));
+		tls_alert_text(t, e);
 	else
 		err_set(e, ERR_PROTOCOL, "%s", gnutls_strerror(r));
 	return -1;
@@ -427,6 +458,10 @@ static ssize_t tls_result(ssize_t r, struct err *e)
 	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PUSH_ERROR ||
 	    r == GNUTLS_E_PULL_ERROR)
 		return err_set(e, ERR_TEMP, "connection lost (%s)", gnutls_strerror((int)r));
+	/* TLS 1.3 servers check the client certificate after the handshake */
+	if (r == GNUTLS_E_CERTIFICATE_REQUIRED)
+		return err_set(e, ERR_PROTOCOL, "the server wants a client certificate: set "
+			       "tls_cert_file and tls_key_file");
 	return err_set(e, ERR_PROTOCOL, "TLS: %s", gnutls_strerror((int)r));
 }
 
@@ -481,6 +516,7 @@ void tls_print_info(const struct tls *t, FILE *out)
 {
 	gnutls_x509_crt_t crt = tls_peer_cert(t->session);
 	char *desc = gnutls_session_get_desc(t->session);
+	unsigned char fp[TLS_PIN_SIZE];
 	char line[512];
 
 	fprintf(out, "TLS session:\n");
@@ -495,9 +531,9 @@ void tls_print_info(const struct tls *t, FILE *out)
 	else if (strcmp(t->trust, "fingerprint") == 0)
 		snprintf(line, sizeof line, "by its fingerprint (tls_fingerprint)");
 	else if (strcmp(t->trust, "system") == 0)
-		snprintf(line, sizeof line, "for %s, by the system trust store", t->host);
+		snprintf(line, sizeof line, "as %s, against the system trust store", t->host);
 	else
-		snprintf(line, sizeof line, "for %s, by %s", t->host, t->trust);
+		snprintf(line, sizeof line, "as %s, against tls_trust_file %s", t->host, t->trust);
 	tls_print_clean(out, "Verified:", line);
 	if (!crt) {
 		fprintf(out, "The server sent no certificate.\n");
@@ -512,19 +548,11 @@ void tls_print_info(const struct tls *t, FILE *out)
 	fprintf(out, "    %-13s %s\n", "Valid until:", line);
 	tls_cert_names(crt, line, sizeof line);
 	tls_print_clean(out, "Names:", line);
-	{
-		const gnutls_datum_t *chain;
-		unsigned n = 0;
-		unsigned char fp[TLS_PIN_SIZE];
-		size_t len = sizeof fp;
-
-		chain = gnutls_certificate_get_peers(t->session, &n);
-		if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &chain[0], fp, &len) == 0) {
-			tls_hex(fp, len, 1, 0, line, sizeof line);
-			fprintf(out, "    %-13s %s\n", "SHA-256:", line);
-		}
-	}
 	gnutls_x509_crt_deinit(crt);
+	if (tls_peer_sha256(t->session, fp) == 0) {
+		tls_hex(fp, sizeof fp, 1, 0, line, sizeof line);
+		fprintf(out, "    %-13s %s\n", "SHA-256:", line);
+	}
 }
 
 int tls_channel_binding(const struct tls *t, const char **type, char *b64, size_t size)
