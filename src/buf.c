@@ -106,43 +106,64 @@ void buf_consume(struct buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
-int buf_add_clean(struct buf *b, const void *p, size_t n)
+/* The cleaned form of byte c into out (at most 4 bytes); returns its length. */
+static size_t buf_clean_byte(unsigned char c, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
+
+	if (c == '\\') {
+		out[0] = out[1] = '\\';
+		return 2;
+	}
+	if (c >= 0x20 && c < 0x7f) {
+		out[0] = (char)c;
+		return 1;
+	}
+	out[0] = '\\';
+	out[1] = 'x';
+	out[2] = hex[c >> 4];
+	out[3] = hex[c & 15];
+	return 4;
+}
+
+int buf_add_clean(struct buf *b, const void *p, size_t n)
+{
 	const unsigned char *s = p;
-	size_t i;
+	size_t start = b->len;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = s[i];
-		char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-		int r;
+	for (size_t i = 0; i < n; i++) {
+		char esc[4];
+		size_t k = buf_clean_byte(s[i], esc);
 
-		if (c == '\\')
-			r = buf_add(b, "\\\\", 2);
-		else if (c >= 0x20 && c < 0x7f)
-			r = buf_addch(b, (char)c);
-		else
-			r = buf_add(b, esc, 4);
-		if (r < 0)
+		if (buf_add(b, esc, k) < 0) {
+			b->len = start;	/* all or nothing, as every buf function */
+			if (b->cap)
+				b->data[start] = '\0';
 			return -1;
+		}
 	}
 	return 0;
 }
 
 void buf_clean_str(char *dst, size_t size, const void *src, size_t n)
 {
-	struct buf b;
-	size_t k;
+	const unsigned char *s = src;
+	size_t used = 0;
 
 	if (!size)
 		return;
-	buf_init(&b, size * 4 + 16);
-	if (buf_add_clean(&b, src, n) < 0)
-		err_oom();
-	k = b.len < size - 1 ? b.len : size - 1;
-	memcpy(dst, b.data, k);
-	dst[k] = '\0';
-	buf_free(&b);
+	for (size_t i = 0; i < n; i++) {
+		char esc[4];
+		size_t k = buf_clean_byte(s[i], esc);
+
+		if (used + k > size - 1)	/* a prefix of the cleaned text: cut to fit */
+			k = size - 1 - used;
+		memcpy(dst + used, esc, k);
+		used += k;
+		if (used == size - 1)
+			break;
+	}
+	dst[used] = '\0';
 }
 
 int buf_add_base64(struct buf *b, const void *p, size_t n)
@@ -150,22 +171,32 @@ int buf_add_base64(struct buf *b, const void *p, size_t n)
 	static const char tab[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *s = p;
-	size_t i;
+	size_t i, start = b->len;
 
+	if ((n + 2) / 3 * 4 > b->max - b->len)	/* all or nothing */
+		return -1;
 	for (i = 0; i + 2 < n; i += 3) {
 		char q[4] = { tab[s[i] >> 2], tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)],
 			      tab[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)], tab[s[i + 2] & 63] };
 		if (buf_add(b, q, 4) < 0)
-			return -1;
+			goto fail;
 	}
 	if (n - i == 1) {
 		char q[4] = { tab[s[i] >> 2], tab[(s[i] & 3) << 4], '=', '=' };
-		return buf_add(b, q, 4);
-	}
-	if (n - i == 2) {
+
+		if (buf_add(b, q, 4) < 0)
+			goto fail;
+	} else if (n - i == 2) {
 		char q[4] = { tab[s[i] >> 2], tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)],
 			      tab[(s[i + 1] & 15) << 2], '=' };
-		return buf_add(b, q, 4);
+
+		if (buf_add(b, q, 4) < 0)
+			goto fail;
 	}
 	return 0;
+fail:
+	b->len = start;
+	if (b->cap)
+		b->data[start] = '\0';
+	return -1;
 }

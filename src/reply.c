@@ -1,5 +1,6 @@
 /* reply: SMTP reply and EHLO capability parser; pure, capped. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,24 +51,22 @@ int reply_push(struct reply *r, const char *line, size_t len, struct err *e)
 
 void reply_summary(const struct reply *r, char *out, size_t size)
 {
-	struct buf b;
-	size_t i, k;
+	size_t used, i;
 
-	buf_init(&b, size * 4 + 64);
-	if (buf_printf(&b, "%d", r->code) < 0)
-		err_oom();
-	for (i = 0; i < r->text.len;) {
+	if (!size)
+		return;
+	snprintf(out, size, "%d", r->code);
+	used = strlen(out);
+	for (i = 0; i < r->text.len && used + 1 < size;) {
 		const char *nl = memchr(r->text.data + i, '\n', r->text.len - i);
 		size_t n = nl ? (size_t)(nl - (r->text.data + i)) : r->text.len - i;
 
-		if (buf_addch(&b, ' ') < 0 || buf_add_clean(&b, r->text.data + i, n) < 0)
-			break;
+		out[used++] = ' ';
+		out[used] = '\0';
+		buf_clean_str(out + used, size - used, r->text.data + i, n);
+		used += strlen(out + used);
 		i += n + 1;
 	}
-	k = b.len < size - 1 ? b.len : size - 1;
-	memcpy(out, b.data, k);
-	out[k] = '\0';
-	buf_free(&b);
 }
 
 /* Keyword of one EHLO line, compared without regard to case. */
