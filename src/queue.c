@@ -496,6 +496,30 @@ void queue_ids_free(char **ids, size_t n)
 	strv_free(ids, n);
 }
 
+void queue_clean_tmp(struct queue *q, time_t age)
+{
+	char path[4200];
+	struct dirent *d;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *dir;
+
+	snprintf(path, sizeof path, "%s/tmp", q->dir);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof path, "%s/tmp/%.255s", q->dir, d->d_name) >=
+		    sizeof path)
+			continue;
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > age)
+			unlink(path);
+	}
+	closedir(dir);
+}
+
 /* ---- changing ---- */
 
 int queue_remove(struct queue *q, const struct queue_entry *ent, struct err *e)

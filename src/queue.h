@@ -83,6 +83,9 @@ void queue_mark_failed(struct queue_entry *ent, const char *addr, const char *re
 /* True when addr is in done or failed. */
 int queue_is_done(const struct queue_entry *ent, const char *addr);
 
+/* Removes files in tmp/ older than age seconds: what a killed writer left, never sent. */
+void queue_clean_tmp(struct queue *q, time_t age);
+
 /* Rate limiting: the number of messages sent for account within the last `window` seconds, and
  * the time the oldest of them leaves the window. */
 int queue_rate_count(struct queue *q, const char *account, time_t window, time_t *oldest);

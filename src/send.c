@@ -401,6 +401,7 @@ int send_run(const struct conf *c, const struct send_run_opts *o, struct err *e)
 	}
 	if (send_open_queue(c, ap, &q, e) < 0 || send_collect(&q, o, &ents, &n, e) < 0)
 		return -1;
+	queue_clean_tmp(&q, 86400);
 	if (o->id && !n) {
 		free(ents);
 		return err_set(e, ERR_USAGE, "no message %s in the queue (or it is being sent now)",
