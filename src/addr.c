@@ -336,10 +336,19 @@ void addr_add_phrase(struct buf *b, const char *name, size_t len)
 			   (c >= 'a' && c <= 'z') || strchr("!#$%&'*+-/=?^_`{|}~", c)))
 			plain = 0;
 	}
-	if (!ascii) {	/* RFC 2047 encoded word */
-		if (buf_addstr(b, "=?UTF-8?B?") < 0 || buf_add_base64(b, name, len) < 0 ||
-		    buf_addstr(b, "?=") < 0)
-			err_oom();
+	if (!ascii) {
+		/* RFC 2047 encoded words of at most 75 characters: 45 bytes each, never cutting
+		 * a UTF-8 sequence */
+		for (size_t i = 0; i < len;) {
+			size_t k = len - i < 45 ? len - i : 45;
+
+			while (k < len - i && k > 1 && ((unsigned char)name[i + k] & 0xc0) == 0x80)
+				k--;
+			if ((i && buf_addch(b, ' ') < 0) || buf_addstr(b, "=?UTF-8?B?") < 0 ||
+			    buf_add_base64(b, name + i, k) < 0 || buf_addstr(b, "?=") < 0)
+				err_oom();
+			i += k;
+		}
 		return;
 	}
 	if (plain) {

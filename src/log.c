@@ -68,7 +68,7 @@ void log_transcript(enum log_dir dir, const char *line, size_t len, int flags)
 
 	if (!log_v)
 		return;
-	buf_init(&b, 8192);
+	buf_init(&b, 4 * 4096 + 64);	/* every byte may need a 4-byte escape */
 	if (buf_addstr(&b, dir == LOG_IN ? "<-- " : "--> ") < 0)
 		err_oom();
 	if (flags & LOG_SECRET) {

@@ -187,12 +187,11 @@ static int msg_field(struct msg_state *s, const struct hdr_ev *ev, struct err *e
 	struct buf out;
 	int parsed = 0, r;
 
-	/* the first Resent- block is the newest; trace fields may stand between its fields */
+	/* the first Resent- block is the newest; any other field ends it */
 	if (is_resent && s->resent == RESENT_NONE)
 		s->resent = RESENT_FIRST;
-	else if (!is_resent && s->resent == RESENT_FIRST && !hdr_is(ev, "Received") &&
-		 !hdr_is(ev, "Return-Path"))
-		s->resent = RESENT_AFTER;
+	else if (!is_resent && s->resent == RESENT_FIRST)
+		s->resent = RESENT_AFTER;	/* trace fields come before a block, not inside */
 
 	if (hdr_is(ev, "Date"))
 		s->seen |= MSG_ADDED_DATE;
@@ -395,6 +394,11 @@ static int msg_eol(struct msg_state *s, struct err *e)
 	s->col = 0;
 	if (s->in_body)
 		return msg_put(s, "\r\n", 2, e);
+	if (s->lineno == 1 && s->line.len >= 5 && memcmp(s->line.data, "From ", 5) == 0 &&
+	    !hdr_name_len(s->line.data, s->line.len)) {
+		buf_reset(&s->line);	/* an mbox separator (git format-patch): not mail */
+		return 0;
+	}
 	if (hdr_push(&s->hdr, s->line.data, s->line.len, e) < 0)
 		return -1;
 	buf_reset(&s->line);

@@ -2,7 +2,8 @@
  * bare LF or a bare CR ends a line too, so the wire never carries either alone); NUL bytes are
  * refused; header fields are rewritten where the account asks (bare local addresses qualified,
  * Bcc removed, From set) and Date:, Message-ID: and From: added when missing; header lines over
- * 998 bytes are folded and body lines over 998 bytes split. With -t the recipients in the headers
+ * 998 bytes are folded and body lines over 998 bytes split; a leading mbox "From " line is
+ * dropped, as sendmail does. With -t the recipients in the headers
  * are collected. Memory use does not depend on the size of the message. */
 #ifndef POSTBOTE_MSG_H
 #define POSTBOTE_MSG_H
@@ -38,7 +39,7 @@ struct msg {
 	off_t size;		/* its size in bytes */
 	int eight_bit;		/* some byte is >= 0x80 */
 	unsigned added;		/* MSG_ADDED_* */
-	unsigned long split_lines;	/* body lines that were over MSG_LINE_MAX */
+	unsigned long split_lines;	/* line breaks inserted into body lines over MSG_LINE_MAX */
 	struct addr_list rcpts;	/* -t: the recipients the headers name (unqualified) */
 	const char *sender;	/* what opts.sender returned */
 };

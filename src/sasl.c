@@ -193,9 +193,9 @@ struct sasl *sasl_start(const char *mech, const char *user, const char *password
 		return s;
 	}
 	if (!password || !sasl_token_ok(password)) {
-		err_set(e, ERR_AUTH, "%s needs an OAuth 2.0 access token as the password, and "
-			"what %s is not one (a token has only letters, digits and -._~+/=)", mech,
-			password ? "it got" : "there is");
+		err_set(e, ERR_AUTH, "%s needs an OAuth 2.0 access token as the password (or from "
+			"passwordeval), and %s", mech, password ? "this is not one: a token has "
+			"only letters, digits and -._~+/ (and = at the end)" : "there is none");
 		goto fail;
 	}
 	if (user && strchr(user, '\001')) {

@@ -18,7 +18,8 @@ struct tls {
 	gnutls_session_t session;
 	gnutls_certificate_credentials_t cred;
 	char host[256];		/* the name verified */
-	const char *trust;	/* for tls_print_info: "system", a file, "fingerprint" or NULL */
+	enum { TLS_TRUST_NONE, TLS_TRUST_SYSTEM, TLS_TRUST_FILE, TLS_TRUST_PIN } trust;
+	char trust_file[512];	/* for tls_print_info */
 	int pinned;
 	int client_cert;	/* we have one to present */
 	unsigned char pin[TLS_PIN_SIZE];
@@ -128,14 +129,15 @@ static int tls_load_trust(struct tls *t, const struct tls_opts *o, struct err *e
 			return err_set(e, ERR_CONFIG, "no certificates in the system trust store (%s); "
 				       "install ca-certificates or set tls_trust_file",
 				       r < 0 ? gnutls_strerror(r) : "it is empty");
-		t->trust = "system";
+		t->trust = TLS_TRUST_SYSTEM;
 	} else {
 		r = gnutls_certificate_set_x509_trust_file(t->cred, o->trust_file,
 							   GNUTLS_X509_FMT_PEM);
 		if (r <= 0)
 			return err_set(e, ERR_CONFIG, "tls_trust_file %s: %s", o->trust_file,
 				       r < 0 ? gnutls_strerror(r) : "no certificates in it");
-		t->trust = o->trust_file;
+		t->trust = TLS_TRUST_FILE;
+		snprintf(t->trust_file, sizeof t->trust_file, "%s", o->trust_file);
 	}
 	if (o->crl_file) {
 		/* GnuTLS says only "Error while reading file." for a missing one */
@@ -238,7 +240,7 @@ struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e)
 		gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, host, strlen(host));
 	gnutls_session_set_ptr(t->session, t);
 	if (t->pinned) {
-		t->trust = "fingerprint";
+		t->trust = TLS_TRUST_PIN;
 		gnutls_session_set_verify_function(t->session, tls_verify_pin);
 	} else if (!o->no_certcheck) {
 		/* the handshake itself fails on a certificate that does not verify for this name;
@@ -517,7 +519,7 @@ void tls_print_info(const struct tls *t, FILE *out)
 	gnutls_x509_crt_t crt = tls_peer_cert(t->session);
 	char *desc = gnutls_session_get_desc(t->session);
 	unsigned char fp[TLS_PIN_SIZE];
-	char line[512];
+	char line[1024];
 
 	fprintf(out, "TLS session:\n");
 	fprintf(out, "    %-13s %s\n", "Protocol:",
@@ -526,14 +528,15 @@ void tls_print_info(const struct tls *t, FILE *out)
 	if (desc)
 		fprintf(out, "    %-13s %s\n", "Parameters:", desc);
 	gnutls_free(desc);
-	if (!t->trust)
-		snprintf(line, sizeof line, "none (tls_certcheck = off)");
-	else if (strcmp(t->trust, "fingerprint") == 0)
+	if (t->trust == TLS_TRUST_NONE)
+		snprintf(line, sizeof line, "no (tls_certcheck = off)");
+	else if (t->trust == TLS_TRUST_PIN)
 		snprintf(line, sizeof line, "by its fingerprint (tls_fingerprint)");
-	else if (strcmp(t->trust, "system") == 0)
+	else if (t->trust == TLS_TRUST_SYSTEM)
 		snprintf(line, sizeof line, "as %s, against the system trust store", t->host);
 	else
-		snprintf(line, sizeof line, "as %s, against tls_trust_file %s", t->host, t->trust);
+		snprintf(line, sizeof line, "as %s, against tls_trust_file %s", t->host,
+			 t->trust_file);
 	tls_print_clean(out, "Verified:", line);
 	if (!crt) {
 		fprintf(out, "The server sent no certificate.\n");

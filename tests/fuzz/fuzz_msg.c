@@ -1,0 +1,172 @@
+/* fuzz_msg: a message through msg_spool, from a memfd into a spool file. The first byte picks the
+ * options (-i, -t, maildomain, Bcc, set_from, the full name, the sender); the rest is stdin.
+ * Checks the spool file: CRLF only (no bare CR, no bare LF), no NUL, a header section, body
+ * lines of at most 998 bytes, no Bcc when asked, the size right. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hdr.h"
+#include "msg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define REQUIRE(c)                                                                          \
+	do {                                                                                \
+		if (!(c)) {                                                                 \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c); \
+			abort();                                                            \
+		}                                                                           \
+	} while (0)
+
+static char spool_dir[4096];
+static int input_fd = -1;
+
+static void cleanup(void)
+{
+	if (spool_dir[0])
+		rmdir(spool_dir);	/* fails, and is caught by a test, if a spool file stayed */
+}
+
+static void setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (input_fd >= 0)
+		return;
+	snprintf(spool_dir, sizeof spool_dir, "%s/postbote-fuzz-msg.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(spool_dir))
+		abort();
+	atexit(cleanup);
+	input_fd = memfd_create("fuzz-msg-input", MFD_CLOEXEC);
+	if (input_fd < 0)
+		abort();
+}
+
+struct cb {
+	const char *sender;
+	int calls;
+};
+
+static const char *cb_sender(void *ctx, const char *header_from)
+{
+	struct cb *c = ctx;
+
+	(void)header_from;
+	c->calls++;
+	return c->sender;
+}
+
+static int is_blank_line_at(const char *p, const char *end)
+{
+	return end - p >= 2 && p[0] == '\r' && p[1] == '\n';
+}
+
+static void check_spool(const char *s, size_t n, const struct msg_opts *o)
+{
+	const char *p = s, *end = s + n, *body = NULL;
+
+	REQUIRE(n >= 2 && s[n - 2] == '\r' && s[n - 1] == '\n');
+	for (size_t i = 0; i < n; i++) {
+		REQUIRE(s[i] != '\0');
+		if (s[i] == '\r')
+			REQUIRE(i + 1 < n && s[i + 1] == '\n');
+		if (s[i] == '\n')
+			REQUIRE(i > 0 && s[i - 1] == '\r');
+	}
+	/* the header section: fields and their folds, up to the first empty line */
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = (size_t)(nl - p) - 1;	/* without CRLF */
+
+		if (is_blank_line_at(p, end)) {
+			body = nl + 1;
+			break;
+		}
+		if (p[0] != ' ' && p[0] != '\t') {
+			size_t name = hdr_name_len(p, len);
+
+			REQUIRE(name > 0);	/* every line is a field or a fold */
+			if (o->remove_bcc)
+				REQUIRE(!(name == 3 && strncasecmp(p, "Bcc", 3) == 0) &&
+					!(name == 10 && strncasecmp(p, "Resent-Bcc", 10) == 0));
+		}
+		p = nl + 1;
+	}
+	REQUIRE(body != NULL);	/* there always is an empty line after the header section */
+	for (p = body; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		REQUIRE((size_t)(nl - p) - 1 <= MSG_LINE_MAX);
+		p = nl + 1;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const names[] = { NULL, "Jane Doe", "Doe, Jane", "J\xc3\xbcrgen",
+					     "Eve\r\nBcc: x@example.org" };
+	static const char *const senders[] = { "me@example.org", "", "me", "me@example.org" };
+	struct cb cb = { 0 };
+	struct msg_opts o = { 0 };
+	struct msg m;
+	struct err e = { 0 };
+	struct stat st;
+	unsigned char opt = size ? data[0] : 0;
+	const uint8_t *in = size ? data + 1 : data;
+	size_t inlen = size ? size - 1 : 0;
+	char *out;
+	ssize_t k;
+	int rc;
+
+	setup();
+	if (ftruncate(input_fd, 0) < 0 || pwrite(input_fd, in, inlen, 0) != (ssize_t)inlen ||
+	    lseek(input_fd, 0, SEEK_SET) != 0)
+		abort();
+	cb.sender = senders[(opt >> 6) & 3];
+	o.dot_ends = !(opt & 1);
+	o.extract = !!(opt & 2);
+	o.maildomain = opt & 4 ? "mail.example" : NULL;
+	o.remove_bcc = !(opt & 8);
+	o.set_from = (opt >> 4) % 3 == 0 ? MSG_FROM_AUTO : (opt >> 4) % 3 == 1 ? MSG_FROM_ON
+										: MSG_FROM_OFF;
+	o.set_date = 1;
+	o.set_msgid = !(opt & 32);
+	o.full_name = names[opt % 5];
+	o.domain = "host.example";
+	o.tmpdir = spool_dir;
+	o.sender = cb_sender;
+	o.ctx = &cb;
+
+	rc = msg_spool(input_fd, &o, &m, &e);
+	if (rc < 0) {
+		REQUIRE(e.kind == ERR_DATA || e.kind == ERR_IO);
+		REQUIRE(m.fd == -1);
+		/* without a NUL, -t or a giant line there is nothing to refuse */
+		REQUIRE(memchr(in, 0, inlen) || o.extract || inlen > 1024 * 1024);
+		msg_close(&m);
+		return 0;
+	}
+	REQUIRE(cb.calls == 1);
+	REQUIRE(m.fd >= 0 && fstat(m.fd, &st) == 0 && st.st_size == m.size);
+	if (m.added & MSG_ADDED_FROM)
+		REQUIRE(o.set_from != MSG_FROM_OFF && m.sender && *m.sender);
+	if (!o.extract)
+		REQUIRE(m.rcpts.n == 0);
+	out = malloc((size_t)m.size + 1);
+	if (!out)
+		abort();
+	k = pread(m.fd, out, (size_t)m.size + 1, 0);
+	REQUIRE(k == (ssize_t)m.size);
+	check_spool(out, (size_t)k, &o);
+	free(out);
+	msg_close(&m);
+	REQUIRE(m.fd == -1 && m.rcpts.n == 0);
+	return 0;
+}
