@@ -645,9 +645,18 @@ int conf_account(const struct conf *c, const char *name, const char *from, struc
 		a->auth = "on";
 	else if (strcasecmp(v, "off") == 0)
 		a->auth = "off";
-	else
-		a->auth = v;
-	if (strcmp(a->auth, "off") != 0) {
+	else {
+		/* mechanism names are upper case on the wire; accept any case here */
+		char *up = a->auth_upper;
+
+		snprintf(up, sizeof a->auth_upper, "%s", v);
+		for (char *q = up; *q; q++)
+			*q = (char)toupper((unsigned char)*q);
+		a->auth = up;
+	}
+	if (strcmp(a->auth, "EXTERNAL") == 0 || strcmp(a->auth, "GSSAPI") == 0) {
+		/* no password: the certificate or the Kerberos ticket is the credential */
+	} else if (strcmp(a->auth, "off") != 0) {
 		if (!a->user)
 			return err_set(e, ERR_CONFIG, "%s: account '%s' has auth = %s but no user",
 				       a->file, a->name, a->auth);

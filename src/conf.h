@@ -19,6 +19,7 @@ struct account {
 	enum conf_tls tls;
 	const char *tls_trust_file;	/* "system" or a path */
 	const char *auth;		/* "off", "on" or a mechanism name, upper case */
+	char auth_upper[64];
 	int auth_plaintext;		/* the user allowed a password without TLS */
 	const char *user;
 	const char *password;

@@ -153,17 +153,29 @@ static int deliver_batch(struct deliver *d, struct deliver_item *it, struct deli
 	char from[1024], (*wire)[1024] = calloc(n, sizeof *wire);
 	const char **addrs = calloc(n, sizeof *addrs);
 	struct smtp_rcpt_result *res = calloc(n, sizeof *res);
+	size_t m = 0;
 	int r, accepted = 0;
 
 	if (!wire || !addrs || !res)
 		err_oom();
-	r = deliver_ascii(d, it->from, from, sizeof from, &env.smtputf8, e);
-	for (size_t i = 0; i < n && r == 0; i++) {
-		r = deliver_ascii(d, batch[i]->addr, wire[i], sizeof wire[i], &env.smtputf8, e);
-		addrs[i] = wire[i];
+	if (deliver_ascii(d, it->from, from, sizeof from, &env.smtputf8, e) < 0) {
+		deliver_fail_batch(batch, n, e);	/* the sender concerns everyone */
+		r = 0;
+		goto out;
 	}
-	if (r < 0) {	/* an address this server cannot take */
-		deliver_fail_batch(batch, n, e);
+	/* a recipient this server cannot take fails alone; the others go ahead */
+	for (size_t i = 0, k = 0; i < n; i++) {
+		if (deliver_ascii(d, batch[i]->addr, wire[k], sizeof wire[k], &env.smtputf8,
+				  e) < 0) {
+			deliver_set(batch[i], DELIVER_FAILED, e->kind, "%s", e->text);
+			continue;
+		}
+		addrs[k] = wire[k];
+		batch[k++] = batch[i];
+		m = k;
+	}
+	n = m;
+	if (!n) {
 		r = 0;
 		goto out;
 	}

@@ -20,6 +20,7 @@
 #include "net.h"
 #include "queue.h"
 #include "rcpt.h"
+#include "sasl.h"
 #include "send.h"
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
@@ -163,6 +164,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 			mode = MODE_RUN;
 			if (optarg && optarg[0] == 'I' && optarg[1])
 				o->queue_id = optarg + 1;
+			else if (optarg && strcmp(optarg, "I") == 0 && optind < argc)
+				o->queue_id = argv[optind++];	/* -qI ID */
 			else if (optarg && strspn(optarg, "0123456789smhd") != strlen(optarg))
 				return err_set(e, ERR_USAGE, "-q%s is not supported; use -q, -qI ID or "
 					       "-q with an interval", optarg);
@@ -405,7 +408,8 @@ int main(int argc, char **argv)
 		snprintf(domain, sizeof domain, "%s", a.domain);
 	else
 		net_fqdn(domain, sizeof domain);
-	if (strcmp(a.auth, "off") != 0 && conf_password(&a, password, sizeof password, &e) < 0)
+	if (strcmp(a.auth, "off") != 0 && !sasl_no_password(a.auth) &&
+	    conf_password(&a, password, sizeof password, &e) < 0)
 		goto done;
 
 	sc = (struct sender_ctx){ .o = &o, .a = &a, .domain = domain };

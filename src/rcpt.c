@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "log.h"
 #include "rcpt.h"
 
 #define RCPT_ALIAS_DEPTH 16
@@ -29,7 +30,8 @@ int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e)
 
 	if (addr_parse(arg, strlen(arg), &al, e) < 0) {
 		addr_list_free(&al);
-		return err_set(e, ERR_USAGE, "invalid recipient '%s': %s", arg, e->text);
+		e->kind = ERR_USAGE;
+		return err_wrap(e, "invalid recipient '%s'", arg);
 	}
 	if (al.n == 0) {
 		addr_list_free(&al);
@@ -87,6 +89,41 @@ static void aliases_free(struct aliases *a)
 	free(a->v);
 }
 
+/* The value without "|program", "/file" and ":include:" entries, which only a local delivery
+ * agent can act on; each is named in a warning. */
+static void aliases_filter(const char *name, struct buf *value, const char *file, int line)
+{
+	struct buf out;
+	const char *p = value->data;
+
+	buf_init(&out, value->max);
+	while (*p) {
+		size_t n = 0;
+		int quoted = 0;
+		const char *item;
+
+		while (p[n] && (quoted || p[n] != ',')) {
+			if (p[n] == '"')
+				quoted = !quoted;
+			else if (p[n] == '\\' && p[n + 1])
+				n++;
+			n++;
+		}
+		item = p + strspn(p, " \t");
+		if (*item == '|' || *item == '/' || strncmp(item, ":include:", 9) == 0 ||
+		    strncmp(item, "\"|", 2) == 0)
+			log_warn("%s:%d: alias '%s': %.*s is for a local delivery agent; postbote "
+				 "ignores it", file, line, name, (int)(n - (size_t)(item - p)), item);
+		else if ((out.len && buf_addch(&out, ',') < 0) || buf_add(&out, p, n) < 0)
+			break;
+		p += n + (p[n] == ',');
+	}
+	buf_reset(value);
+	if (buf_add(value, out.data, out.len) < 0)
+		err_oom();
+	buf_free(&out);
+}
+
 static void aliases_add(struct aliases *a, const char *name, size_t nlen, struct buf *value,
 			const char *file, int line)
 {
@@ -97,6 +134,7 @@ static void aliases_add(struct aliases *a, const char *name, size_t nlen, struct
 	a->v[a->n].name = xmalloc(nlen + 1);
 	memcpy(a->v[a->n].name, name, nlen);
 	a->v[a->n].name[nlen] = '\0';
+	aliases_filter(a->v[a->n].name, value, file, line);
 	a->v[a->n].value = xstrdup(value->data);
 	a->v[a->n].file = file;
 	a->v[a->n].line = line;
@@ -198,9 +236,11 @@ static int expand_one(const struct aliases *a, const char *addr, int depth, int 
 	}
 	if (addr_parse(al->value, strlen(al->value), &list, e) < 0) {
 		addr_list_free(&list);
-		return err_set(e, ERR_CONFIG, "%s:%d: alias '%s': %s", al->file, al->line, al->name,
-			       e->text);
+		e->kind = ERR_CONFIG;
+		return err_wrap(e, "%s:%d: alias '%s'", al->file, al->line, al->name);
 	}
+	if (!list.n)	/* only program, file or include entries: the name stays a recipient */
+		rcpt_add(out, addr);
 	for (size_t i = 0; i < list.n && r == 0; i++) {
 		if (strcasecmp(list.v[i].spec, addr) == 0)
 			rcpt_add(out, addr);	/* "root: root, admin@x" keeps root */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include "log.h"
 #include "net.h"
 #include "queue.h"
+#include "sasl.h"
 #include "send.h"
 
 #define SEND_FLUSH_SECONDS 30	/* how long a direct submission may spend on the queue after */
@@ -17,7 +19,14 @@
 
 void send_queue_dir(const struct conf *c, const struct account *a, char *out, size_t size)
 {
-	const char *dir = a ? a->queue_dir : conf_default(c, "queue_dir");
+	struct account def;
+	struct err e;
+	const char *dir;
+
+	/* without an account named, the default account's queue (which [defaults] sets too) */
+	if (!a && conf_account(c, NULL, NULL, &def, &e) == 0)
+		a = &def;
+	dir = a ? a->queue_dir : conf_default(c, "queue_dir");
 
 	if (dir)
 		snprintf(out, size, "%s", dir);
@@ -32,6 +41,17 @@ static int send_open_queue(const struct conf *c, const struct account *a, struct
 
 	send_queue_dir(c, a, dir, sizeof dir);
 	return queue_open(q, dir, e);
+}
+
+/* Opens the queue for a flush only when it exists already: nothing to send otherwise. */
+static int send_queue_exists(const struct conf *c, const struct account *a, struct queue *q)
+{
+	char dir[4096];
+	struct stat st;
+	struct err e;
+
+	send_queue_dir(c, a, dir, sizeof dir);
+	return stat(dir, &st) == 0 && queue_open(q, dir, &e) == 0;
 }
 
 static time_t send_backoff(const struct account *a, unsigned attempts)
@@ -199,7 +219,7 @@ static void send_resolve(const struct conf *c, const char *name, struct send_acc
 		snprintf(sa->domain, sizeof sa->domain, "%s", sa->a.domain);
 	else
 		net_fqdn(sa->domain, sizeof sa->domain);
-	if (strcmp(sa->a.auth, "off") != 0 &&
+	if (strcmp(sa->a.auth, "off") != 0 && !sasl_no_password(sa->a.auth) &&
 	    conf_password(&sa->a, sa->password, sizeof sa->password, &sa->err) < 0)
 		return;
 	sa->ok = 1;
@@ -345,8 +365,15 @@ static void send_account_run(const struct conf *c, struct queue *q, struct queue
 	const char *why = NULL;
 
 	send_resolve(c, ents[0].account, &sa);
-	if (!sa.ok)
+	if (!sa.ok) {
+		/* the account is gone or broken: keep trying on the defaults, so that fixing the
+		 * configuration is enough, and give up only after the default lifetime */
 		why = sa.err.text;
+		sa.a.name = ents[0].account;
+		sa.a.queue_lifetime = 5 * 86400;
+		sa.a.queue_retry_min = 60;
+		sa.a.queue_retry_max = 3600;
+	}
 	for (size_t i = 0; i < n; i++) {
 		time_t oldest;
 
@@ -437,7 +464,9 @@ int send_now(const struct conf *c, const struct account *a, const char *domain,
 		err_oom();
 	for (size_t i = 0; i < job->nrcpts; i++)
 		r[i].addr = job->rcpts[i];
-	if (a->queue || a->rate_limit) {
+	/* the queue is opened only when something needs it: a daemon whose home it cannot
+	 * write still sends what the smarthost takes at once */
+	if (a->rate_limit) {
 		if (send_open_queue(c, a, &q, e) < 0)
 			goto out_err;
 		queue_ok = 1;
@@ -482,11 +511,13 @@ int send_now(const struct conf *c, const struct account *a, const char *domain,
 		char reason[ERR_TEXT_MAX];
 
 		snprintf(reason, sizeof reason, "%s", why ? why : "temporary failure");
+		if (a->queue && !queue_ok)
+			queue_ok = send_open_queue(c, a, &q, e) == 0;
 		if (!a->queue) {
 			err_set(e, ERR_TEMP, "%s; try again later", reason);
 			result = -1;
-		} else if (send_enqueue(&q, "q", a, job, deferred, ndeferred, next, reason, NULL, id,
-					e) < 0) {
+		} else if (!queue_ok || send_enqueue(&q, "q", a, job, deferred, ndeferred, next,
+						     reason, NULL, id, e) < 0) {
 			err_wrap(e, "could not deliver (%s) and could not queue the message", reason);
 			e->kind = ERR_IO;
 			result = -1;
@@ -508,7 +539,8 @@ int send_now(const struct conf *c, const struct account *a, const char *domain,
 			else
 				err_set(e, r[i].kind ? r[i].kind : ERR_UNAVAILABLE, "%s", r[i].reason);
 		}
-		if (queue_ok && nsent) {	/* the others got it: keep a copy for these */
+		if (nsent && a->queue &&	/* the others got it: keep a copy for these */
+		    (queue_ok || (queue_ok = send_open_queue(c, a, &q, e) == 0))) {
 			struct err qe = { 0 };
 			char **frcpts = calloc(nfailed + 1, sizeof *frcpts);
 			size_t m = 0;
@@ -524,7 +556,8 @@ int send_now(const struct conf *c, const struct account *a, const char *domain,
 		}
 		result = -1;
 	}
-	if (!nfailed && !ndeferred && queue_ok && a->queue_flush && d.open) {
+	if (!nfailed && !ndeferred && a->queue && a->queue_flush && d.open &&
+	    (queue_ok || send_queue_exists(c, a, &q))) {
 		/* the smarthost is up: send what waits for this account over the same session */
 		struct send_run_opts ro = { .account = a->name };
 		struct queue_entry *ents;
