@@ -266,6 +266,33 @@ static void send_after_try(struct queue *q, struct deliver *d, const struct send
 		log_warn("%s: %s", ent->id, e.text);
 }
 
+/* One log file line per try of a queued message: what each recipient's fate was. */
+static void send_log_try(const struct send_account *sa, const struct deliver *d,
+			 const struct queue_entry *ent, const struct deliver_rcpt *r, size_t n,
+			 const char *why)
+{
+	/* a recipient still pending was not tried: the connection failed before */
+	static const char *const names[] = { "deferred", "sent", "deferred", "failed" };
+	struct buf b;
+
+	if (!sa->ok || !sa->a.logfile)
+		return;
+	buf_init(&b, 16384);
+	if (buf_printf(&b, "queue-run id=%s host=%s auth=%s from=%s size=%lld attempt=%u",
+		       ent->id, deliver_host(d), d->s.mech[0] ? d->s.mech : "off",
+		       *ent->from ? ent->from : "<>", (long long)ent->size, ent->attempts + 1) < 0)
+		err_oom();
+	for (size_t i = 0; i < n; i++) {
+		const char *reason = r[i].state == DELIVER_PENDING && why ? why : r[i].reason;
+
+		if (buf_printf(&b, " rcpt=%s:%s:\"", r[i].addr, names[r[i].state]) < 0 ||
+		    buf_add_clean(&b, reason, strlen(reason)) < 0 || buf_addch(&b, '"') < 0)
+			break;
+	}
+	log_append(sa->a.logfile, b.data);
+	buf_free(&b);
+}
+
 /* One try of one queued message over an open session (d may be closed: the try then fails
  * with `why`). */
 static void send_try(struct queue *q, struct deliver *d, const struct send_account *sa,
@@ -298,6 +325,7 @@ static void send_try(struct queue *q, struct deliver *d, const struct send_accou
 			queue_rate_add(q, sa->a.name);
 		log_note("%s: tried", ent->id);
 	}
+	send_log_try(sa, d, ent, r, it.nrcpts, why);
 	send_after_try(q, d, sa, ent, deferred);
 	free(r);
 }
