@@ -37,6 +37,32 @@ static int is_blank(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* Inside a quoted string, comment or domain literal a line end may only be folding: CRLF (or
+ * LF) followed by a blank. Anything else, and any NUL, would end up on the wire: an address is
+ * never allowed to carry a line end into an SMTP command. Returns the bytes to skip, or 0. */
+static size_t fold_len(const char *s, size_t i, size_t len)
+{
+	size_t k = i;
+
+	if (k < len && s[k] == '\r')
+		k++;
+	if (k < len && s[k] == '\n')
+		k++;
+	return k > i && k < len && (s[k] == ' ' || s[k] == '\t') ? k - i : 0;
+}
+
+static int bad_byte(const char *s, size_t i, size_t len, size_t *skip)
+{
+	unsigned char c = (unsigned char)s[i];
+
+	*skip = 0;
+	if (c == '\r' || c == '\n') {
+		*skip = fold_len(s, i, len);
+		return !*skip;
+	}
+	return c == 0;
+}
+
 /* Splits the text into tokens; comments are kept so a bare address can take its name from one. */
 static int tokenize(const char *s, size_t len, struct toks *t, struct err *e)
 {
@@ -52,7 +78,13 @@ static int tokenize(const char *s, size_t len, struct toks *t, struct err *e)
 			int depth = 0;
 
 			for (; i < len; i++) {
-				if (s[i] == '\\' && i + 1 < len)
+				size_t skip;
+
+				if (bad_byte(s, i, len, &skip))
+					return err_set(e, ERR_DATA, "a line break or NUL inside a comment");
+				if (skip)
+					i += skip - 1;
+				else if (s[i] == '\\' && i + 1 < len)
 					i++;
 				else if (s[i] == '(')
 					depth++;
@@ -63,18 +95,31 @@ static int tokenize(const char *s, size_t len, struct toks *t, struct err *e)
 				return err_set(e, ERR_DATA, "unbalanced parenthesis in a comment");
 			tok_add(t, T_COMMENT, 0, start, ++i);
 		} else if (c == '"') {
-			for (i++; i < len && s[i] != '"'; i++)
-				if (s[i] == '\\' && i + 1 < len)
+			for (i++; i < len && s[i] != '"'; i++) {
+				size_t skip;
+
+				if (bad_byte(s, i, len, &skip) ||
+				    (s[i] == '\\' && i + 1 < len && bad_byte(s, i + 1, len, &skip)))
+					return err_set(e, ERR_DATA, "a line break or NUL inside a quoted "
+						       "string");
+				if (skip)
+					i += skip - 1;
+				else if (s[i] == '\\' && i + 1 < len)
 					i++;
+			}
 			if (i >= len)
 				return err_set(e, ERR_DATA, "unterminated quoted string");
 			tok_add(t, T_QSTR, 0, start, ++i);
 		} else if (c == '[') {
-			for (i++; i < len && s[i] != ']'; i++)
-				if (s[i] == '\\' && i + 1 < len)
-					i++;
-				else if (s[i] == '[')
+			for (i++; i < len && s[i] != ']'; i++) {
+				size_t skip;
+
+				if (bad_byte(s, i, len, &skip) || skip || s[i] == '\\')
+					return err_set(e, ERR_DATA, "a line break, NUL or backslash inside "
+						       "a domain literal");
+				if (s[i] == '[')
 					return err_set(e, ERR_DATA, "'[' inside a domain literal");
+			}
 			if (i >= len)
 				return err_set(e, ERR_DATA, "unterminated domain literal");
 			tok_add(t, T_DLIT, 0, start, ++i);
@@ -123,8 +168,9 @@ static char *join(const char *s, const struct toks *t, size_t a, size_t b, int p
 		if (phrase && out.len && k->start > prev_end && buf_addch(&out, ' ') < 0)
 			err_oom();
 		prev_end = k->end;
-		if (buf_add(&out, s + k->start, k->end - k->start) < 0)
-			err_oom();
+		for (size_t j = k->start; j < k->end; j++)	/* unfolded: no CR or LF */
+			if (s[j] != '\r' && s[j] != '\n' && buf_addch(&out, s[j]) < 0)
+				err_oom();
 	}
 	if (!out.cap)	/* an empty buf is static: hand out memory of our own */
 		return xstrdup("");
@@ -140,15 +186,18 @@ static void list_add(struct addr_list *l, struct addr *a)
 	l->v[l->n++] = *a;
 }
 
-/* addr-spec in tokens [a, b): local-part ["@" domain]. */
+/* addr-spec in tokens [a, b): local-part ["@" domain]. The local part may use the obsolete
+ * forms real mail has ("taro.@docomo.ne.jp", "a..b"); the domain must be a proper dot-atom or a
+ * domain literal. */
 static int parse_spec(const char *s, const struct toks *t, size_t a, size_t b, struct addr *out,
 		      struct err *e)
 {
-	size_t i, at = b, first = b, last = a, local_last = a;
-	int want_word = 1;
+	size_t i, at = b, first = b, last = a, local_last = a, local_words = 0, domain_words = 0;
+	int want_word = 1, dlit = 0;
 
 	for (i = a; i < b; i++) {
 		const struct tok *k = &t->v[i];
+		int in_domain = at != b;
 
 		if (k->type == T_COMMENT)
 			continue;
@@ -156,38 +205,47 @@ static int parse_spec(const char *s, const struct toks *t, size_t a, size_t b, s
 			first = i;
 		last = i;
 		if (k->type == T_SPECIAL && k->c == '@') {
-			if (at != b)
+			if (in_domain)
 				return err_set(e, ERR_DATA, "more than one '@' in an address");
-			if (want_word)
+			if (!local_words)
 				return err_set(e, ERR_DATA, "an address has an empty local part");
 			at = i;
 			want_word = 1;
 			continue;
 		}
 		if (k->type == T_SPECIAL && k->c == '.') {
-			/* obsolete syntax allows "a.@b" and "a..b" in local parts that real mail has */
+			if (in_domain && (want_word || dlit))
+				return err_set(e, ERR_DATA, "a domain with an empty label");
 			want_word = 1;
-			if (at == b)
+			if (!in_domain)
 				local_last = i;
 			continue;
 		}
 		if (k->type == T_SPECIAL)
 			return err_set(e, ERR_DATA, "unexpected '%c' in an address", k->c);
-		if (!want_word)
+		if (!want_word || dlit)
 			return err_set(e, ERR_DATA, "words without '.' between them are not an address "
 				       "(a name needs <angle brackets> around the address)");
-		if (at != b && k->type == T_QSTR)
+		if (in_domain && k->type == T_QSTR)
 			return err_set(e, ERR_DATA, "a quoted string is not a domain");
-		if (at == b && k->type == T_DLIT)
+		if (!in_domain && k->type == T_DLIT)
 			return err_set(e, ERR_DATA, "a domain literal is not a local part");
+		if (in_domain && k->type == T_DLIT && domain_words)
+			return err_set(e, ERR_DATA, "a domain literal must be the whole domain");
+		domain_words += in_domain;
+		dlit = k->type == T_DLIT;
 		want_word = 0;
-		if (at == b)
+		if (!in_domain) {
 			local_last = i;
+			local_words++;
+		}
 	}
 	if (first == b)
 		return err_set(e, ERR_DATA, "an empty address");
+	if (!local_words)
+		return err_set(e, ERR_DATA, "an address has an empty local part");
 	if (at != b && want_word)
-		return err_set(e, ERR_DATA, "an address has an empty domain");
+		return err_set(e, ERR_DATA, "an address has an empty domain or ends with '.'");
 	out->spec = join(s, t, first, last + 1, 0);
 	if (strlen(out->spec) > ADDR_MAX) {
 		free(out->spec);
@@ -199,6 +257,24 @@ static int parse_spec(const char *s, const struct toks *t, size_t a, size_t b, s
 	out->local_end = t->v[local_last].end;
 	out->has_domain = at != b;
 	return 0;
+}
+
+/* The text of a comment as a display name: without its parentheses and quoting backslashes. */
+static char *comment_name(const char *s, const struct tok *c)
+{
+	struct buf text, out;
+
+	buf_init(&text, (size_t)-1 / 2);
+	for (size_t j = c->start + 1; j + 1 < c->end; j++) {
+		if (s[j] == '\\' && j + 2 < c->end)
+			j++;
+		if (s[j] != '\r' && s[j] != '\n' && buf_addch(&text, s[j]) < 0)
+			err_oom();
+	}
+	buf_init(&out, (size_t)-1 / 2);
+	addr_add_phrase(&out, text.data, text.len);
+	buf_free(&text);
+	return out.cap ? out.data : xstrdup("");
 }
 
 /* A mailbox starting at token i, ending before a ',' (or ';' in a group) or the end. */
@@ -227,13 +303,8 @@ static int parse_mailbox(const char *s, const struct toks *t, size_t *pi, int in
 		if (parse_spec(s, t, i, end, &a, e) < 0)
 			return -1;
 		for (size_t k = i; k < end; k++)
-			if (t->v[k].type == T_COMMENT) {
-				const struct tok *c = &t->v[k];
-				struct buf b;
-
-				buf_init(&b, (size_t)-1 / 2);
-				addr_add_phrase(&b, s + c->start + 1, c->end - c->start - 2);
-				a.name = b.cap ? b.data : xstrdup("");
+			if (t->v[k].type == T_COMMENT && t->v[k].start >= a.end) {
+				a.name = comment_name(s, &t->v[k]);
 				break;
 			}
 		list_add(l, &a);
@@ -295,6 +366,10 @@ int addr_parse(const char *text, size_t len, struct addr_list *list, struct err 
 				}
 				if (parse_mailbox(text, &t, &i, 1, list, e) < 0)
 					goto out;
+				if (list->n > ADDR_COUNT_MAX) {
+					err_set(e, ERR_DATA, "more than %d addresses", ADDR_COUNT_MAX);
+					goto out;
+				}
 			}
 			if (i < t.n)
 				i++;	/* the ';'; a missing one at the very end is forgiven */

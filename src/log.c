@@ -22,12 +22,22 @@ int log_verbose(void)
 	return log_v;
 }
 
+/* One line, whatever the text holds: control characters (from a peer, an argument or a file)
+ * are written as \xNN, so a message can never forge another line or drive the terminal. */
 static void log_vline(const char *prefix, const char *fmt, va_list ap)
 {
-	char text[1024];
+	char text[1024], line[4 * sizeof text];
+	size_t n = 0;
 
 	vsnprintf(text, sizeof text, fmt, ap);
-	fprintf(stderr, "postbote: %s%s\n", prefix, text);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			n += (size_t)snprintf(line + n, sizeof line - n, "\\x%02x", *p);
+		else
+			line[n++] = (char)*p;
+	}
+	line[n] = '\0';
+	fprintf(stderr, "postbote: %s%s\n", prefix, line);
 	fflush(stderr);
 }
 

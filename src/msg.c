@@ -152,19 +152,21 @@ static void msg_qualify(const struct hdr_ev *ev, const struct addr_list *l, cons
 		err_oom();
 }
 
-/* From: with the envelope sender as its address, keeping the display name unless one is given. */
+/* From: with the envelope sender as its address. The message's own display name is kept (cron
+ * says "root (Cron Daemon)" and passes -FCronDaemon); -F or from_full_name serve when it has
+ * none. */
 static void msg_from_field(struct msg_state *s, const char *name, struct buf *out)
 {
 	const char *fn = s->o->full_name;
 
 	if (buf_addstr(out, "From: ") < 0)
 		err_oom();
-	if (fn && *fn) {
+	if (name && *name) {
+		if (buf_addstr(out, name) < 0 || buf_addch(out, ' ') < 0)
+			err_oom();
+	} else if (fn && *fn) {
 		addr_add_phrase(out, fn, strlen(fn));
 		if (buf_addch(out, ' ') < 0)
-			err_oom();
-	} else if (name && *name) {
-		if (buf_addstr(out, name) < 0 || buf_addch(out, ' ') < 0)
 			err_oom();
 	}
 	if (buf_printf(out, "<%s>", s->m->sender) < 0)

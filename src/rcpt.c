@@ -215,13 +215,29 @@ static const struct alias *aliases_find(const struct aliases *a, const char *nam
 	return NULL;
 }
 
-/* Expands one address into out; the depth bound ends alias loops. */
+/* Names met while expanding: each alias is expanded once, so fan-out through loops stays
+ * linear; a name met again while its own expansion is under way closes a loop and stays as a
+ * recipient itself, as "root: root" does. */
+struct alias_seen {
+	char **names;
+	int *done;
+	size_t n;
+};
+
+static int seen_find(const struct alias_seen *v, const char *name)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (strcasecmp(v->names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
 static int expand_one(const struct aliases *a, const char *addr, int depth, int use_default,
-		      struct rcpt_list *out, struct err *e)
+		      struct alias_seen *seen, struct rcpt_list *out, struct err *e)
 {
 	const struct alias *al;
 	struct addr_list list = { 0 };
-	int r = 0;
+	int r = 0, k;
 
 	if (!rcpt_is_local(addr) || !a->n) {
 		rcpt_add(out, addr);
@@ -230,10 +246,25 @@ static int expand_one(const struct aliases *a, const char *addr, int depth, int 
 	al = aliases_find(a, addr);
 	if (!al && use_default)
 		al = aliases_find(a, "default");
-	if (!al || depth >= RCPT_ALIAS_DEPTH) {	/* a name that maps to itself ends here */
+	if (!al) {
 		rcpt_add(out, addr);
 		return 0;
 	}
+	k = seen_find(seen, al->name);
+	if (k >= 0) {
+		if (!seen->done[k])
+			rcpt_add(out, addr);	/* the loop closes here */
+		return 0;	/* expanded before: its recipients are in out already */
+	}
+	if (depth >= RCPT_ALIAS_DEPTH) {	/* a chain this deep is a mistake: stop here */
+		rcpt_add(out, addr);
+		return 0;
+	}
+	seen->names = xrealloc(seen->names, (seen->n + 1) * sizeof *seen->names);
+	seen->done = xrealloc(seen->done, (seen->n + 1) * sizeof *seen->done);
+	seen->names[seen->n] = al->name;
+	seen->done[seen->n] = 0;
+	k = (int)seen->n++;
 	if (addr_parse(al->value, strlen(al->value), &list, e) < 0) {
 		addr_list_free(&list);
 		e->kind = ERR_CONFIG;
@@ -245,8 +276,9 @@ static int expand_one(const struct aliases *a, const char *addr, int depth, int 
 		if (strcasecmp(list.v[i].spec, addr) == 0)
 			rcpt_add(out, addr);	/* "root: root, admin@x" keeps root */
 		else
-			r = expand_one(a, list.v[i].spec, depth + 1, 0, out, e);
+			r = expand_one(a, list.v[i].spec, depth + 1, 0, seen, out, e);
 	}
+	seen->done[k] = 1;
 	addr_list_free(&list);
 	return r;
 }
@@ -262,8 +294,12 @@ int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maild
 		aliases_free(&a);
 		return -1;
 	}
+	struct alias_seen seen = { 0 };
+
 	for (size_t i = 0; i < l->n && r == 0; i++)
-		r = expand_one(&a, l->v[i], 0, 1, &out, e);
+		r = expand_one(&a, l->v[i], 0, 1, &seen, &out, e);
+	free(seen.names);
+	free(seen.done);
 	aliases_free(&a);
 	if (r < 0) {
 		rcpt_free(&out);

@@ -467,6 +467,15 @@ static int smtp_envelope(struct smtp *s, const struct smtp_envelope *env, off_t 
 	return 1;
 }
 
+/* A command line must never be split: no address may carry a control character. */
+static int smtp_has_control(const char *a)
+{
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 1;
+	return 0;
+}
+
 int smtp_send(struct smtp *s, const struct smtp_envelope *env, int fd, off_t offset, off_t size,
 	      struct smtp_rcpt_result *res, struct err *e)
 {
@@ -476,12 +485,13 @@ int smtp_send(struct smtp *s, const struct smtp_envelope *env, int fd, off_t off
 	if ((s->caps.flags & EHLO_SIZE) && s->caps.size && (unsigned long long)size > s->caps.size)
 		return err_set(e, ERR_UNAVAILABLE, "the message is %lld bytes but %s accepts at most "
 			       "%llu", (long long)size, s->host, s->caps.size);
-	if (strlen(env->from) > 900)
-		return err_set(e, ERR_DATA, "the sender address is too long");
+	if (strlen(env->from) > 900 || smtp_has_control(env->from))
+		return err_set(e, ERR_DATA, "the sender address is too long or has control "
+			       "characters");
 	for (size_t i = 0; i < env->nrcpts; i++)
-		if (strlen(env->rcpts[i]) > 900)
-			return err_set(e, ERR_DATA, "recipient address too long: %.40s...",
-				       env->rcpts[i]);
+		if (strlen(env->rcpts[i]) > 900 || smtp_has_control(env->rcpts[i]))
+			return err_set(e, ERR_DATA, "a recipient address is too long or has control "
+				       "characters");
 	r = smtp_envelope(s, env, size, res, e);
 	if (r <= 0)
 		return r;

@@ -171,6 +171,13 @@ static const struct acase cases[] = {
 	{ "a domain with two dots", "a@example..org", "", "domain" },
 	{ "an error after an address keeps what came before", "a@x, <b@y", "a@x|-|0-3|1|1\n",
 	  "'<' without '>'" },
+
+	/* what would end an SMTP command never gets into a spec ("" : any message) */
+	{ "a line break inside a quoted string", "\"a\r\nRCPT TO:<e@x>\"@y", "", "" },
+	{ "a bare LF inside a quoted string", "\"a\nb\"@x", "", "" },
+	{ "a bare CR inside a quoted string", "\"a\rb\"@x", "", "" },
+	{ "a line break inside a domain literal", "a@[192.0.2.1\r\nRCPT TO:<e@x>]", "", "" },
+	{ "a folded quoted string is unfolded", "\"a\r\n b\"@x", "\"a b\"@x|-|0-9|7|1\n", NULL },
 };
 
 static void test_cases(void)
@@ -211,6 +218,13 @@ static void test_nul(void)
 	CHECK_INT(parse("a\0b@c", 5, &t, &e, NULL), -1);
 	CHECK_INT(e.kind, ERR_DATA);
 	CHECK(strstr(e.text, "0x00") != NULL);
+	buf_reset(&t);
+
+	UNIT_CTX("NUL inside a quoted string");
+	buf_reset(&t);
+	CHECK_INT(parse("\"a\0b\"@c", 7, &t, &e, NULL), -1);
+	CHECK_INT(e.kind, ERR_DATA);
+	CHECK_STR(t.data, "");
 	buf_reset(&t);
 
 	UNIT_CTX("only the given length is read");

@@ -585,8 +585,14 @@ static const struct mcase {
 	  F_FROM_ON, NULL,
 	  "From: Alice <" SENDER ">\r\nDate: <DATE>\r\nMessage-ID: <MSGID>\r\n\r\nb\r\n",
 	  DATE_MSGID },
-	{ "set_from on with a full name", IN("From: Alice <alice@example.org>\n\nb"), F_FROM_ON,
-	  "Jane Doe",
+	/* the message's own display name wins over -F: cron says "root (Cron Daemon)" and
+	 * passes -FCronDaemon; the full name serves only a From: without a name */
+	{ "set_from on keeps the message's name over a full name",
+	  IN("From: Alice <alice@example.org>\n\nb"), F_FROM_ON, "Jane Doe",
+	  "From: Alice <" SENDER ">\r\nDate: <DATE>\r\nMessage-ID: <MSGID>\r\n\r\nb\r\n",
+	  DATE_MSGID },
+	{ "set_from on with a full name and a bare From", IN("From: alice@example.org\n\nb"),
+	  F_FROM_ON, "Jane Doe",
 	  "From: Jane Doe <" SENDER ">\r\nDate: <DATE>\r\nMessage-ID: <MSGID>\r\n\r\nb\r\n",
 	  DATE_MSGID },
 	{ "set_from on with a bare address", IN("From: alice@example.org\n\nb"), F_FROM_ON, NULL,

@@ -100,6 +100,7 @@ static void test_add_arg(void)
 		{ "<a@example.org", "x@y", "invalid recipient '<a@example.org': '<' without '>'" },
 		{ "john doe", "x@y", "invalid recipient 'john doe': words without '.'" },
 		{ "a@b@c", "x@y", "invalid recipient 'a@b@c': more than one '@'" },
+		{ "\"a\r\nRCPT TO:<evil@example.net>\"@example.org", "x@y", "invalid recipient" },
 	};
 	struct buf j;
 

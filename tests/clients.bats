@@ -1,0 +1,276 @@
+#!/usr/bin/env bats
+# Real programs that call sendmail, with postbote as their sendmail, delivering through the
+# private Postfix + Dovecot of tests/lib/postfix.bash into its maildir: git send-email,
+# bsd-mailx, s-nail, and cron's exact command line. Also what only a real MTA shows: DSN and
+# SMTPUTF8 as Postfix takes them.
+# Needs root, postfix, dovecot-core, gnutls-bin; each client test is skipped when its program
+# is missing (packages git-email with libmailtools-perl, bsd-mailx, s-nail).
+
+# shellcheck disable=SC2030,SC2031 # every @test runs in a subshell of its own: exports stay there
+bats_require_minimum_version 1.5.0
+
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+load lib/postfix
+
+POSTBOTE=${POSTBOTE:-$BATS_TEST_DIRNAME/../build/src/postbote}
+case $POSTBOTE in
+/*) ;;
+*) POSTBOTE=$PWD/$POSTBOTE ;;
+esac
+
+setup_file() {
+	if [ "$(id -u)" != 0 ] || ! command -v postfix >/dev/null || ! command -v dovecot >/dev/null; then
+		skip "needs root, postfix and dovecot-core"
+	fi
+	# Postfix and virtual(8) reach into this directory: Bats' temp dirs are 0700.
+	PF_TOP=$(mktemp -d "${TMPDIR:-/tmp}/postbote-clients.XXXXXX")
+	export PF_TOP
+	postfix_start "$PF_TOP" 3>&-
+}
+
+teardown_file() {
+	[ -n "${PF_TOP:-}" ] || return 0
+	postfix_stop "$PF_TOP"
+	[ -n "${POSTBOTE_KEEP:-}" ] || rm -rf "$PF_TOP"
+}
+
+setup() {
+	[ -x "$POSTBOTE" ] || fail "no postbote binary at $POSTBOTE (build first, or set POSTBOTE)"
+	maildir_clear
+	# the clients read ~/.gitconfig, ~/.mailrc and the like: never the real user's
+	export HOME=$BATS_TEST_TMPDIR/home
+	mkdir -p "$HOME"
+	unset POSTBOTE_CONFIG MAILRC
+	CONF=$BATS_TEST_TMPDIR/config
+}
+
+# delivered_to ADDR: the maildir file delivered for ADDR (exactly one), on stdout.
+delivered_to() {
+	local files
+	files=$(grep -l -x "Delivered-To: $1" "$PF_MAILDIR"/new/* 2>/dev/null) || true
+	[ "$(printf '%s' "$files" | grep -c .)" = 1 ] ||
+		fail "expected one message delivered to $1, found: ${files:-none}"
+	printf '%s\n' "$files"
+}
+
+# header_of FILE: the header section of a delivered message.
+header_of() { sed '/^$/q' "$1"; }
+
+need() { # PROGRAM PACKAGE
+	command -v "$1" >/dev/null || skip "$1 is not installed (Debian package $2)"
+}
+
+# ---- git send-email ----------------------------------------------------------------------
+
+need_send_email() {
+	command -v git >/dev/null || skip "git is not installed"
+	[ -x "$(git --exec-path)/git-send-email" ] || skip "git send-email is not installed (package git-email)"
+	perl -MMail::Address -e 1 2>/dev/null ||
+		skip "git send-email needs Mail::Address (package libmailtools-perl)"
+}
+
+# a repository with two commits; the second one's patch in $PATCH
+make_patch() {
+	local repo=$BATS_TEST_TMPDIR/repo
+	git init -q "$repo"
+	git -C "$repo" config user.name 'Jürgen Weiß'
+	git -C "$repo" config user.email juergen@example.org
+	printf 'hello\n' >"$repo/README"
+	git -C "$repo" add README
+	git -C "$repo" commit -q -m 'Add README'
+	printf 'hello\nwörld\n' >"$repo/README"
+	git -C "$repo" commit -q -am 'README: greet the wörld' -m 'With a second paragraph.'
+	git -C "$repo" format-patch -q -1 -o "$BATS_TEST_TMPDIR/patches"
+	PATCH=$(ls "$BATS_TEST_TMPDIR"/patches/*.patch)
+	head -1 "$PATCH" | grep -q '^From [0-9a-f]\{40\} ' || fail "format-patch wrote no From_ line"
+}
+
+@test "git send-email --smtp-server=postbote delivers the patch to To, Cc and Bcc" {
+	need_send_email
+	make_patch
+	pf_conf "$CONF" submission
+	run --separate-stderr timeout 60 git -C "$BATS_TEST_TMPDIR/repo" send-email \
+		--smtp-server="$POSTBOTE" --smtp-server-option=-C --smtp-server-option="$CONF" \
+		--from='Alice <alice@example.org>' --envelope-sender=auto \
+		--to='Bob <bob@example.org>' --cc=carol@example.org --bcc=dave@example.org \
+		--suppress-cc=all --confirm=never --quiet "$PATCH"
+	[ "$status" -eq 0 ] || fail "git send-email exited $status: $stderr"
+	maildir_wait 3
+	local f
+	for a in bob@example.org carol@example.org dave@example.org; do
+		f=$(delivered_to "$a")
+		run header_of "$f"
+		assert_line 'Return-Path: <alice@example.org>'
+		assert_line 'From: Alice <alice@example.org>'
+		assert_line 'To: Bob <bob@example.org>'
+		assert_line 'Subject: [PATCH] =?UTF-8?q?README:=20greet=20the=20w=C3=B6rld?='
+		assert_line --regexp '^Message-I[dD]: <[^<>]+-1-alice@example\.org>$'
+		refute_line --regexp '^(Bcc|BCC|bcc):'
+		# git's own Message-Id: postbote added no second one
+		assert_equal "$(grep -ci '^message-id:' <<<"$output")" 1
+		run grep -x '+wörld' "$f"
+		assert_success
+	done
+}
+
+@test "git send-email with POSTBOTE_CONFIG and no envelope sender: the account's from" {
+	need_send_email
+	make_patch
+	pf_conf "$CONF" submission
+	export POSTBOTE_CONFIG=$CONF
+	run --separate-stderr timeout 60 git -C "$BATS_TEST_TMPDIR/repo" send-email \
+		--smtp-server="$POSTBOTE" --to=bob@example.org --suppress-cc=all --confirm=never \
+		--quiet "$PATCH"
+	[ "$status" -eq 0 ] || fail "git send-email exited $status: $stderr"
+	maildir_wait 1
+	run header_of "$(delivered_to bob@example.org)"
+	assert_line "Return-Path: <$PF_FROM>"
+	assert_line 'From: =?UTF-8?q?J=C3=BCrgen=20Wei=C3=9F?= <juergen@example.org>'
+}
+
+@test "a format-patch file piped to postbote with send-email's arguments keeps its headers" {
+	need git git
+	make_patch
+	pf_conf "$CONF" submission
+	run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" -i -f juergen@example.org \
+		bob@example.org <"$PATCH"
+	[ "$status" -eq 0 ] || fail "postbote exited $status: $stderr"
+	maildir_wait 1
+	run header_of "$(delivered_to bob@example.org)"
+	assert_line 'Subject: [PATCH] =?UTF-8?q?README:=20greet=20the=20w=C3=B6rld?='
+	assert_line 'From: =?UTF-8?q?J=C3=BCrgen=20Wei=C3=9F?= <juergen@example.org>'
+	refute_line --regexp '^From [0-9a-f]{40} '
+}
+
+# ---- mailx -------------------------------------------------------------------------------
+
+@test "bsd-mailx (set sendmail=postbote): To, Cc and Bcc get it, no Bcc: field, From: added" {
+	need bsd-mailx bsd-mailx
+	pf_conf "$CONF" submission
+	printf 'set sendmail=%s\n' "$POSTBOTE" >"$BATS_TEST_TMPDIR/mailrc"
+	export MAILRC=$BATS_TEST_TMPDIR/mailrc POSTBOTE_CONFIG=$CONF
+	run --separate-stderr timeout 60 bsd-mailx -s 'Grüße aus Köln' -c carol@example.org \
+		-b dave@example.org bob@example.org <<<$'Hello,\nthis is bsd-mailx.\nGrüße'
+	[ "$status" -eq 0 ] || fail "bsd-mailx exited $status: $stderr"
+	maildir_wait 3
+	local a f
+	for a in bob@example.org carol@example.org dave@example.org; do
+		f=$(delivered_to "$a")
+		run header_of "$f"
+		assert_line "Return-Path: <$PF_FROM>"
+		assert_line "From: $PF_FROM"
+		assert_line 'To: bob@example.org'
+		assert_line 'Cc: carol@example.org'
+		assert_line 'Subject: Grüße aus Köln'
+		assert_line --regexp '^Date: '
+		assert_line --regexp "^Message-ID: <[^<>@ ]+@example\.org>\$"
+		refute_line --regexp '^[Bb][Cc][Cc]:'
+		run tail -1 "$f"
+		assert_output 'Grüße'
+	done
+}
+
+@test "s-nail (mta=postbote, -r): -i -F -f -- rcpts; To, Cc and Bcc get it" {
+	need s-nail s-nail
+	pf_conf "$CONF" submission
+	export POSTBOTE_CONFIG=$CONF
+	run --separate-stderr timeout 60 env LC_ALL=C.UTF-8 s-nail -n -S mta="$POSTBOTE" \
+		-S sendwait -S ttycharset=utf-8 -s 'Grüße von s-nail' -r 'Alice <alice@example.org>' \
+		-c carol@example.org -b dave@example.org bob@example.org <<<$'Hello,\nthis is s-nail.\nGrüße'
+	[ "$status" -eq 0 ] || fail "s-nail exited $status: $stderr"
+	maildir_wait 3
+	local a f
+	for a in bob@example.org carol@example.org dave@example.org; do
+		f=$(delivered_to "$a")
+		run header_of "$f"
+		assert_line 'Return-Path: <alice@example.org>'
+		assert_line 'From: Alice <alice@example.org>'
+		refute_line --regexp '^[Bb][Cc][Cc]:'
+		assert_equal "$(grep -ci '^message-id:' <<<"$output")" 1
+		assert_equal "$(grep -ci '^date:' <<<"$output")" 1
+	done
+}
+
+# ---- cron --------------------------------------------------------------------------------
+
+# cron_message FILE: what Debian's cron writes to "sendmail -FCronDaemon -i -B8BITMIME -oem
+# root" (bare LF, no Date or Message-ID)
+cron_message() {
+	printf '%s\n' 'From: root (Cron Daemon)' 'To: root' \
+		'Subject: Cron <root@web1> /usr/local/bin/report' 'MIME-Version: 1.0' \
+		'Content-Type: text/plain; charset=UTF-8' 'Content-Transfer-Encoding: 8bit' \
+		'X-Cron-Env: <SHELL=/bin/sh>' 'X-Cron-Env: <HOME=/root>' \
+		'X-Cron-Env: <PATH=/usr/bin:/bin>' 'X-Cron-Env: <LOGNAME=root>' '' \
+		'report: 3 Einträge' '.' 'done' >"$1"
+}
+
+@test "cron's command line (-FCronDaemon -i -B8BITMIME -oem root) with maildomain" {
+	pf_conf "$CONF" submission maildomain=example.org
+	cron_message "$BATS_TEST_TMPDIR/cron.msg"
+	run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" -FCronDaemon -i -B8BITMIME -oem root \
+		<"$BATS_TEST_TMPDIR/cron.msg"
+	[ "$status" -eq 0 ] || fail "postbote exited $status: $stderr"
+	[ -z "$stderr" ] || fail "unexpected stderr: $stderr"
+	maildir_wait 1
+	local f
+	f=$(delivered_to root@example.org)
+	run header_of "$f"
+	assert_line "Return-Path: <$PF_FROM>"
+	assert_line 'From: root@example.org (Cron Daemon)'
+	assert_line 'To: root@example.org'
+	assert_line 'Subject: Cron <root@web1> /usr/local/bin/report'
+	assert_line 'X-Cron-Env: <LOGNAME=root>'
+	assert_line --regexp '^Date: '
+	assert_line --regexp '^Message-ID: <[^<>@ ]+@example\.org>$'
+	run sed '1,/^$/d' "$f"
+	assert_output $'report: 3 Einträge\n.\ndone'
+}
+
+@test "cron's command line with an aliases file: root's mail goes to the alias, To: stays root" {
+	printf 'root: bob@example.org\n' >"$BATS_TEST_TMPDIR/aliases"
+	pf_conf "$CONF" submission maildomain=example.org "aliases=$BATS_TEST_TMPDIR/aliases"
+	cron_message "$BATS_TEST_TMPDIR/cron.msg"
+	run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" -FCronDaemon -i -B8BITMIME -oem root \
+		<"$BATS_TEST_TMPDIR/cron.msg"
+	[ "$status" -eq 0 ] || fail "postbote exited $status: $stderr"
+	maildir_wait 1
+	run header_of "$(delivered_to bob@example.org)"
+	assert_line 'To: root@example.org'
+	assert_equal "$(maildir_count)" 1
+}
+
+# ---- what a real MTA makes of the envelope -----------------------------------------------
+
+@test "DSN to Postfix: -N success -R hdrs -V gives a success report with the envelope id" {
+	pf_conf "$CONF" submission
+	printf '%s\n' 'From: alice@example.org' 'To: bob@example.org' 'Subject: dsn please' \
+		'Date: Sat, 01 Jun 2024 12:00:00 +0000' 'Message-ID: <dsn-1@example.org>' '' \
+		'secret body' >"$BATS_TEST_TMPDIR/msg"
+	run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" -N success,failure -R hdrs \
+		-V 'env+id=1' bob@example.org <"$BATS_TEST_TMPDIR/msg"
+	[ "$status" -eq 0 ] || fail "postbote exited $status: $stderr"
+	maildir_wait 2
+	local report
+	report=$(delivered_to alice@example.org)
+	run cat "$report"
+	assert_line --regexp '^Content-Type: multipart/report; report-type=delivery-status;'
+	assert_line 'Original-Envelope-Id: env+id=1'
+	assert_line 'Action: delivered'
+	assert_line --regexp '^Original-Recipient: rfc822; ?bob@example\.org$'
+	assert_line 'Content-Type: text/rfc822-headers'
+	refute_output --partial 'secret body'	# RET=HDRS: the headers only
+}
+
+@test "SMTPUTF8 to Postfix: a UTF-8 recipient and sender arrive as they are" {
+	pf_conf "$CONF" submission
+	printf '%s\n' 'From: alice@example.org' 'To: jürgen@bücher.example' 'Subject: utf8' \
+		'Date: Sat, 01 Jun 2024 12:00:00 +0000' 'Message-ID: <utf8-1@example.org>' '' \
+		'body' >"$BATS_TEST_TMPDIR/msg"
+	run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" -f 'zoë@bücher.example' \
+		'jürgen@bücher.example' <"$BATS_TEST_TMPDIR/msg"
+	[ "$status" -eq 0 ] || fail "postbote exited $status: $stderr"
+	maildir_wait 1
+	run header_of "$(delivered_to 'jürgen@bücher.example')"
+	assert_line 'Return-Path: <zoë@bücher.example>'
+}
