@@ -25,7 +25,8 @@ struct conf_entry {
 };
 
 enum conf_type { T_STR, T_PORT, T_TLS, T_AUTH, T_ALLOW, T_TIMEOUT, T_PATH, T_ONOFF, T_AUTOONOFF,
-		 T_AUTOOFF, T_DSN_NOTIFY, T_DSN_RETURN, T_DOMAIN, T_DURATION, T_RATE, T_COUNT };
+		 T_AUTOOFF, T_DSN_NOTIFY, T_DSN_RETURN, T_DOMAIN, T_DURATION, T_RATE, T_COUNT,
+		 T_FINGERPRINT, T_TLSVERSION };
 
 static const struct {
 	const char *key;
@@ -35,6 +36,14 @@ static const struct {
 	{ "port", T_PORT },
 	{ "tls", T_TLS },
 	{ "tls_trust_file", T_PATH },
+	{ "tls_crl_file", T_PATH },
+	{ "tls_fingerprint", T_FINGERPRINT },
+	{ "tls_cert_file", T_PATH },
+	{ "tls_key_file", T_PATH },
+	{ "tls_priorities", T_STR },
+	{ "tls_min_version", T_TLSVERSION },
+	{ "tls_host_override", T_DOMAIN },
+	{ "tls_certcheck", T_ONOFF },
 	{ "auth", T_AUTH },
 	{ "auth_plaintext", T_ALLOW },
 	{ "user", T_STR },
@@ -240,6 +249,25 @@ static int conf_check(enum conf_type t, const char *key, const char *v, struct e
 					       v);
 		if (!*v)
 			return err_set(e, ERR_CONFIG, "%s has an empty value", key);
+		return 0;
+	case T_FINGERPRINT: {
+		size_t hex = 0;
+
+		for (const char *p = v; *p; p++) {
+			if (isxdigit((unsigned char)*p))
+				hex++;
+			else if (*p != ':')
+				hex = 999;
+		}
+		if (hex != 64)
+			return err_set(e, ERR_CONFIG, "tls_fingerprint must be the SHA-256 fingerprint of "
+				       "the server's certificate: 64 hex digits, pairs separated by "
+				       "':' or not (postbote --serverinfo shows it), not '%s'", v);
+		return 0;
+	}
+	case T_TLSVERSION:
+		if (strcmp(v, "1.2") && strcmp(v, "1.3"))
+			return err_set(e, ERR_CONFIG, "tls_min_version must be 1.2 or 1.3, not '%s'", v);
 		return 0;
 	case T_DURATION:
 		if (conf_duration(v) < 0)
@@ -595,6 +623,20 @@ int conf_account(const struct conf *c, const char *name, const char *from, struc
 	a->tls_trust_file = conf_get(c, a->name, "tls_trust_file");
 	if (!a->tls_trust_file)
 		a->tls_trust_file = "system";
+	a->tls_crl_file = conf_get(c, a->name, "tls_crl_file");
+	a->tls_fingerprint = conf_get(c, a->name, "tls_fingerprint");
+	a->tls_cert_file = conf_get(c, a->name, "tls_cert_file");
+	a->tls_key_file = conf_get(c, a->name, "tls_key_file");
+	a->tls_priorities = conf_get(c, a->name, "tls_priorities");
+	a->tls_min_version = conf_get(c, a->name, "tls_min_version");
+	a->tls_host_override = conf_get(c, a->name, "tls_host_override");
+	v = conf_get(c, a->name, "tls_certcheck");
+	a->tls_certcheck = !v || strcmp(v, "on") == 0;
+	if (!a->tls_cert_file != !a->tls_key_file)
+		return err_set(e, ERR_CONFIG, "%s: account '%s' sets %s without %s; a client "
+			       "certificate needs both", a->file, a->name,
+			       a->tls_cert_file ? "tls_cert_file" : "tls_key_file",
+			       a->tls_cert_file ? "tls_key_file" : "tls_cert_file");
 	a->user = conf_get(c, a->name, "user");
 	a->password = conf_get(c, a->name, "password");
 	a->passwordeval = conf_get(c, a->name, "passwordeval");

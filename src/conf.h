@@ -18,6 +18,13 @@ struct account {
 	int port;
 	enum conf_tls tls;
 	const char *tls_trust_file;	/* "system" or a path */
+	const char *tls_crl_file;
+	const char *tls_fingerprint;	/* SHA-256 pin: replaces CA verification */
+	const char *tls_cert_file, *tls_key_file;	/* client certificate */
+	const char *tls_priorities;
+	const char *tls_min_version;	/* "1.2" or "1.3" */
+	const char *tls_host_override;
+	int tls_certcheck;		/* 0 only when the account says tls_certcheck = off */
 	const char *auth;		/* "off", "on" or a mechanism name, upper case */
 	char auth_upper[64];
 	int auth_plaintext;		/* the user allowed a password without TLS */

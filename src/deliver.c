@@ -30,7 +30,21 @@ static void deliver_split_hosts(struct deliver *d, const char *list)
 /* The account's TLS settings for one host: the one place they are read. */
 static void deliver_tls_opts(const struct account *a, const char *host, struct tls_opts *to)
 {
-	*to = (struct tls_opts){ .host = host, .trust_file = a->tls_trust_file };
+	*to = (struct tls_opts){
+		.host = host,
+		.host_override = a->tls_host_override,
+		.trust_file = a->tls_trust_file,
+		.crl_file = a->tls_crl_file,
+		.fingerprint = a->tls_fingerprint,
+		.cert_file = a->tls_cert_file,
+		.key_file = a->tls_key_file,
+		.priorities = a->tls_priorities,
+		.min_version = a->tls_min_version,
+		.no_certcheck = !a->tls_certcheck,
+	};
+	if (!a->tls_certcheck && a->tls != CONF_TLS_OFF)
+		log_warn("tls_certcheck = off: the certificate of %s is not checked; anyone between "
+			 "here and there can read and change this mail and its password", host);
 }
 
 static int deliver_session(struct deliver *d, const char *host, struct err *e)
