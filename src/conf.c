@@ -544,6 +544,23 @@ static const char *conf_get(const struct conf *c, const char *account, const cha
 	return en ? en->value : NULL;
 }
 
+size_t conf_accounts(const struct conf *c, const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n && n < max; i++) {
+		size_t k;
+
+		if (strcmp(c->v[i].section, "defaults") == 0)
+			continue;
+		for (k = 0; k < n && strcmp(names[k], c->v[i].section) != 0; k++)
+			;
+		if (k == n)
+			names[n++] = c->v[i].section;
+	}
+	return n;
+}
+
 const char *conf_default(const struct conf *c, const char *key)
 {
 	const struct conf_entry *en = conf_find(c, "defaults", key);

@@ -84,6 +84,9 @@ int conf_password(const struct account *a, char *out, size_t size, struct err *e
 /* True when v is a valid DSN NOTIFY list: "never", or success/failure/delay joined by commas. */
 int conf_dsn_notify_ok(const char *v);
 
+/* The names of the accounts, in the order they first appear; up to max. Returns the count. */
+size_t conf_accounts(const struct conf *c, const char **names, size_t max);
+
 /* The value of key in [defaults], or NULL. */
 const char *conf_default(const struct conf *c, const char *key);
 

@@ -85,6 +85,7 @@ int deliver_open(struct deliver *d, const struct account *a, const char *domain,
 			log_note("trying the next host, %s", d->hosts[i]);
 		if (deliver_session(d, d->hosts[i], e) == 0) {
 			d->open = 1;
+			memset(e, 0, sizeof *e);	/* what failed on the hosts before is over */
 			return 0;
 		}
 		smtp_close(&d->s);

@@ -518,6 +518,28 @@ void queue_clean_tmp(struct queue *q, time_t age)
 			unlink(path);
 	}
 	closedir(dir);
+	/* a state file whose message is gone: a removal or move that was killed half way */
+	for (const char *const *area = (const char *const[]){ "q", "hold", "failed", NULL }; *area;
+	     area++) {
+		snprintf(path, sizeof path, "%s/%s", q->dir, *area);
+		dir = opendir(path);
+		if (!dir)
+			continue;
+		while ((d = readdir(dir))) {
+			size_t n = strlen(d->d_name);
+			char msg[4200];
+
+			if (n < 7 || strcmp(d->d_name + n - 6, ".state") != 0 ||
+			    (size_t)snprintf(msg, sizeof msg, "%s/%s/%.*s", q->dir, *area,
+					     (int)(n - 6), d->d_name) >= sizeof msg)
+				continue;
+			if (access(msg, F_OK) < 0 && errno == ENOENT) {
+				strcat(msg, ".state");
+				unlink(msg);
+			}
+		}
+		closedir(dir);
+	}
 }
 
 /* ---- changing ---- */

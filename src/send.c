@@ -34,6 +34,38 @@ void send_queue_dir(const struct conf *c, const struct account *a, char *out, si
 		queue_default_dir(out, size);
 }
 
+#define SEND_DIRS_MAX 64
+
+/* The queue directories to work on: the named account's, or every account's (each once). */
+static size_t send_queue_dirs(const struct conf *c, const char *account, char (*dirs)[4096],
+			      struct err *e)
+{
+	const char *names[SEND_DIRS_MAX];
+	size_t n = 0, nn;
+	struct account a;
+
+	if (account) {
+		if (conf_account(c, account, NULL, &a, e) < 0)
+			return 0;
+		send_queue_dir(c, &a, dirs[0], sizeof dirs[0]);
+		return 1;
+	}
+	send_queue_dir(c, NULL, dirs[n++], sizeof dirs[0]);
+	nn = conf_accounts(c, names, SEND_DIRS_MAX);
+	for (size_t i = 0; i < nn && n < SEND_DIRS_MAX; i++) {
+		struct err ae;
+		size_t k;
+
+		if (conf_account(c, names[i], NULL, &a, &ae) < 0)
+			continue;
+		send_queue_dir(c, &a, dirs[n], sizeof dirs[0]);
+		for (k = 0; k < n && strcmp(dirs[k], dirs[n]) != 0; k++)
+			;
+		n += k == n;
+	}
+	return n;
+}
+
 static int send_open_queue(const struct conf *c, const struct account *a, struct queue *q,
 			   struct err *e)
 {
@@ -72,6 +104,21 @@ static const char *send_when(time_t t, char *out, size_t size)
 	return out;
 }
 
+/* How long ago t was: "5m", "3h07m", "2d04h". */
+static void send_age(time_t t, char *out, size_t size)
+{
+	long s = (long)(time(NULL) - t);
+
+	if (s < 0)
+		s = 0;
+	if (s < 3600)
+		snprintf(out, size, "%ldm", s / 60);
+	else if (s < 86400)
+		snprintf(out, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
+	else
+		snprintf(out, size, "%ldd%02ldh", s / 86400, s / 3600 % 24);
+}
+
 /* Adds a message to area with the given recipients; the new id goes to id. */
 static int send_enqueue(struct queue *q, const char *area, const struct account *a,
 			const struct send_job *job, char **rcpts, size_t n, time_t next,
@@ -100,7 +147,14 @@ static int send_enqueue(struct queue *q, const char *area, const struct account 
 		st.failed = failed_from->failed;
 		st.nfailed = failed_from->nfailed;
 	}
-	return queue_save(q, &st, e);
+	if (queue_save(q, &st, e) < 0) {
+		struct err re;
+
+		/* without its state it would still be sent later, after we said it was not kept */
+		queue_remove(q, &st, &re);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- bounces ---- */
@@ -124,11 +178,12 @@ static int send_bounce_spool(const struct queue_entry *ent, const char *domain, 
 	buf_init(&b, 1 << 20);
 	if (buf_printf(&b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\nTo: <%s>\r\n"
 			   "Subject: Undelivered Mail Returned to Sender\r\nDate: %s\r\n"
+			   "Message-ID: <%s.bounce@%s>\r\n"
 			   "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
 			   "Content-Type: text/plain; charset=utf-8\r\n\r\n"
 			   "postbote could not deliver your message (queue id %s) to these "
 			   "recipients:\r\n\r\n",
-		       domain, ent->from, date, ent->id) < 0)
+		       domain, ent->from, date, ent->id, domain, ent->id) < 0)
 		err_oom();
 	for (size_t i = 0; i < ent->nfailed; i++) {
 		const char *tab = strchr(ent->failed[i], '\t');
@@ -140,6 +195,8 @@ static int send_bounce_spool(const struct queue_entry *ent, const char *domain, 
 	if (buf_addstr(&b, "\r\nThe headers of your message follow.\r\n\r\n") < 0)
 		err_oom();
 	/* the original header section, up to its empty line */
+	size_t orig = b.len;
+
 	while (off < end && b.len < (1 << 20) - sizeof chunk) {
 		ssize_t n = pread(ent->fd, chunk, sizeof chunk, off);
 		char *blank;
@@ -151,7 +208,7 @@ static int send_bounce_spool(const struct queue_entry *ent, const char *domain, 
 		if (buf_add(&b, chunk, (size_t)n) < 0)
 			break;
 		off += n;
-		blank = strstr(b.data, "\r\n\r\n");
+		blank = strstr(b.data + orig, "\r\n\r\n");
 		if (blank) {
 			b.len = (size_t)(blank - b.data) + 2;
 			break;
@@ -244,8 +301,11 @@ static void send_after_try(struct queue *q, struct deliver *d, const struct send
 	if (left && now - ent->created >= sa->a.queue_lifetime) {
 		char reason[600];
 
-		snprintf(reason, sizeof reason, "gave up after %u tries in %ld days: %s",
-			 ent->attempts, (long)((now - ent->created) / 86400), why ? why : "");
+		char age[32];
+
+		send_age(ent->created, age, sizeof age);
+		snprintf(reason, sizeof reason, "gave up after %u tries in %s: %s", ent->attempts,
+			 age, why ? why : "");
 		for (size_t i = 0; i < ent->nrcpts; i++)
 			if (!queue_is_done(ent, ent->rcpts[i]))
 				queue_mark_failed(ent, ent->rcpts[i], reason);
@@ -444,26 +504,29 @@ static void send_run_queue(const struct conf *c, struct queue *q, struct queue_e
 
 int send_run(const struct conf *c, const struct send_run_opts *o, struct err *e)
 {
-	struct account a, *ap = NULL;
-	struct queue_entry *ents;
-	struct queue q;
-	size_t n;
+	static char dirs[SEND_DIRS_MAX][4096];
+	size_t ndirs = send_queue_dirs(c, o->account, dirs, e), total = 0;
 
-	if (o->account) {
-		if (conf_account(c, o->account, NULL, &a, e) < 0)
-			return -1;
-		ap = &a;
-	}
-	if (send_open_queue(c, ap, &q, e) < 0 || send_collect(&q, o, &ents, &n, e) < 0)
+	if (!ndirs)
 		return -1;
-	queue_clean_tmp(&q, 86400);
-	if (o->id && !n) {
+	for (size_t i = 0; i < ndirs; i++) {
+		struct queue_entry *ents;
+		struct queue q;
+		size_t n;
+
+		/* a directory that does not exist has nothing to send */
+		if (access(dirs[i], F_OK) < 0 && i > 0)
+			continue;
+		if (queue_open(&q, dirs[i], e) < 0 || send_collect(&q, o, &ents, &n, e) < 0)
+			return -1;
+		queue_clean_tmp(&q, 86400);
+		send_run_queue(c, &q, ents, n, NULL, 0);
 		free(ents);
+		total += n;
+	}
+	if (o->id && !total)
 		return err_set(e, ERR_USAGE, "no message %s in the queue (or it is being sent now)",
 			       o->id);
-	}
-	send_run_queue(c, &q, ents, n, NULL, 0);
-	free(ents);
 	return 0;
 }
 
@@ -567,9 +630,10 @@ int send_now(const struct conf *c, const struct account *a, const char *domain,
 			else
 				err_set(e, r[i].kind ? r[i].kind : ERR_UNAVAILABLE, "%s", r[i].reason);
 		}
+		struct err qe = { 0 };
+
 		if (nsent && a->queue &&	/* the others got it: keep a copy for these */
-		    (queue_ok || (queue_ok = send_open_queue(c, a, &q, e) == 0))) {
-			struct err qe = { 0 };
+		    (queue_ok || (queue_ok = send_open_queue(c, a, &q, &qe) == 0))) {
 			char **frcpts = calloc(nfailed + 1, sizeof *frcpts);
 			size_t m = 0;
 
@@ -581,6 +645,8 @@ int send_now(const struct conf *c, const struct account *a, const char *domain,
 			if (send_enqueue(&q, "failed", a, job, frcpts, m, 0, NULL, &failed, id, &qe) < 0)
 				log_warn("cannot keep a copy in the failed area: %s", qe.text);
 			free(frcpts);
+		} else if (qe.kind) {
+			log_warn("cannot keep a copy in the failed area: %s", qe.text);
 		}
 		result = -1;
 	}
@@ -599,6 +665,8 @@ int send_now(const struct conf *c, const struct account *a, const char *domain,
 			free(ents);
 		}
 	}
+	if (result == 0)
+		memset(e, 0, sizeof *e);	/* sent or queued: nothing before that counts */
 	goto out;
 out_err:
 	result = -1;
@@ -618,19 +686,6 @@ out:
 
 /* ---- mailq and editing ---- */
 
-static void send_age(time_t t, char *out, size_t size)
-{
-	long s = (long)(time(NULL) - t);
-
-	if (s < 0)
-		s = 0;
-	if (s < 3600)
-		snprintf(out, size, "%ldm", s / 60);
-	else if (s < 86400)
-		snprintf(out, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
-	else
-		snprintf(out, size, "%ldd%02ldh", s / 86400, s / 3600 % 24);
-}
 
 static void send_list_area(struct queue *q, const char *area, size_t *count)
 {
@@ -675,23 +730,35 @@ static void send_list_area(struct queue *q, const char *area, size_t *count)
 
 int send_list(const struct conf *c, const char *account, struct err *e)
 {
-	struct account a, *ap = NULL;
-	struct queue q;
-	size_t count = 0;
+	static char dirs[SEND_DIRS_MAX][4096];
+	size_t ndirs = send_queue_dirs(c, account, dirs, e), count = 0, used = 0;
+	const char *where = NULL;
 
-	if (account) {
-		if (conf_account(c, account, NULL, &a, e) < 0)
-			return -1;
-		ap = &a;
-	}
-	if (send_open_queue(c, ap, &q, e) < 0)
+	if (!ndirs)
 		return -1;
-	send_list_area(&q, "q", &count);
-	send_list_area(&q, "hold", &count);
+	for (size_t i = 0; i < ndirs; i++) {
+		struct queue q;
+		size_t before = count;
+
+		if (access(dirs[i], F_OK) < 0 && i > 0)
+			continue;
+		if (queue_open(&q, dirs[i], e) < 0)
+			return -1;
+		send_list_area(&q, "q", &count);
+		send_list_area(&q, "hold", &count);
+		if (count > before) {
+			used++;
+			where = dirs[i];
+			if (ndirs > 1)
+				printf("(in %s)\n", q.dir);
+		}
+	}
 	if (!count)
 		printf("The queue is empty.\n");
+	else if (used == 1)
+		printf("%zu message%s in the queue (%s).\n", count, count == 1 ? "" : "s", where);
 	else
-		printf("%zu message%s in the queue (%s).\n", count, count == 1 ? "" : "s", q.dir);
+		printf("%zu messages in %zu queues.\n", count, used);
 	return 0;
 }
 
@@ -699,23 +766,25 @@ int send_edit(const struct conf *c, const char *account, enum send_edit what, co
 	      struct err *e)
 {
 	static const char *const from_areas[] = { "q", "hold", NULL };
-	struct account a, *ap = NULL;
+	static char dirs[SEND_DIRS_MAX][4096];
+	size_t ndirs = send_queue_dirs(c, account, dirs, e);
 	struct queue_entry ent;
 	struct queue q;
 	int r = 1;
 
-	if (account) {
-		if (conf_account(c, account, NULL, &a, e) < 0)
-			return -1;
-		ap = &a;
-	}
-	if (send_open_queue(c, ap, &q, e) < 0)
+	if (!ndirs)
 		return -1;
-	for (const char *const *area = from_areas; *area && r == 1; area++) {
-		if ((what == SEND_HOLD && strcmp(*area, "q") != 0) ||
-		    (what == SEND_RELEASE && strcmp(*area, "hold") != 0))
+	for (size_t i = 0; i < ndirs && r == 1; i++) {
+		if (access(dirs[i], F_OK) < 0 && i > 0)
 			continue;
-		r = queue_get(&q, *area, id, 1, &ent, e);
+		if (queue_open(&q, dirs[i], e) < 0)
+			return -1;
+		for (const char *const *area = from_areas; *area && r == 1; area++) {
+			if ((what == SEND_HOLD && strcmp(*area, "q") != 0) ||
+			    (what == SEND_RELEASE && strcmp(*area, "hold") != 0))
+				continue;
+			r = queue_get(&q, *area, id, 1, &ent, e);
+		}
 	}
 	if (r < 0)
 		return -1;

@@ -15,6 +15,8 @@
 #     PF_PLAIN        port: offers no STARTTLS at all but does offer AUTH (so a client that sends
 #                     credentials in clear text would succeed); its smtpd logs every command
 #     PF_NOPIPE       port: like PF_SUBMISSION without PIPELINING
+#     PF_LIMIT50      port: like PF_SUBMISSION with smtpd_recipient_limit = 50 (the 51st RCPT of
+#                     a transaction gets "452 4.5.3 Error: too many recipients")
 #     PF_CLOSED       a loopback port on which nothing listened at start-up
 #     PF_CA           the test CA (ca.pem) that signed the servers' certificate
 #     PF_CADIR        the make_test_ca directory (other-ca.pem, wrongname.pem, ...)
@@ -24,10 +26,13 @@
 #     PF_USER2 PF_PASS2 PF_FROM2    second account (password has space = , and UTF-8)
 # postfix_stop DIR
 #   stops Postfix and Dovecot and waits until they are gone. Safe to call twice.
+# postfix_pause / postfix_resume
+#   stop only Postfix (Dovecot keeps running), so that every listener refuses connections, and
+#   start it again, waiting until every listener accepts. Mail delivered before stays.
 #
 # Helpers: maildir_count, maildir_wait N [TIMEOUT], maildir_clear, maildir_files, maildir_cat [N],
 # maildir_body [N], pf_log_size, pf_log_wait OFFSET REGEX [TIMEOUT], pf_log_since OFFSET,
-# pf_conf FILE LISTENER [key=value...], pf_port LISTENER.
+# pf_conf FILE LISTENER [key=value...], pf_port LISTENER, pf_ports.
 
 _PF_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/lib/ca.bash
@@ -206,6 +211,9 @@ _pf_write_postfix() {
 		127.0.0.1:$PF_NOPIPE inet n - n - - smtpd -o syslog_name=postfix/nopipe
 		  -o smtpd_tls_security_level=encrypt $auth
 		  -o smtpd_discard_ehlo_keywords=pipelining
+		127.0.0.1:$PF_LIMIT50 inet n - n - - smtpd -o syslog_name=postfix/limit50
+		  -o smtpd_tls_security_level=encrypt $auth
+		  -o smtpd_recipient_limit=50
 		pickup    unix  n       -       n       60      1       pickup
 		cleanup   unix  n       -       n       -       0       cleanup
 		qmgr      unix  n       -       n       300     1       qmgr
@@ -251,11 +259,12 @@ postfix_start() {
 	make_test_ca "$d/ca" || { _pf_err "make_test_ca failed"; return 1; }
 	chmod 0755 "$d/ca"
 	local _pf_taken=''
-	export PF_SUBMISSION PF_SMTPS PF_PLAIN PF_NOPIPE PF_CLOSED
+	export PF_SUBMISSION PF_SMTPS PF_PLAIN PF_NOPIPE PF_LIMIT50 PF_CLOSED
 	PF_SUBMISSION=$(_pf_free_port) && _pf_taken+=" $PF_SUBMISSION" &&
 		PF_SMTPS=$(_pf_free_port) && _pf_taken+=" $PF_SMTPS" &&
 		PF_PLAIN=$(_pf_free_port) && _pf_taken+=" $PF_PLAIN" &&
 		PF_NOPIPE=$(_pf_free_port) && _pf_taken+=" $PF_NOPIPE" &&
+		PF_LIMIT50=$(_pf_free_port) && _pf_taken+=" $PF_LIMIT50" &&
 		PF_CLOSED=$(_pf_free_port) || return 1
 
 	_pf_write_dovecot "$d"
@@ -279,12 +288,64 @@ postfix_start() {
 		cat "$d/postfix-start.log" >&2
 		return 1
 	fi
-	for p in "$PF_SUBMISSION" "$PF_SMTPS" "$PF_PLAIN" "$PF_NOPIPE"; do
+	_pf_wait_listeners
+}
+
+# pf_ports: the ports of every listener
+pf_ports() { echo "$PF_SUBMISSION $PF_SMTPS $PF_PLAIN $PF_NOPIPE $PF_LIMIT50"; }
+
+_pf_wait_listeners() {
+	local p
+	for p in $(pf_ports); do
 		_pf_poll 150 _pf_listening "$p" || {
-			_pf_err "nothing listens on port $p; see $d/maillog"
+			_pf_err "nothing listens on port $p; see $PF_DIR/maillog"
 			return 1
 		}
 	done
+}
+
+# _pf_alive PID: running and not a zombie (a daemon's parent may never reap it)
+_pf_alive() {
+	local state
+	[ -r "/proc/$1/stat" ] || return 1
+	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+_pf_no_postfix() { # no Postfix process of this instance (Dovecot's run in dovecot/)
+	local p c
+	for p in /proc/[0-9]*; do
+		c=$(readlink "$p/cwd" 2>/dev/null) || continue
+		case $c in "$PF_DIR"/queue | "$PF_DIR"/queue/*) _pf_alive "${p#/proc/}" && return 1 ;; esac
+	done
+	return 0
+}
+
+postfix_pause() {
+	local pid p
+	pid=$(_pf_pidfile "$PF_DIR/queue/pid/master.pid") || {
+		_pf_err "no Postfix master pid in $PF_DIR/queue/pid/master.pid"
+		return 1
+	}
+	kill -TERM "$pid" 2>/dev/null
+	_pf_poll 100 _pf_no_postfix || {
+		_pf_err "Postfix still running 10 s after SIGTERM"
+		return 1
+	}
+	for p in $(pf_ports); do
+		_pf_poll 50 _pf_not_listening "$p" || {
+			_pf_err "port $p still listening after Postfix stopped"
+			return 1
+		}
+	done
+}
+
+postfix_resume() {
+	postfix -c "$PF_DIR/conf" start </dev/null >>"$PF_DIR/postfix-start.log" 2>&1 3>&- || {
+		_pf_err "postfix did not start again; see $PF_DIR/postfix-start.log"
+		return 1
+	}
+	_pf_wait_listeners
 }
 
 # _pf_procs DIR: pids of the processes of this instance. Every Postfix daemon runs in its
@@ -390,13 +451,14 @@ pf_log_wait() {
 
 # ---- client configuration ----------------------------------------------------------------
 
-# pf_port LISTENER: the port of submission|smtps|plain|nopipe|closed.
+# pf_port LISTENER: the port of submission|smtps|plain|nopipe|limit50|closed.
 pf_port() {
 	case $1 in
 	submission) echo "$PF_SUBMISSION" ;;
 	smtps) echo "$PF_SMTPS" ;;
 	plain) echo "$PF_PLAIN" ;;
 	nopipe) echo "$PF_NOPIPE" ;;
+	limit50) echo "$PF_LIMIT50" ;;
 	closed) echo "$PF_CLOSED" ;;
 	*) _pf_err "unknown listener '$1'"; return 1 ;;
 	esac

@@ -1,0 +1,171 @@
+#!/usr/bin/env bats
+# The queue against a real Postfix smarthost (tests/lib/postfix.bash): messages queued while
+# Postfix is down go out with `postbote -q` once it is back, each exactly once; Postfix's own
+# "452 4.5.3 too many recipients" makes postbote open further transactions.
+# Needs root (Postfix's master), postfix, dovecot-core, gnutls-bin; skipped without them.
+
+bats_require_minimum_version 1.5.0
+
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+load lib/postfix
+
+POSTBOTE=${POSTBOTE:-$BATS_TEST_DIRNAME/../build/src/postbote}
+
+setup_file() {
+	if [ "$(id -u)" != 0 ] || ! command -v postfix >/dev/null || ! command -v dovecot >/dev/null; then
+		skip "needs root, postfix and dovecot-core"
+	fi
+	PF_TOP=$(mktemp -d "${TMPDIR:-/tmp}/postbote-queue-postfix.XXXXXX")
+	export PF_TOP
+	postfix_start "$PF_TOP" 3>&-
+}
+
+teardown_file() {
+	[ -n "${PF_TOP:-}" ] || return 0
+	postfix_stop "$PF_TOP"
+	[ -n "${POSTBOTE_KEEP:-}" ] || rm -rf "$PF_TOP"
+}
+
+setup() {
+	[ -x "$POSTBOTE" ] || fail "no postbote binary at $POSTBOTE (build first, or set POSTBOTE)"
+	maildir_clear
+	CONF=$BATS_TEST_TMPDIR/config
+	MSG=$BATS_TEST_TMPDIR/msg
+	QDIR=$BATS_TEST_TMPDIR/queue
+}
+
+teardown() {
+	# a test that failed while Postfix was paused must not leave it down for the next one
+	[ -z "${PF_PAUSED:-}" ] || postfix_resume
+}
+
+# q_conf LISTENER [key=value...]: $CONF for LISTENER with the queue on in $QDIR, retries after
+# 1 s. queue_dir is given in [defaults] as well, so that -q and -bp never look at the system's
+# queue (see tests/queue.bats, "-bp and -q without -a use the queue_dir set in the account").
+q_conf() {
+	local l=$1
+	shift
+	pf_conf "$CONF" "$l" queue=on "queue_dir=$QDIR" queue_retry_min=1s "$@"
+	printf '\n[defaults]\nqueue_dir = %s\n' "$QDIR" >>"$CONF"
+}
+
+tagged_message() { # TAG
+	printf '%s\n' 'Date: Sat, 01 Jun 2024 12:00:00 +0000' "Message-ID: <$1@example.org>" \
+		'From: Alice <alice@example.org>' 'To: Bob <bob@example.org>' "Subject: $1" '' \
+		"This is $1." '.a line with a leading dot'
+}
+
+q_ids() {
+	local f
+	for f in "$QDIR"/q/*; do
+		[ -f "$f" ] || continue
+		f=${f##*/}
+		[[ $f == *.state ]] || echo "$f"
+	done
+}
+
+_q_all_due() {
+	local id next now
+	now=$(date +%s)
+	for id in $(q_ids); do
+		next=$(sed -n 's/^next: //p' "$QDIR/q/$id.state")
+		[ "${next:-0}" -le "$now" ] || return 1
+	done
+}
+
+wait_all_due() {
+	_pf_poll 100 _q_all_due || fail "queued messages not due after 10 s"
+}
+
+tag_count() { # TAG: delivered copies carrying that Message-ID
+	local n
+	n=$(grep -l -F "Message-ID: <$1@example.org>" "$PF_MAILDIR"/new/* 2>/dev/null | wc -l)
+	echo "$n"
+}
+
+@test "Postfix down: 10 submissions are queued (exit 0); once it is back, -q delivers each exactly once" {
+	q_conf submission
+	postfix_pause
+	PF_PAUSED=1
+	# (no loop variable "i" around `run`: Bats 1.8's run overwrites a global i)
+	local k
+	for ((k = 1; k <= 10; k++)); do
+		tagged_message "pfq-$k" >"$MSG"
+		run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" bob@example.org <"$MSG"
+		[ "$status" -eq 0 ] || fail "submission $k exited $status: $stderr"
+		[[ $stderr =~ ^postbote:\ queued\ as\ [0-9.a-f]+:\ cannot\ connect\ to\ localhost\ port\ $PF_SUBMISSION:\ Connection\ refused\;\ will\ retry$ ]] ||
+			fail "submission $k: unexpected stderr: $stderr"
+	done
+	[ "$(q_ids | wc -l)" -eq 10 ] || fail "expected 10 queued messages: $(q_ids)"
+	[ -z "$(ls -A "$QDIR/tmp")" ] || fail "left in tmp/: $(ls -A "$QDIR/tmp")"
+	[ "$(maildir_count)" -eq 0 ]
+
+	postfix_resume
+	PF_PAUSED=
+	wait_all_due
+	local off
+	off=$(pf_log_size)
+	run --separate-stderr timeout 120 "$POSTBOTE" -C "$CONF" -q
+	[ "$status" -eq 0 ] || fail "-q exited $status: $stderr"
+	[ -z "$stderr" ] || fail "-q said: $stderr"
+	maildir_wait 10 30
+	# one session for all ten, and each message exactly once
+	pf_log_wait "$off" 'postfix/submission/smtpd\[[0-9]+\]: disconnect from .* mail=10 rcpt=10 data=10'
+	for ((k = 1; k <= 10; k++)); do
+		[ "$(tag_count "pfq-$k")" -eq 1 ] || fail "pfq-$k delivered $(tag_count "pfq-$k") times"
+	done
+	[ -z "$(q_ids)" ] || fail "still queued: $(q_ids)"
+	# a second run finds nothing, and nothing more arrives
+	run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" -q
+	[ "$status" -eq 0 ] || fail "second -q exited $status: $stderr"
+	sleep 1	# anything a second run had sent would be in the maildir by now
+	[ "$(maildir_count)" -eq 10 ] || fail "$(maildir_count) messages after a second run"
+}
+
+@test "smtpd_recipient_limit = 50: one message to 120 recipients reaches all 120 in three transactions" {
+	q_conf limit50
+	tagged_message many >"$MSG"
+	local rcpts=() i
+	for ((i = 1; i <= 120; i++)); do
+		rcpts+=("$(printf 'r%03d@example.org' "$i")")
+	done
+	local off
+	off=$(pf_log_size)
+	run --separate-stderr timeout 120 "$POSTBOTE" -C "$CONF" "${rcpts[@]}" <"$MSG"
+	[ "$status" -eq 0 ] || fail "exited $status: $stderr"
+	[ -z "$stderr" ] || fail "stderr: $stderr"
+	maildir_wait 120 60
+	local delivered
+	delivered=$(grep -h '^Delivered-To: ' "$PF_MAILDIR"/new/* | sort)
+	[ "$delivered" = "$(printf 'Delivered-To: %s\n' "${rcpts[@]}" | sort)" ] ||
+		fail "recipients delivered differ: $(diff <(echo "$delivered") <(printf 'Delivered-To: %s\n' "${rcpts[@]}" | sort))"
+	[ "$(maildir_count)" -eq 120 ]
+	# Postfix answers "452 4.5.3 Error: too many recipients" from the 51st RCPT on; postbote
+	# sends those again in a further transaction of the same session: 50 + 50 + 20
+	pf_log_wait "$off" 'postfix/limit50/smtpd\[[0-9]+\]: disconnect from .* mail=3 rcpt=[0-9/]+ data=3 rset=2'
+	[ -z "$(q_ids)" ] || fail "something was queued: $(q_ids)"
+}
+
+@test "smtpd_recipient_limit = 50 from the queue: 120 recipients queued while Postfix is down all arrive" {
+	q_conf limit50
+	tagged_message many-queued >"$MSG"
+	local rcpts=() i
+	for ((i = 1; i <= 120; i++)); do
+		rcpts+=("$(printf 'q%03d@example.org' "$i")")
+	done
+	postfix_pause
+	PF_PAUSED=1
+	run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" "${rcpts[@]}" <"$MSG"
+	[ "$status" -eq 0 ] || fail "exited $status: $stderr"
+	[[ $stderr == "postbote: queued as "* ]] || fail "not queued: $stderr"
+	postfix_resume
+	PF_PAUSED=
+	wait_all_due
+	run --separate-stderr timeout 120 "$POSTBOTE" -C "$CONF" -q
+	[ "$status" -eq 0 ] || fail "-q exited $status: $stderr"
+	maildir_wait 120 60
+	[ "$(maildir_count)" -eq 120 ]
+	[ "$(grep -h '^Delivered-To: ' "$PF_MAILDIR"/new/* | sort -u | wc -l)" -eq 120 ]
+	[ -z "$(q_ids)" ] || fail "still queued: $(q_ids)"
+}
