@@ -87,8 +87,8 @@ static int sasl_choose_named(Gsasl *ctx, const char *offered, const char *want,
 			       p->tls ? "TLS 1.2 without the extended master secret" : "no TLS");
 	if (i >= 0 && sasl_mechs[i].clear && !p->tls && !plaintext_ok)
 		return err_set(e, ERR_AUTH, "refusing to send the %s with %s over a connection "
-			       "without TLS", sasl_mechs[i].own == SASL_GSASL ? "password" : "token",
-			       want);
+			       "without TLS",
+			       sasl_mechs[i].own == SASL_GSASL ? "password" : "token", want);
 	return 0;
 }
 
@@ -115,8 +115,8 @@ int sasl_choose(const char *offered, const char *want, const struct sasl_peer *p
 			found = 1;
 		}
 		if (!found)
-			err_set(e, ERR_AUTH, "no usable authentication mechanism: the server offers "
-				"%s", *offered ? offered : "none");
+			err_set(e, ERR_AUTH, "no usable authentication mechanism: the server "
+				"offers %s", *offered ? offered : "none");
 	}
 	gsasl_done(ctx);
 	return found ? 0 : -1;
@@ -171,7 +171,8 @@ static int sasl_start_gsasl(struct sasl *s, const char *mech, const char *passwo
  * both messages unambiguous. */
 static int sasl_token_ok(const char *t)
 {
-	size_t n = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
+	size_t n = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			     "0123456789-._~+/");
 
 	return n > 0 && strspn(t + n, "=") == strlen(t + n);
 }
@@ -246,7 +247,8 @@ static int sasl_oauth_message(struct sasl *s, char **out, struct err *e)
 	} else {
 		r = buf_addstr(&msg, "n,");
 		if (r == 0 && s->user && *s->user)
-			r = buf_addstr(&msg, "a=") < 0 || sasl_add_saslname(&msg, s->user) < 0 ? -1 : 0;
+			r = buf_addstr(&msg, "a=") < 0 || sasl_add_saslname(&msg, s->user) < 0
+				    ? -1 : 0;
 		if (r == 0)
 			r = buf_printf(&msg, ",\001host=%s\001port=%d\001auth=Bearer %s\001\001",
 				       s->peer->host ? s->peer->host : "", s->peer->port, s->token);

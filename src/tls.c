@@ -126,8 +126,8 @@ static int tls_load_trust(struct tls *t, const struct tls_opts *o, struct err *e
 	if (!o->trust_file || strcmp(o->trust_file, "system") == 0) {
 		r = gnutls_certificate_set_x509_system_trust(t->cred);
 		if (r <= 0)
-			return err_set(e, ERR_CONFIG, "no certificates in the system trust store (%s); "
-				       "install ca-certificates or set tls_trust_file",
+			return err_set(e, ERR_CONFIG, "no certificates in the system trust store "
+				       "(%s); install ca-certificates or set tls_trust_file",
 				       r < 0 ? gnutls_strerror(r) : "it is empty");
 		t->trust = TLS_TRUST_SYSTEM;
 	} else {
@@ -162,7 +162,8 @@ static int tls_load_client_cert(struct tls *t, const struct tls_opts *o, struct 
 	if (!o->cert_file)
 		return 0;
 	if (access(o->cert_file, R_OK) < 0)
-		return err_set(e, ERR_CONFIG, "tls_cert_file %s: %s", o->cert_file, strerror(errno));
+		return err_set(e, ERR_CONFIG, "tls_cert_file %s: %s", o->cert_file,
+			       strerror(errno));
 	if (access(o->key_file, R_OK) < 0)
 		return err_set(e, ERR_CONFIG, "tls_key_file %s: %s", o->key_file, strerror(errno));
 	r = gnutls_certificate_set_x509_key_file(t->cred, o->cert_file, o->key_file,
@@ -524,7 +525,8 @@ void tls_print_info(const struct tls *t, FILE *out)
 	fprintf(out, "TLS session:\n");
 	fprintf(out, "    %-13s %s\n", "Protocol:",
 		gnutls_protocol_get_name(gnutls_protocol_get_version(t->session)));
-	fprintf(out, "    %-13s %s\n", "Cipher:", gnutls_cipher_get_name(gnutls_cipher_get(t->session)));
+	fprintf(out, "    %-13s %s\n", "Cipher:",
+		gnutls_cipher_get_name(gnutls_cipher_get(t->session)));
 	if (desc)
 		fprintf(out, "    %-13s %s\n", "Parameters:", desc);
 	gnutls_free(desc);

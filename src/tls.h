@@ -22,7 +22,7 @@ struct tls_opts {
 	 * When set it replaces verification against the trust store (trust_file and crl_file are
 	 * not read). */
 	const char *fingerprint;
-	const char *cert_file, *key_file;	/* client certificate and its key, PEM, both or none */
+	const char *cert_file, *key_file;	/* client certificate and key, PEM, both or none */
 	const char *priorities;	/* GnuTLS priority string instead of the default */
 	const char *min_version;	/* "1.2" (NULL means that) or "1.3" */
 	/* 1 when tls_certcheck = off: the certificate is not checked at all (a fingerprint still
