@@ -31,7 +31,7 @@ void conn_close(struct conn *c)
 	buf_free(&c->out);
 }
 
-static long long conn_deadline(const struct conn *c)
+long long conn_deadline(const struct conn *c)
 {
 	return net_now() + (long long)c->timeout * 1000;
 }
@@ -70,10 +70,8 @@ static int conn_fill(struct conn *c, long long deadline, struct err *e)
 	}
 }
 
-int conn_readline(struct conn *c, struct buf *line, struct err *e)
+int conn_readline(struct conn *c, struct buf *line, long long deadline, struct err *e)
 {
-	long long deadline = conn_deadline(c);
-
 	buf_reset(line);
 	for (;;) {
 		char *start = c->in + c->in_pos, *nl;

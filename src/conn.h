@@ -26,10 +26,14 @@ struct conn {
 int conn_open(struct conn *c, const char *host, int port, int timeout_s, struct err *e);
 void conn_close(struct conn *c);
 
+/* Now plus the connection's timeout: a deadline for conn_readline. */
+long long conn_deadline(const struct conn *c);
+
 /* Reads one line into line (reset first), without its CRLF or LF. A line longer than line->max
- * fails with ERR_PROTOCOL; the end of the stream fails with ERR_TEMP "connection lost"; no line
- * within `timeout` seconds of the call fails with ERR_TEMP "timed out". */
-int conn_readline(struct conn *c, struct buf *line, struct err *e);
+ * fails with ERR_PROTOCOL; the end of the stream fails with ERR_TEMP; a line not complete by the
+ * deadline (monotonic ms, see conn_deadline) fails with ERR_TEMP "timed out". A whole reply shares
+ * one deadline, so a server that trickles bytes cannot stretch it. */
+int conn_readline(struct conn *c, struct buf *line, long long deadline, struct err *e);
 
 /* Queues bytes for sending; sends when more than CONN_OUT_FLUSH bytes are queued. */
 int conn_write(struct conn *c, const void *p, size_t n, struct err *e);

@@ -426,6 +426,9 @@ int queue_get(struct queue *q, const char *area, const char *id, int lock, struc
 	}
 	if (queue_read(ent, fd, e) < 0) {
 		close(fd);
+		queue_put(ent);	/* what was read before the damage showed */
+		snprintf(ent->id, sizeof ent->id, "%s", id);
+		snprintf(ent->area, sizeof ent->area, "%s", area);
 		return -1;
 	}
 	queue_read_state(q, ent);

@@ -68,9 +68,11 @@ static int smtp_read(struct smtp *s, struct err *e)
 {
 	int r;
 
+	long long deadline = conn_deadline(&s->conn);
+
 	reply_reset(&s->reply);
 	do {
-		if (conn_readline(&s->conn, &s->line, e) < 0) {
+		if (conn_readline(&s->conn, &s->line, deadline, e) < 0) {
 			char what[96];
 
 			if (e->kind == ERR_PROTOCOL) {
@@ -269,6 +271,7 @@ int smtp_auth(struct smtp *s, const char *want, int plaintext_ok, const char *us
 		free(out);
 	}
 	s->cmd = "AUTH";
+	log_note("%s: what the client sends is shown as *** (it carries the credentials)", s->mech);
 	r = smtp_put(s, line.data, LOG_SECRET, e);
 	buf_free(&line);
 	if (r == 0)
