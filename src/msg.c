@@ -407,10 +407,50 @@ static int msg_eol(struct msg_state *s, struct err *e)
 	return msg_header_events(s, e);
 }
 
+/* The common case, a body block with LF line ends only, without the byte-by-byte machine:
+ * returns where the general path must take over (end when the block is done). */
+static const char *msg_feed_fast(struct msg_state *s, const char *p, const char *end,
+				 struct err *e)
+{
+	if (!s->in_body || s->pending_cr || s->dot_pending || memchr(p, '\r', (size_t)(end - p)) ||
+	    memchr(p, '\0', (size_t)(end - p)))
+		return p;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+
+		/* a leading dot, or a line to split, is the general path's business */
+		if ((s->at_bol && s->o->dot_ends && *p == '.') || s->col + n > MSG_LINE_MAX)
+			return p;
+		if (n) {
+			unsigned char acc = 0;
+
+			/* only what is taken counts: bytes after a lone "." are not the message */
+			for (size_t i = 0; i < n; i++)
+				acc |= (unsigned char)p[i];
+			s->m->eight_bit |= acc >> 7;
+			if (msg_put(s, p, n, e) < 0)
+				return NULL;
+			s->col += n;
+			s->at_bol = 0;
+		}
+		if (!nl)
+			return end;
+		if (msg_eol(s, e) < 0)
+			return NULL;
+		p = nl + 1;
+	}
+	return end;
+}
+
 /* Feeds a block of input through the line-ending state machine. */
 static int msg_feed(struct msg_state *s, const char *p, size_t n, struct err *e)
 {
 	const char *end = p + n;
+
+	p = msg_feed_fast(s, p, end, e);
+	if (!p)
+		return -1;
 
 	while (p < end && !s->ended) {
 		const char *q;

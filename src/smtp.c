@@ -304,32 +304,18 @@ static int smtp_body(struct smtp *s, int fd, off_t offset, off_t size, struct er
 		left -= n;
 		end = chunk + n;
 		while (p < end) {
-			/* up to the next line that starts with a dot, which gets one more */
-			const char *dot = p;
+			/* everything up to the next line that starts with a dot goes in one write;
+			 * that line gets one more dot */
+			const char *hit, *stop;
 
-			if (at_bol && *p == '.') {
-				if (conn_write(&s->conn, ".", 1, e) < 0)
-					return -1;
-				dot = p + 1;
-			}
-			for (;;) {
-				const char *nl = memchr(dot, '\n', (size_t)(end - dot));
-
-				if (!nl || nl + 1 == end) {
-					at_bol = nl != NULL;
-					dot = end;
-					break;
-				}
-				if (nl[1] == '.') {
-					dot = nl + 1;
-					at_bol = 1;
-					break;
-				}
-				dot = nl + 1;
-			}
-			if (conn_write(&s->conn, p, (size_t)(dot - p), e) < 0)
+			if (at_bol && *p == '.' && conn_write(&s->conn, ".", 1, e) < 0)
 				return -1;
-			p = dot;
+			hit = memmem(p, (size_t)(end - p), "\n.", 2);
+			stop = hit ? hit + 1 : end;
+			if (conn_write(&s->conn, p, (size_t)(stop - p), e) < 0)
+				return -1;
+			at_bol = stop[-1] == '\n';
+			p = stop;
 		}
 	}
 	log_transcript(LOG_OUT, ".", 1, 0);
