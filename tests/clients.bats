@@ -19,21 +19,9 @@ case $POSTBOTE in
 *) POSTBOTE=$PWD/$POSTBOTE ;;
 esac
 
-setup_file() {
-	if [ "$(id -u)" != 0 ] || ! command -v postfix >/dev/null || ! command -v dovecot >/dev/null; then
-		skip "needs root, postfix and dovecot-core"
-	fi
-	# Postfix and virtual(8) reach into this directory: Bats' temp dirs are 0700.
-	PF_TOP=$(mktemp -d "${TMPDIR:-/tmp}/postbote-clients.XXXXXX")
-	export PF_TOP
-	postfix_start "$PF_TOP" 3>&-
-}
+setup_file() { postfix_setup_file clients; }
 
-teardown_file() {
-	[ -n "${PF_TOP:-}" ] || return 0
-	postfix_stop "$PF_TOP"
-	[ -n "${POSTBOTE_KEEP:-}" ] || rm -rf "$PF_TOP"
-}
+teardown_file() { postfix_teardown_file; }
 
 setup() {
 	[ -x "$POSTBOTE" ] || fail "no postbote binary at $POSTBOTE (build first, or set POSTBOTE)"

@@ -10,22 +10,9 @@ load lib/postfix
 
 POSTBOTE=${POSTBOTE:-$BATS_TEST_DIRNAME/../build/src/postbote}
 
-setup_file() {
-	if [ "$(id -u)" != 0 ] || ! command -v postfix >/dev/null || ! command -v dovecot >/dev/null; then
-		skip "needs root, postfix and dovecot-core"
-	fi
-	# Postfix (user postfix) and virtual(8) (user nobody) must reach files under the directory:
-	# Bats' own temp dirs are mode 0700.
-	PF_TOP=$(mktemp -d "${TMPDIR:-/tmp}/postbote-postfix.XXXXXX")
-	export PF_TOP
-	postfix_start "$PF_TOP" 3>&-
-}
+setup_file() { postfix_setup_file postfix; }
 
-teardown_file() {
-	[ -n "${PF_TOP:-}" ] || return 0
-	postfix_stop "$PF_TOP"
-	[ -n "${POSTBOTE_KEEP:-}" ] || rm -rf "$PF_TOP"
-}
+teardown_file() { postfix_teardown_file; }
 
 setup() {
 	[ -x "$POSTBOTE" ] || fail "no postbote binary at $POSTBOTE (build first, or set POSTBOTE)"

@@ -14,18 +14,12 @@ TOKEN='ya29.a0AfB_byC-x.y~z+/w=='
 setup_file() {
 	common_setup_file
 	export PF_READY=
-	if [ "$(id -u)" = 0 ] && command -v postfix >/dev/null && command -v dovecot >/dev/null; then
-		PF_TOP=$(mktemp -d "${TMPDIR:-/tmp}/postbote-sasl.XXXXXX")
-		export PF_TOP
-		postfix_start "$PF_TOP" 3>&- && PF_READY=1
+	if postfix_can_run; then
+		postfix_setup_file sasl && PF_READY=1
 	fi
 }
 
-teardown_file() {
-	[ -n "${PF_TOP:-}" ] || return 0
-	postfix_stop "$PF_TOP"
-	[ -n "${POSTBOTE_KEEP:-}" ] || rm -rf "$PF_TOP"
-}
+teardown_file() { postfix_teardown_file; }
 
 setup() {
 	common_setup

@@ -493,3 +493,26 @@ pf_conf() {
 	)
 	chmod 600 "$f"
 }
+
+# postfix_can_run: root, with Postfix and Dovecot installed.
+postfix_can_run() {
+	[ "$(id -u)" = 0 ] && command -v postfix >/dev/null && command -v dovecot >/dev/null
+}
+
+# postfix_setup_file NAME: a private instance for one .bats file, in PF_TOP; the file is
+# skipped without root or the packages.
+postfix_setup_file() {
+	postfix_can_run || skip "needs root, postfix and dovecot-core"
+	# Postfix (user postfix) and virtual(8) (user nobody) reach into the directory:
+	# Bats' own temp dirs are mode 0700.
+	PF_TOP=$(mktemp -d "${TMPDIR:-/tmp}/postbote-$1.XXXXXX")
+	export PF_TOP
+	postfix_start "$PF_TOP" 3>&-
+}
+
+# postfix_teardown_file: stops what postfix_setup_file started (POSTBOTE_KEEP keeps the files).
+postfix_teardown_file() {
+	[ -n "${PF_TOP:-}" ] || return 0
+	postfix_stop "$PF_TOP"
+	[ -n "${POSTBOTE_KEEP:-}" ] || rm -rf "$PF_TOP"
+}
