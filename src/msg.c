@@ -75,6 +75,10 @@ static int msg_put(struct msg_state *s, const char *p, size_t n, struct err *e)
  * that keeps it under; a line with no such blank goes out as it is. */
 static int msg_put_field(struct msg_state *s, const char *f, size_t len, struct err *e)
 {
+	/* on the first line only after the colon: "From :" must not lose its colon */
+	const char *colon = memchr(f, ':', len);
+	size_t min = colon ? (size_t)(colon - f) + 1 : len;
+
 	while (len) {
 		const char *nl = memchr(f, '\n', len);
 		size_t n = nl ? (size_t)(nl - f) + 1 : len;	/* this physical line, with LF */
@@ -82,10 +86,11 @@ static int msg_put_field(struct msg_state *s, const char *f, size_t len, struct 
 		size_t cut = 0;
 
 		if (text > MSG_LINE_MAX) {
-			for (size_t i = MSG_LINE_MAX; i > 1 && !cut; i--)
+			for (size_t i = MSG_LINE_MAX; i > min && !cut; i--)
 				if (f[i] == ' ' || f[i] == '\t')
 					cut = i;
 		}
+		min = 1;	/* a continuation line may fold after its first blank */
 		if (cut) {
 			if (msg_put(s, f, cut, e) < 0 || msg_put(s, "\r\n", 2, e) < 0)
 				return -1;
