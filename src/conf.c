@@ -131,7 +131,8 @@ static int conf_int(const char *v, long min, long max, long *out)
 	return 0;
 }
 
-long conf_duration(const char *v)
+/* "90", "90s", "15m", "2h", "5d" in seconds; -1 when malformed. */
+static long conf_duration(const char *v)
 {
 	char *end;
 	long n;
@@ -682,11 +683,11 @@ int conf_account(const struct conf *c, const char *name, const char *from, struc
 	a->queue = !v || strcmp(v, "on") == 0;
 	a->queue_dir = conf_get(c, a->name, "queue_dir");
 	v = conf_get(c, a->name, "queue_lifetime");
-	a->queue_lifetime = v ? conf_duration(v) : 5 * 86400;
+	a->queue_lifetime = v ? conf_duration(v) : CONF_QUEUE_LIFETIME;
 	v = conf_get(c, a->name, "queue_retry_min");
-	a->queue_retry_min = v ? conf_duration(v) : 60;
+	a->queue_retry_min = v ? conf_duration(v) : CONF_QUEUE_RETRY_MIN;
 	v = conf_get(c, a->name, "queue_retry_max");
-	a->queue_retry_max = v ? conf_duration(v) : 3600;
+	a->queue_retry_max = v ? conf_duration(v) : CONF_QUEUE_RETRY_MAX;
 	if (a->queue_retry_min < 1)
 		a->queue_retry_min = 1;
 	if (a->queue_retry_max < a->queue_retry_min)

@@ -11,6 +11,11 @@
 
 enum conf_tls { CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT, CONF_TLS_OFF };
 
+/* queue timing when the account says nothing (seconds) */
+#define CONF_QUEUE_LIFETIME (5 * 86400)
+#define CONF_QUEUE_RETRY_MIN 60
+#define CONF_QUEUE_RETRY_MAX 3600
+
 struct account {
 	const char *name;
 	const char *file;	/* where the account's section is */
@@ -89,8 +94,5 @@ size_t conf_accounts(const struct conf *c, const char **names, size_t max);
 
 /* The value of key in [defaults], or NULL. */
 const char *conf_default(const struct conf *c, const char *key);
-
-/* "90", "90s", "15m", "2h", "5d" in seconds; -1 when malformed. */
-long conf_duration(const char *v);
 
 #endif

@@ -17,11 +17,6 @@ void log_set_verbose(int on)
 	log_v = on;
 }
 
-int log_verbose(void)
-{
-	return log_v;
-}
-
 /* One line, whatever the text holds: control characters (from a peer, an argument or a file)
  * are written as \xNN, so a message can never forge another line or drive the terminal. */
 static void log_vline(const char *prefix, const char *fmt, va_list ap)

@@ -9,7 +9,6 @@
 #include "err.h"
 
 void log_set_verbose(int on);
-int log_verbose(void);
 
 /* "postbote: TEXT" on stderr. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

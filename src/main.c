@@ -17,10 +17,8 @@
 #include "deliver.h"
 #include "log.h"
 #include "msg.h"
-#include "net.h"
 #include "queue.h"
 #include "rcpt.h"
-#include "sasl.h"
 #include "send.h"
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
@@ -225,32 +223,31 @@ struct sender_ctx {
 	struct err e;
 };
 
+static const char *login_name(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	return pw ? pw->pw_name : "nobody";
+}
+
 /* `from` with %U (login name), %H (host name) and %F (the From: header's address). */
 static void expand_from(const char *tmpl, const char *header_from, const char *host, char *out,
 			size_t size)
 {
-	struct passwd *pw = getpwuid(getuid());
 	struct buf b;
+	int r = 0;
 
 	buf_init(&b, size - 1);
-	for (const char *p = tmpl; *p; p++) {
-		int r;
-
-		if (p[0] == '%' && p[1] == 'U')
-			r = buf_addstr(&b, pw ? pw->pw_name : "nobody");
-		else if (p[0] == '%' && p[1] == 'H')
-			r = buf_addstr(&b, host);
-		else if (p[0] == '%' && p[1] == 'F')
-			r = buf_addstr(&b, header_from ? header_from : "");
-		else if (p[0] == '%' && p[1] == '%')
-			r = buf_addch(&b, '%');
-		else {
+	for (const char *p = tmpl; *p && r == 0; p++) {
+		if (p[0] != '%' || !p[1] || !strchr("UHF%", p[1])) {
 			r = buf_addch(&b, *p);
-			p--;
+			continue;
 		}
 		p++;
-		if (r < 0)
-			break;
+		r = *p == 'U' ? buf_addstr(&b, login_name())
+		    : *p == 'H' ? buf_addstr(&b, host)
+		    : *p == 'F' ? buf_addstr(&b, header_from ? header_from : "")
+				: buf_addch(&b, '%');
 	}
 	snprintf(out, size, "%s", b.data);
 	buf_free(&b);
@@ -268,11 +265,8 @@ static const char *resolve_sender(void *ctx, const char *header_from)
 		snprintf(s, sizeof c->sender, "%s", header_from);
 	else if (a->from)
 		expand_from(a->from, header_from, c->domain, s, sizeof c->sender);
-	if (!*s) {	/* nothing said, or %F without a From: header */
-		struct passwd *pw = getpwuid(getuid());
-
-		snprintf(s, sizeof c->sender, "%s", pw ? pw->pw_name : "nobody");
-	}
+	if (!*s)	/* nothing said, or %F without a From: header */
+		snprintf(s, sizeof c->sender, "%s", login_name());
 	if (strcmp(s, "<>") == 0 || strcasecmp(s, "MAILER-DAEMON") == 0) {
 		s[0] = '\0';
 		return s;
@@ -357,10 +351,7 @@ static int queue_mode(const struct opts *o, const struct conf *c, struct err *e)
 
 		if (conf_account(c, o->account, o->from, &a, e) < 0)
 			return -1;
-		if (a.domain)
-			snprintf(domain, sizeof domain, "%s", a.domain);
-		else
-			net_fqdn(domain, sizeof domain);
+		send_ehlo_name(&a, domain, sizeof domain);
 		return deliver_serverinfo(&a, domain, e);
 	}
 	case MODE_SEND: break;
@@ -404,12 +395,8 @@ int main(int argc, char **argv)
 	if (conf_load(&conf, o.config, &e) < 0 ||
 	    conf_account(&conf, o.account, o.from, &a, &e) < 0)
 		goto done;
-	if (a.domain)
-		snprintf(domain, sizeof domain, "%s", a.domain);
-	else
-		net_fqdn(domain, sizeof domain);
-	if (strcmp(a.auth, "off") != 0 && !sasl_no_password(a.auth) &&
-	    conf_password(&a, password, sizeof password, &e) < 0)
+	send_ehlo_name(&a, domain, sizeof domain);
+	if (send_password(&a, password, sizeof password, &e) < 0)
 		goto done;
 
 	sc = (struct sender_ctx){ .o = &o, .a = &a, .domain = domain };

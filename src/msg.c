@@ -319,14 +319,10 @@ static int msg_add_headers(struct msg_state *s, struct err *e)
 		s->m->added |= MSG_ADDED_MSGID;
 	}
 	if (!(s->seen & MSG_ADDED_FROM) && s->o->set_from != MSG_FROM_OFF && *s->m->sender) {
-		size_t start = b.len;
-
-		msg_from_field(s, NULL, &b);
-		if (!(s->o->full_name && *s->o->full_name)) {	/* a bare address needs no <> */
-			b.len = start;
-			if (buf_printf(&b, "From: %s", s->m->sender) < 0)
-				err_oom();
-		}
+		if (s->o->full_name && *s->o->full_name)
+			msg_from_field(s, NULL, &b);
+		else if (buf_printf(&b, "From: %s", s->m->sender) < 0)	/* bare: no <> */
+			err_oom();
 		if (buf_addstr(&b, "\r\n") < 0)
 			err_oom();
 		s->m->added |= MSG_ADDED_FROM;
@@ -519,9 +515,8 @@ static int msg_finish(struct msg_state *s, struct err *e)
 	return msg_flush(s, e);
 }
 
-static int msg_open_spool(const struct msg_opts *o, struct err *e)
+int msg_spool_file(const char *dir, struct err *e)
 {
-	const char *dir = o->tmpdir;
 	char path[4096];
 	int fd;
 
@@ -549,7 +544,7 @@ int msg_spool(int in, const struct msg_opts *o, struct msg *m, struct err *e)
 
 	memset(m, 0, sizeof *m);
 	m->sender = "";
-	m->fd = msg_open_spool(o, e);
+	m->fd = msg_spool_file(o->tmpdir, e);
 	if (m->fd < 0)
 		return -1;
 	buf_init(&s.out, MSG_CHUNK);

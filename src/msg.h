@@ -52,4 +52,7 @@ enum { MSG_ADDED_DATE = 1, MSG_ADDED_MSGID = 2, MSG_ADDED_FROM = 4 };
 int msg_spool(int in, const struct msg_opts *o, struct msg *m, struct err *e);
 void msg_close(struct msg *m);
 
+/* A new spool file, already unlinked, in dir (NULL: $TMPDIR, else /tmp). -1 with ERR_IO. */
+int msg_spool_file(const char *dir, struct err *e);
+
 #endif

@@ -2,13 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "deliver.h"
 #include "log.h"
+#include "msg.h"
 #include "net.h"
 #include "queue.h"
 #include "sasl.h"
@@ -17,7 +17,25 @@
 #define SEND_FLUSH_SECONDS 30	/* how long a direct submission may spend on the queue after */
 #define SEND_RUN_MAX 1000	/* messages one run takes on */
 
-void send_queue_dir(const struct conf *c, const struct account *a, char *out, size_t size)
+void send_ehlo_name(const struct account *a, char *out, size_t size)
+{
+	if (a->domain)
+		snprintf(out, size, "%s", a->domain);
+	else
+		net_fqdn(out, size);
+}
+
+int send_password(const struct account *a, char *out, size_t size, struct err *e)
+{
+	out[0] = '\0';
+	if (strcmp(a->auth, "off") == 0 || sasl_no_password(a->auth))
+		return 0;
+	return conf_password(a, out, size, e);
+}
+
+/* The queue directory for an account (NULL: the default account's, or [defaults]'s). */
+static void send_queue_dir(const struct conf *c, const struct account *a, char *out,
+			   size_t size)
 {
 	struct account def;
 	struct err e;
@@ -66,24 +84,16 @@ static size_t send_queue_dirs(const struct conf *c, const char *account, char (*
 	return n;
 }
 
-static int send_open_queue(const struct conf *c, const struct account *a, struct queue *q,
-			   struct err *e)
+/* Opens (and creates) the account's queue; with `existing`, only one that is there already. */
+static int send_open_queue(const struct conf *c, const struct account *a, int existing,
+			   struct queue *q, struct err *e)
 {
 	char dir[4096];
 
 	send_queue_dir(c, a, dir, sizeof dir);
+	if (existing && access(dir, F_OK) < 0)
+		return err_set(e, ERR_IO, "no queue directory %s", dir);
 	return queue_open(q, dir, e);
-}
-
-/* Opens the queue for a flush only when it exists already: nothing to send otherwise. */
-static int send_queue_exists(const struct conf *c, const struct account *a, struct queue *q)
-{
-	char dir[4096];
-	struct stat st;
-	struct err e;
-
-	send_queue_dir(c, a, dir, sizeof dir);
-	return stat(dir, &st) == 0 && queue_open(q, dir, &e) == 0;
 }
 
 static time_t send_backoff(const struct account *a, unsigned attempts)
@@ -163,16 +173,16 @@ static int send_enqueue(struct queue *q, const char *area, const struct account 
  * into a new spool file; returns its fd and size. */
 static int send_bounce_spool(const struct queue_entry *ent, const char *domain, off_t *size)
 {
-	char path[] = "/tmp/postbote-bounce.XXXXXX", date[64], chunk[8192];
+	char date[64], chunk[8192];
 	time_t now = time(NULL);
 	struct buf b;
 	struct tm tm;
 	off_t off = ent->offset, end = ent->offset + ent->size;
-	int fd = mkstemp(path);
+	struct err e;
+	int fd = msg_spool_file(NULL, &e);
 
 	if (fd < 0)
 		return -1;
-	unlink(path);
 	localtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
 	buf_init(&b, 1 << 20);
@@ -272,12 +282,8 @@ static void send_resolve(const struct conf *c, const char *name, struct send_acc
 	memset(sa, 0, sizeof *sa);
 	if (conf_account(c, name, NULL, &sa->a, &sa->err) < 0)
 		return;
-	if (sa->a.domain)
-		snprintf(sa->domain, sizeof sa->domain, "%s", sa->a.domain);
-	else
-		net_fqdn(sa->domain, sizeof sa->domain);
-	if (strcmp(sa->a.auth, "off") != 0 && !sasl_no_password(sa->a.auth) &&
-	    conf_password(&sa->a, sa->password, sizeof sa->password, &sa->err) < 0)
+	send_ehlo_name(&sa->a, sa->domain, sizeof sa->domain);
+	if (send_password(&sa->a, sa->password, sizeof sa->password, &sa->err) < 0)
 		return;
 	sa->ok = 1;
 }
@@ -299,9 +305,7 @@ static void send_after_try(struct queue *q, struct deliver *d, const struct send
 		ent->error = xstrdup(why);
 	}
 	if (left && now - ent->created >= sa->a.queue_lifetime) {
-		char reason[600];
-
-		char age[32];
+		char reason[600], age[32];
 
 		send_age(ent->created, age, sizeof age);
 		snprintf(reason, sizeof reason, "gave up after %u tries in %s: %s", ent->attempts,
@@ -425,7 +429,7 @@ static int send_collect(struct queue *q, const struct send_run_opts *o,
 		}
 		if (r > 0)
 			continue;
-		if ((!o->id && !o->all && ent->next > now) ||
+		if ((!o->id && ent->next > now) ||
 		    (o->account && strcmp(o->account, ent->account) != 0)) {
 			queue_put(ent);
 			continue;
@@ -458,9 +462,9 @@ static void send_account_run(const struct conf *c, struct queue *q, struct queue
 		 * configuration is enough, and give up only after the default lifetime */
 		why = sa.err.text;
 		sa.a.name = ents[0].account;
-		sa.a.queue_lifetime = 5 * 86400;
-		sa.a.queue_retry_min = 60;
-		sa.a.queue_retry_max = 3600;
+		sa.a.queue_lifetime = CONF_QUEUE_LIFETIME;
+		sa.a.queue_retry_min = CONF_QUEUE_RETRY_MIN;
+		sa.a.queue_retry_max = CONF_QUEUE_RETRY_MAX;
 	}
 	for (size_t i = 0; i < n; i++) {
 		time_t oldest;
@@ -558,7 +562,7 @@ int send_now(const struct conf *c, const struct account *a, const char *domain,
 	/* the queue is opened only when something needs it: a daemon whose home it cannot
 	 * write still sends what the smarthost takes at once */
 	if (a->rate_limit) {
-		if (send_open_queue(c, a, &q, e) < 0)
+		if (send_open_queue(c, a, 0, &q, e) < 0)
 			goto out_err;
 		queue_ok = 1;
 	}
@@ -603,7 +607,7 @@ int send_now(const struct conf *c, const struct account *a, const char *domain,
 
 		snprintf(reason, sizeof reason, "%s", why ? why : "temporary failure");
 		if (a->queue && !queue_ok)
-			queue_ok = send_open_queue(c, a, &q, e) == 0;
+			queue_ok = send_open_queue(c, a, 0, &q, e) == 0;
 		if (!a->queue) {
 			err_set(e, ERR_TEMP, "%s; try again later", reason);
 			result = -1;
@@ -633,7 +637,7 @@ int send_now(const struct conf *c, const struct account *a, const char *domain,
 		struct err qe = { 0 };
 
 		if (nsent && a->queue &&	/* the others got it: keep a copy for these */
-		    (queue_ok || (queue_ok = send_open_queue(c, a, &q, &qe) == 0))) {
+		    (queue_ok || (queue_ok = send_open_queue(c, a, 0, &q, &qe) == 0))) {
 			char **frcpts = calloc(nfailed + 1, sizeof *frcpts);
 			size_t m = 0;
 
@@ -651,7 +655,7 @@ int send_now(const struct conf *c, const struct account *a, const char *domain,
 		result = -1;
 	}
 	if (!nfailed && !ndeferred && a->queue && a->queue_flush && d.open &&
-	    (queue_ok || send_queue_exists(c, a, &q))) {
+	    (queue_ok || send_open_queue(c, a, 1, &q, &(struct err){ 0 }) == 0)) {
 		/* the smarthost is up: send what waits for this account over the same session */
 		struct send_run_opts ro = { .account = a->name };
 		struct queue_entry *ents;

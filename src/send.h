@@ -20,6 +20,13 @@ struct send_job {
 	const char *dsn_notify, *dsn_ret, *dsn_envid;
 };
 
+/* The EHLO name: the account's domain, or the machine's fully qualified name. */
+void send_ehlo_name(const struct account *a, char *out, size_t size);
+
+/* The password the account's AUTH needs, into out; "" when it needs none (auth = off, or a
+ * mechanism such as EXTERNAL). -1 with ERR_CONFIG. */
+int send_password(const struct account *a, char *out, size_t size, struct err *e);
+
 /* What the log file says of a submission. */
 struct send_report {
 	char host[256];
@@ -38,7 +45,6 @@ int send_now(const struct conf *c, const struct account *a, const char *domain,
 struct send_run_opts {
 	const char *account;	/* -a: only this account's messages (and its queue_dir) */
 	const char *id;		/* -qI: only this message, due or not */
-	int all;		/* every message, due or not */
 };
 
 /* Runs the queue. -1 only when the queue itself cannot be used. */
@@ -50,8 +56,5 @@ int send_list(const struct conf *c, const char *account, struct err *e);
 enum send_edit { SEND_DELETE, SEND_HOLD, SEND_RELEASE };
 int send_edit(const struct conf *c, const char *account, enum send_edit what, const char *id,
 	      struct err *e);
-
-/* The queue directory for an account (NULL: [defaults]). */
-void send_queue_dir(const struct conf *c, const struct account *a, char *out, size_t size);
 
 #endif

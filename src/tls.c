@@ -478,11 +478,6 @@ ssize_t tls_send(struct tls *t, const void *p, size_t n, struct err *e)
 	return tls_result(gnutls_record_send(t->session, p, n), e);
 }
 
-size_t tls_pending(const struct tls *t)
-{
-	return gnutls_record_check_pending(t->session);
-}
-
 void tls_bye(struct tls *t)
 {
 	gnutls_bye(t->session, GNUTLS_SHUT_WR);

@@ -50,7 +50,6 @@ int tls_wants_write(const struct tls *t);
  * or ERR_PROTOCOL. */
 ssize_t tls_recv(struct tls *t, void *p, size_t n, struct err *e);
 ssize_t tls_send(struct tls *t, const void *p, size_t n, struct err *e);
-size_t tls_pending(const struct tls *t);
 
 /* Best-effort close_notify; never waits. */
 void tls_bye(struct tls *t);
