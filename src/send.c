@@ -277,13 +277,17 @@ struct send_account {
 	struct err err;
 };
 
-static void send_resolve(const struct conf *c, const char *name, struct send_account *sa)
+/* The account a queued message names; its password only when a session must be opened (a
+ * second passwordeval, or a second prompt, after a direct submission would be wrong). */
+static void send_resolve(const struct conf *c, const char *name, int need_password,
+			 struct send_account *sa)
 {
 	memset(sa, 0, sizeof *sa);
 	if (conf_account(c, name, NULL, &sa->a, &sa->err) < 0)
 		return;
 	send_ehlo_name(&sa->a, sa->domain, sizeof sa->domain);
-	if (send_password(&sa->a, sa->password, sizeof sa->password, &sa->err) < 0)
+	if (need_password &&
+	    send_password(&sa->a, sa->password, sizeof sa->password, &sa->err) < 0)
 		return;
 	sa->ok = 1;
 }
@@ -385,8 +389,12 @@ static void send_try(struct queue *q, struct deliver *d, const struct send_accou
 			else if (deferred == why)
 				deferred = r[i].reason;
 		}
-		if (it.nrcpts && r[0].state == DELIVER_SENT && sa->a.rate_limit)
-			queue_rate_add(q, sa->a.name);
+		for (size_t i = 0; i < it.nrcpts; i++)	/* sent to anyone: it counts, as in send_now */
+			if (r[i].state == DELIVER_SENT) {
+				if (sa->a.rate_limit)
+					queue_rate_add(q, sa->a.name);
+				break;
+			}
 		log_note("%s: tried", ent->id);
 	}
 	send_log_try(sa, d, ent, r, it.nrcpts, why);
@@ -456,7 +464,7 @@ static void send_account_run(const struct conf *c, struct queue *q, struct queue
 	struct err e = { 0 };
 	const char *why = NULL;
 
-	send_resolve(c, ents[0].account, &sa);
+	send_resolve(c, ents[0].account, !d->open, &sa);
 	if (!sa.ok) {
 		/* the account is gone or broken: keep trying on the defaults, so that fixing the
 		 * configuration is enough, and give up only after the default lifetime */

@@ -117,3 +117,25 @@ plain_password() {
 	assert_error_line "does not match host name localhost" "wrong.example"
 	refute_client_sent '^AUTH'
 }
+
+@test "passwordeval runs once per submission, also when the submission then sends the queue" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	local count=$BATS_TEST_TMPDIR/evals down=$BATS_TEST_TMPDIR/down.conf port
+	fake_config "queue = on" "queue_retry_min = 1s" \
+		"passwordeval = echo x >>'$count'; printf '%s\\n' '$FAKE_PASS'"
+	sed -i '/^password = /d' "$CONF"
+	# the same account and queue, but its host down: the first message is queued
+	port=$(free_port)
+	sed "s/^port = .*/port = $port/" "$CONF" >"$down"
+	chmod 600 "$down"
+	run --separate-stderr pb -C "$down" bob@example.org <"$MSG"
+	assert_success
+	[[ "$stderr" == *"queued as"* ]] || fail "not queued: $stderr"
+	assert_equal "$(wc -l <"$count")" 1
+	sleep 1.1	# the queued message is due after queue_retry_min
+	run --separate-stderr pb -C "$CONF" carol@example.org <"$MSG"
+	assert_success
+	# both messages went out over the one session, with the one password fetched for it
+	assert_file_exists "$FAKE_OUT/msg-2.eml"
+	assert_equal "$(wc -l <"$count")" 2
+}
