@@ -95,6 +95,25 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
+void buf_setlen(struct buf *b, size_t n)
+{
+	if (n > b->len)
+		abort();
+	b->len = n;
+	if (b->cap)
+		b->data[n] = '\0';
+}
+
+char *buf_detach(struct buf *b, size_t *len)
+{
+	char *p = b->cap ? b->data : xstrdup("");
+
+	if (len)
+		*len = b->len;
+	buf_init(b, b->max);
+	return p;
+}
+
 void buf_consume(struct buf *b, size_t n)
 {
 	if (n >= b->len) {

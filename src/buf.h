@@ -25,6 +25,13 @@ int buf_addch(struct buf *b, char c) __attribute__((warn_unused_result));
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), warn_unused_result));
 
+/* Cuts the buffer to n bytes (n <= len), keeping the terminator invariant. */
+void buf_setlen(struct buf *b, size_t n);
+
+/* Hands the memory to the caller (free it; never NULL, always terminated) and leaves the buffer
+ * empty. */
+char *buf_detach(struct buf *b, size_t *len);
+
 /* Removes the first n bytes (n <= len). */
 void buf_consume(struct buf *b, size_t n);
 

@@ -6,29 +6,90 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <stdlib.h>
+
 #include "conn.h"
 #include "net.h"
 
-int conn_open(struct conn *c, const char *host, int port, int timeout_s, struct err *e)
+/* "try again once the socket is ready", from either kind of connection */
+#define CONN_AGAIN (-2)
+
+struct conn {
+	int fd;
+	struct tls *tls;	/* NULL while plain */
+	int timeout;		/* seconds, for every wait */
+	char in[CONN_IN_SIZE];
+	size_t in_pos, in_len;
+	struct buf out;
+};
+
+struct conn *conn_open(const char *host, int port, int timeout_s, struct err *e)
 {
+	struct conn *c = xmalloc(sizeof *c);
+
 	memset(c, 0, sizeof *c);
 	c->timeout = timeout_s;
 	buf_init(&c->out, (size_t)CONN_OUT_FLUSH * 4);
 	c->fd = net_connect(host, port, timeout_s, e);
-	return c->fd < 0 ? -1 : 0;
+	if (c->fd < 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
 }
 
 void conn_close(struct conn *c)
 {
+	if (!c)
+		return;
 	if (c->tls) {
 		tls_bye(c->tls);
 		tls_free(c->tls);
-		c->tls = NULL;
 	}
 	if (c->fd >= 0)
 		close(c->fd);
-	c->fd = -1;
 	buf_free(&c->out);
+	free(c);
+}
+
+void conn_cap_timeout(struct conn *c, int seconds)
+{
+	if (c->timeout > seconds)
+		c->timeout = seconds;
+}
+
+int conn_timeout(const struct conn *c)
+{
+	return c->timeout;
+}
+
+size_t conn_pending(const struct conn *c)
+{
+	return c->in_len - c->in_pos;
+}
+
+int conn_is_tls(const struct conn *c)
+{
+	return c->tls != NULL;
+}
+
+void conn_tls_describe(const struct conn *c, char *out, size_t size)
+{
+	if (c->tls)
+		tls_describe(c->tls, out, size);
+	else if (size)
+		out[0] = '\0';
+}
+
+int conn_channel_binding(const struct conn *c, const char **type, char *b64, size_t size)
+{
+	return c->tls ? tls_channel_binding(c->tls, type, b64, size) : -1;
+}
+
+void conn_tls_info(const struct conn *c, FILE *out)
+{
+	if (c->tls)
+		tls_print_info(c->tls, out);
 }
 
 long long conn_deadline(const struct conn *c)
@@ -45,12 +106,14 @@ static int conn_fill(struct conn *c, long long deadline, struct err *e)
 
 		if (c->tls) {
 			n = tls_recv(c->tls, c->in, sizeof c->in, e);
-			if (n == TLS_AGAIN)
+			if (n == TLS_AGAIN) {
+				n = CONN_AGAIN;
 				want_write = tls_wants_write(c->tls);
+			}
 		} else {
 			n = read(c->fd, c->in, sizeof c->in);
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				n = TLS_AGAIN;
+				n = CONN_AGAIN;
 			else if (n < 0)
 				return err_set(e, ERR_TEMP, "%s", strerror(errno));
 		}
@@ -61,7 +124,7 @@ static int conn_fill(struct conn *c, long long deadline, struct err *e)
 		}
 		if (n == 0)
 			return err_set(e, ERR_TEMP, "the server closed it");
-		if (n != TLS_AGAIN)
+		if (n != CONN_AGAIN)
 			return -1;
 		/* the server's reply must not wait for our delayed ACK of what it sent before */
 		setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &(int){ 1 }, sizeof(int));
@@ -106,12 +169,14 @@ static int conn_send(struct conn *c, const char *p, size_t n, struct err *e)
 
 		if (c->tls) {
 			w = tls_send(c->tls, p, n, e);
-			if (w == TLS_AGAIN)
+			if (w == TLS_AGAIN) {
+				w = CONN_AGAIN;
 				want_read = !tls_wants_write(c->tls);
+			}
 		} else {
 			w = send(c->fd, p, n, MSG_NOSIGNAL);
 			if (w < 0 && (errno == EAGAIN || errno == EINTR))
-				w = TLS_AGAIN;
+				w = CONN_AGAIN;
 			else if (w < 0)
 				return err_set(e, ERR_TEMP, "%s", strerror(errno));
 		}
@@ -120,7 +185,7 @@ static int conn_send(struct conn *c, const char *p, size_t n, struct err *e)
 			n -= (size_t)w;
 			continue;
 		}
-		if (w != TLS_AGAIN)
+		if (w != CONN_AGAIN)
 			return -1;
 		if (net_wait(c->fd, !want_read, deadline, "sending to the server", e) < 0)
 			return -1;

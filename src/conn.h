@@ -5,6 +5,7 @@
 #define POSTBOTE_CONN_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "err.h"
@@ -13,18 +14,20 @@
 #define CONN_IN_SIZE 16384
 #define CONN_OUT_FLUSH 65536	/* conn_write flushes by itself past this */
 
-struct conn {
-	int fd;
-	struct tls *tls;	/* NULL while plain */
-	int timeout;		/* seconds, for every wait */
-	char in[CONN_IN_SIZE];
-	size_t in_pos, in_len;
-	struct buf out;
-};
+struct conn;
 
-/* Connects (see net_connect). */
-int conn_open(struct conn *c, const char *host, int port, int timeout_s, struct err *e);
+/* Connects (see net_connect); NULL with e. The timeout (seconds) bounds every later wait. */
+struct conn *conn_open(const char *host, int port, int timeout_s, struct err *e);
+/* Best-effort TLS close_notify, close and free; safe with NULL. */
 void conn_close(struct conn *c);
+
+/* Shortens the timeout of later waits to at most seconds (for QUIT). */
+void conn_cap_timeout(struct conn *c, int seconds);
+int conn_timeout(const struct conn *c);
+
+/* Bytes the server sent that nobody has read yet. Where a reply is awaited after a command that
+ * was not pipelined, such bytes are the server speaking out of turn. */
+size_t conn_pending(const struct conn *c);
 
 /* Now plus the connection's timeout: a deadline for conn_readline. */
 long long conn_deadline(const struct conn *c);
@@ -44,5 +47,14 @@ int conn_flush(struct conn *c, struct err *e);
  * have not been read (they would be taken as if protected by TLS: the STARTTLS injection attack),
  * or when the handshake or the certificate fails. */
 int conn_starttls(struct conn *c, const struct tls_opts *o, struct err *e);
+
+/* TLS is active. */
+int conn_is_tls(const struct conn *c);
+/* "TLS1.3 AES-256-GCM", or "" without TLS. */
+void conn_tls_describe(const struct conn *c, char *out, size_t size);
+/* See tls_channel_binding; -1 without TLS. */
+int conn_channel_binding(const struct conn *c, const char **type, char *b64, size_t size);
+/* See tls_print_info; nothing without TLS. */
+void conn_tls_info(const struct conn *c, FILE *out);
 
 #endif

@@ -1,4 +1,4 @@
-/* deliver: failover across hosts, recipient batches, per-recipient results. */
+/* deliver: failover across hosts, recipient batches, each recipient's fate. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,19 @@
 #include "deliver.h"
 #include "log.h"
 #include "rcpt.h"
+#include "smtp.h"
+#include "trouble.h"
+
+#define DELIVER_HOSTS_MAX 8
+
+struct deliver {
+	const struct account *a;
+	const char *domain;	/* EHLO name */
+	const char *secret;	/* NULL without AUTH */
+	char hosts[DELIVER_HOSTS_MAX][256];
+	size_t nhosts;
+	struct smtp *s;
+};
 
 /* "a.example.org, b.example.org" or blank-separated. */
 static void deliver_split_hosts(struct deliver *d, const char *list)
@@ -47,97 +60,133 @@ static void deliver_tls_opts(const struct account *a, const char *host, struct t
 			 "here and there can read and change this mail and its password", host);
 }
 
-static int deliver_session(struct deliver *d, const char *host, struct err *e)
-{
-	const struct account *a = d->a;
-	struct tls_opts to;
-	struct smtp *s = &d->s;
+/* Where opening a session failed: the step, and the reply that failed it (code 0: none). */
+struct deliver_failure {
+	enum smtp_phase phase;
+	int code;
+	char enhanced[16];
+};
 
-	deliver_tls_opts(a, host, &to);
-	if (a->tls == CONF_TLS_IMPLICIT) {
-		if (smtp_open_tls(s, host, a->port, a->timeout, &to, e) < 0)
-			return -1;
-	} else if (smtp_open(s, host, a->port, a->timeout, e) < 0) {
-		return -1;
-	}
-	if (smtp_ehlo(s, d->domain, e) < 0)
-		return -1;
-	if (a->tls == CONF_TLS_STARTTLS &&
-	    (smtp_starttls(s, &to, e) < 0 || smtp_ehlo(s, d->domain, e) < 0))
-		return -1;
-	if (strcmp(a->auth, "off") != 0 &&
-	    smtp_auth(s, a->auth, a->auth_plaintext, a->user, d->password, e) < 0)
-		return -1;
-	return 0;
+static void deliver_note_failure(const struct smtp *s, struct deliver_failure *df)
+{
+	const char *last = smtp_last_reply(s);
+
+	df->phase = smtp_failed_phase(s);
+	df->code = smtp_last_code(s);
+	df->enhanced[0] = '\0';
+	if (df->code && strlen(last) > 4)
+		trouble_enhanced(last + 4, df->enhanced, sizeof df->enhanced);
 }
 
-int deliver_open(struct deliver *d, const struct account *a, const char *domain,
-		 const char *password, struct err *e)
+/* Connects to host and says EHLO, with TLS as the account wants it: the opening sequence of
+ * both a delivery and a probe. NULL with e and df. */
+static struct smtp *deliver_connect(const struct account *a, const char *host, const char *domain,
+				    struct deliver_failure *df, struct err *e)
 {
+	enum smtp_phase *phase = &df->phase;
+
+	struct tls_opts to;
+	struct smtp *s;
+
+	deliver_tls_opts(a, host, &to);
+	s = smtp_open(host, a->port, a->timeout, a->tls == CONF_TLS_IMPLICIT ? &to : NULL, phase, e);
+	if (!s)
+		return NULL;
+	*phase = PHASE_EHLO;
+	if (smtp_ehlo(s, domain, e) < 0)
+		goto fail;
+	*phase = PHASE_STARTTLS;
+	if (a->tls == CONF_TLS_STARTTLS && smtp_starttls(s, &to, domain, e) < 0)
+		goto fail;
+	return s;
+fail:
+	deliver_note_failure(s, df);
+	smtp_close(s);
+	return NULL;
+}
+
+/* The fate of every recipient when a session could not be opened. */
+static void deliver_open_fate(const struct deliver_failure *df, const struct err *e,
+			      struct fate *f)
+{
+	trouble_fate(df->phase, df->code, df->enhanced[0] ? df->enhanced : NULL, e, f);
+	snprintf(f->reason, sizeof f->reason, "%s", e->text);
+}
+
+struct deliver *deliver_open(const struct account *a, const char *domain, const char *secret,
+			     struct fate *fate, struct err *e)
+{
+	struct deliver *d = xmalloc(sizeof *d);
+
 	memset(d, 0, sizeof *d);
-	d->s.conn.fd = -1;
 	d->a = a;
 	d->domain = domain;
-	d->password = password;
+	d->secret = secret;
 	deliver_split_hosts(d, a->host);
 	for (size_t i = 0; i < d->nhosts; i++) {
+		struct deliver_failure df = { 0 };
+
 		if (i)
 			log_note("trying the next host, %s", d->hosts[i]);
-		if (deliver_session(d, d->hosts[i], e) == 0) {
-			d->open = 1;
+		d->s = deliver_connect(a, d->hosts[i], domain, &df, e);
+		if (d->s && (strcmp(a->auth, "off") == 0 ||
+			     smtp_auth(d->s, strcmp(a->auth, "on") == 0 ? NULL : a->auth,
+				       a->auth_plaintext, a->user, secret, e) == 0)) {
 			memset(e, 0, sizeof *e);	/* what failed on the hosts before is over */
-			return 0;
+			return d;
 		}
-		smtp_close(&d->s);
+		if (d->s)
+			deliver_note_failure(d->s, &df);
+		deliver_open_fate(&df, e, fate);
+		smtp_close(d->s);
+		d->s = NULL;
 		/* only a failure that another host may not have is worth another host */
 		if (e->kind != ERR_TEMP && e->kind != ERR_NOHOST)
 			break;
 		if (i + 1 < d->nhosts)
 			log_note("%s", e->text);
 	}
-	return -1;
+	free(d);
+	return NULL;
 }
 
 const char *deliver_host(const struct deliver *d)
 {
-	return d->s.host ? d->s.host : d->nhosts ? d->hosts[0] : "";
+	return d && d->s ? smtp_host(d->s) : "";
+}
+
+const char *deliver_mech(const struct deliver *d)
+{
+	return d && d->s ? smtp_mech(d->s) : "";
+}
+
+const char *deliver_last_reply(const struct deliver *d)
+{
+	return d && d->s ? smtp_last_reply(d->s) : "";
+}
+
+int deliver_usable(const struct deliver *d)
+{
+	return d && smtp_usable(d->s);
 }
 
 void deliver_close(struct deliver *d)
 {
-	if (d->open)
-		smtp_close(&d->s);
-	d->open = 0;
+	if (!d)
+		return;
+	smtp_close(d->s);
+	free(d);
 }
 
-static void deliver_set(struct deliver_rcpt *r, enum deliver_state st, enum err_kind kind,
-			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void deliver_reason(struct fate *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void deliver_set(struct deliver_rcpt *r, enum deliver_state st, enum err_kind kind,
-			const char *fmt, ...)
+static void deliver_reason(struct fate *f, const char *fmt, ...)
 {
 	va_list ap;
 
-	r->state = st;
-	r->kind = kind;
 	va_start(ap, fmt);
-	vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+	vsnprintf(f->reason, sizeof f->reason, fmt, ap);
 	va_end(ap);
-}
-
-/* The failure of a whole transaction, for the recipients in it that have no fate yet. */
-static void deliver_fail_batch(struct deliver_rcpt **batch, size_t n, const struct err *e)
-{
-	for (size_t i = 0; i < n; i++)
-		if (batch[i]->state == DELIVER_PENDING)
-			deliver_set(batch[i], e->kind == ERR_TEMP ? DELIVER_DEFERRED : DELIVER_FAILED,
-				    e->kind, "%s", e->text);
-}
-
-/* "452 4.5.3 too many recipients": the server wants the rest in another transaction. */
-static int deliver_too_many(const struct smtp_rcpt_result *r)
-{
-	return r->code == 452 || strstr(r->reply, "4.5.3") != NULL;
 }
 
 /* Envelope addresses for this server: as they are with SMTPUTF8, else with A-label domains. */
@@ -148,182 +197,239 @@ static int deliver_ascii(struct deliver *d, const char *in, char *out, size_t si
 		snprintf(out, size, "%s", in);
 		return 0;
 	}
-	if (d->s.caps.flags & EHLO_SMTPUTF8) {
+	if (smtp_caps(d->s)->flags & EHLO_SMTPUTF8) {
 		*utf8 = 1;
 		snprintf(out, size, "%s", in);
 		return 0;
 	}
 	if (rcpt_to_ascii(in, out, size, e) < 0)
-		return err_wrap(e, "%s does not offer SMTPUTF8", d->s.host);
+		return err_wrap(e, "%s does not offer SMTPUTF8", smtp_host(d->s));
 	return 0;
 }
 
-/* One transaction for up to n pending recipients. 1 when some were accepted, 0 when none were,
- * -1 when the connection is no longer usable. */
-static int deliver_batch(struct deliver *d, struct deliver_item *it, struct deliver_rcpt **batch,
-			 size_t n, struct err *e)
+/* The fate of a recipient from its RCPT reply, with the reason in words. */
+static void deliver_rcpt_fate(struct deliver *d, const char *addr,
+			      const struct smtp_rcpt_result *x, struct fate *f)
 {
-	struct smtp_envelope env = { .body_8bit = it->body_8bit, .dsn_notify = it->dsn_notify,
-				     .dsn_ret = it->dsn_ret, .dsn_envid = it->dsn_envid };
-	char from[1024], (*wire)[1024] = calloc(n, sizeof *wire);
-	const char **addrs = calloc(n, sizeof *addrs);
-	struct smtp_rcpt_result *res = calloc(n, sizeof *res);
-	size_t m = 0;
-	int r, accepted = 0;
+	char enh[16];
+	int cls = x->code / 100;
 
-	if (!wire || !addrs || !res)
-		err_oom();
-	if (deliver_ascii(d, it->from, from, sizeof from, &env.smtputf8, e) < 0) {
-		deliver_fail_batch(batch, n, e);	/* the sender concerns everyone */
-		r = 0;
-		goto out;
+	trouble_enhanced(x->reply + (strlen(x->reply) > 4 ? 4 : strlen(x->reply)), enh, sizeof enh);
+	trouble_fate(PHASE_RCPT, x->code, enh[0] ? enh : NULL, NULL, f);
+	if (f->state == FATE_FAILED)
+		deliver_reason(f, "%s rejected recipient <%s>: %s", smtp_host(d->s), addr, x->reply);
+	else if (cls == 4 || cls == 5)
+		deliver_reason(f, "%s answered RCPT TO:<%s> with %s", smtp_host(d->s), addr, x->reply);
+	else
+		deliver_reason(f, "%s answered RCPT TO:<%s> with %s, which is not a reply RCPT can "
+			       "have", smtp_host(d->s), addr, x->reply);
+}
+
+/* The failure of a whole transaction, for the recipients in it that have no fate yet. */
+static void deliver_fail(struct deliver *d, struct fate **batch, size_t n, const struct err *e)
+{
+	struct fate f = { 0 };
+	char enh[16] = "";
+	int code = smtp_last_code(d->s);
+
+	if (code)
+		trouble_enhanced(smtp_last_reply(d->s) + 4, enh, sizeof enh);
+	trouble_fate(smtp_failed_phase(d->s), code, enh[0] ? enh : NULL, e, &f);
+	snprintf(f.reason, sizeof f.reason, "%s", e->text);
+	for (size_t i = 0; i < n; i++)
+		if (batch[i]->state == FATE_PENDING || batch[i]->state == FATE_SENT)
+			*batch[i] = f;
+}
+
+struct deliver_batch {
+	struct fate **fates;
+	const char **addrs;	/* the wire forms */
+	char (*wire)[1024];
+	size_t *idx;		/* which envelope recipient */
+	size_t n;
+};
+
+/* Converts the batch's addresses for this server; a recipient it cannot take fails alone.
+ * -1 when the sender cannot be converted (everyone fails with it). */
+static int deliver_wire(struct deliver *d, const struct envelope *env, struct deliver_batch *b,
+			char *from, size_t size, int *utf8, struct err *e)
+{
+	size_t k = 0;
+
+	if (deliver_ascii(d, env->from, from, size, utf8, e) < 0) {
+		for (size_t i = 0; i < b->n; i++)
+			*b->fates[i] = (struct fate){ .state = FATE_FAILED, .kind = e->kind };
+		for (size_t i = 0; i < b->n; i++)
+			snprintf(b->fates[i]->reason, FATE_REASON_MAX, "%s", e->text);
+		return -1;
 	}
-	/* a recipient this server cannot take fails alone; the others go ahead */
-	for (size_t i = 0, k = 0; i < n; i++) {
-		if (deliver_ascii(d, batch[i]->addr, wire[k], sizeof wire[k], &env.smtputf8,
+	for (size_t i = 0; i < b->n; i++) {
+		if (deliver_ascii(d, env->rcpts[b->idx[i]], b->wire[k], sizeof b->wire[k], utf8,
 				  e) < 0) {
-			deliver_set(batch[i], DELIVER_FAILED, e->kind, "%s", e->text);
+			*b->fates[i] = (struct fate){ .state = FATE_FAILED, .kind = e->kind };
+			snprintf(b->fates[i]->reason, FATE_REASON_MAX, "%s", e->text);
 			continue;
 		}
-		addrs[k] = wire[k];
-		batch[k++] = batch[i];
-		m = k;
+		b->addrs[k] = b->wire[k];
+		b->fates[k] = b->fates[i];
+		b->idx[k++] = b->idx[i];
 	}
-	n = m;
-	if (!n) {
-		r = 0;
-		goto out;
-	}
-	env.from = from;
-	env.rcpts = addrs;
-	env.nrcpts = n;
-	r = smtp_send(&d->s, &env, it->fd, it->offset, it->size, res, e);
-	for (size_t i = 0; i < n; i++) {
-		const struct smtp_rcpt_result *x = &res[i];
-
-		if (x->code / 100 == 2 && r == 0) {
-			deliver_set(batch[i], DELIVER_SENT, ERR_NONE, "%s", x->reply);
-			accepted = 1;
-		} else if (x->code / 100 == 5) {
-			deliver_set(batch[i], DELIVER_FAILED, ERR_NOUSER, "%s rejected recipient <%s>: %s",
-				    d->s.host, batch[i]->addr, x->reply);
-		} else if (x->code / 100 == 4 && !deliver_too_many(x)) {
-			deliver_set(batch[i], DELIVER_DEFERRED, ERR_TEMP, "%s answered RCPT TO:<%s> with %s",
-				    d->s.host, batch[i]->addr, x->reply);
-		} else if (x->code / 100 == 4) {
-			snprintf(batch[i]->reason, sizeof batch[i]->reason, "%s answered RCPT TO:<%s> "
-				 "with %s", d->s.host, batch[i]->addr, x->reply);
-		}
-	}
-	if (r < 0) {
-		deliver_fail_batch(batch, n, e);
-		r = smtp_usable(&d->s) ? 0 : -1;
-	} else {
-		r = accepted;
-	}
-out:
-	free(wire);
-	free(addrs);
-	free(res);
-	return r;
+	b->n = k;
+	return 0;
 }
 
-int deliver_message(struct deliver *d, struct deliver_item *it, struct err *e)
+/* One transaction for the batch. 1 when some recipient got the message, 0 when none did, -1
+ * when the session can no longer be used. */
+static int deliver_batch(struct deliver *d, const struct envelope *env, const struct spool *sp,
+			 struct deliver_batch *b, struct err *e)
 {
-	size_t max = d->a->max_recipients ? (size_t)d->a->max_recipients : it->nrcpts;
-	struct deliver_rcpt **batch = calloc(it->nrcpts + 1, sizeof *batch);
+	struct smtp_rcpt_result *res = calloc(b->n + 1, sizeof *res);
+	char from[1024];
+	int r, utf8 = 0, accepted = 0;
+
+	if (!res)
+		err_oom();
+	if (deliver_wire(d, env, b, from, sizeof from, &utf8, e) < 0 || !b->n) {
+		free(res);
+		return 0;
+	}
+	r = smtp_send(d->s, env, from, b->addrs, b->n, utf8, sp, res, e);
+	for (size_t i = 0; i < b->n; i++) {
+		if (res[i].code == 0)
+			continue;
+		if (res[i].code / 100 == 2) {
+			*b->fates[i] = (struct fate){ .state = FATE_SENT };
+			snprintf(b->fates[i]->reason, FATE_REASON_MAX, "%s", res[i].reply);
+			accepted = r == 0;
+		} else {
+			deliver_rcpt_fate(d, env->rcpts[b->idx[i]], &res[i], b->fates[i]);
+		}
+	}
+	free(res);
+	if (r < 0) {
+		deliver_fail(d, b->fates, b->n, e);
+		return smtp_usable(d->s) ? 0 : -1;
+	}
+	return accepted;
+}
+
+/* The pending recipients, up to max, into b. */
+static size_t deliver_pick(const struct envelope *env, struct fate *fates, size_t max,
+			   struct deliver_batch *b)
+{
+	b->n = 0;
+	for (size_t i = 0; i < env->nrcpts && b->n < max; i++)
+		if (fates[i].state == FATE_PENDING) {
+			b->fates[b->n] = &fates[i];
+			b->idx[b->n++] = i;
+		}
+	return b->n;
+}
+
+int deliver_message(struct deliver *d, const struct envelope *env, const struct spool *sp,
+		    struct fate *fates, struct err *e)
+{
+	size_t max = d->a->max_recipients ? (size_t)d->a->max_recipients : env->nrcpts;
+	size_t n = env->nrcpts + 1;
+	struct deliver_batch b = { .fates = calloc(n, sizeof *b.fates),
+				   .addrs = calloc(n, sizeof *b.addrs),
+				   .wire = calloc(max < n ? max + 1 : n, sizeof *b.wire),
+				   .idx = calloc(n, sizeof *b.idx) };
 	int r = 0;
 
-	if (!batch)
+	if (!b.fates || !b.addrs || !b.wire || !b.idx)
 		err_oom();
-	for (;;) {
-		size_t n = 0;
-
-		for (size_t i = 0; i < it->nrcpts && n < max; i++)
-			if (it->rcpts[i].state == DELIVER_PENDING)
-				batch[n++] = &it->rcpts[i];
-		if (!n)
-			break;
-		if (!smtp_usable(&d->s)) {
-			err_set(e, ERR_TEMP, "connection to %s lost", d->s.host ? d->s.host : "?");
+	while (deliver_pick(env, fates, max, &b)) {
+		if (!smtp_usable(d->s)) {
+			err_set(e, ERR_TEMP, "connection to %s lost", smtp_host(d->s));
 			r = -1;
 		} else {
-			r = deliver_batch(d, it, batch, n, e);
+			r = deliver_batch(d, env, sp, &b, e);
 		}
 		if (r < 0) {
-			for (size_t i = 0; i < it->nrcpts; i++)
-				if (it->rcpts[i].state == DELIVER_PENDING)
-					deliver_set(&it->rcpts[i], e->kind == ERR_TEMP ? DELIVER_DEFERRED
-										: DELIVER_FAILED,
-						    e->kind, "%s", e->text);
+			struct fate f = { .state = FATE_DEFERRED, .kind = ERR_TEMP };
+
+			snprintf(f.reason, sizeof f.reason, "%s", e->text);
+			for (size_t i = 0; i < env->nrcpts; i++)
+				if (fates[i].state == FATE_PENDING || fates[i].state == FATE_NEXT)
+					fates[i] = f;
 			break;
 		}
-		/* recipients still pending got "452 too many": they go in the next transaction,
-		 * as long as this one made progress; otherwise they wait for a later try */
-		if (r == 0)
-			for (size_t i = 0; i < n; i++)
-				if (batch[i]->state == DELIVER_PENDING) {
-					batch[i]->state = DELIVER_DEFERRED;
-					batch[i]->kind = ERR_TEMP;
-				}
+		/* "too many recipients": the rest go in the next transaction as long as this one
+		 * made progress; otherwise they wait for a later try */
+		for (size_t i = 0; i < env->nrcpts; i++)
+			if (fates[i].state == FATE_NEXT)
+				fates[i].state = r ? FATE_PENDING : FATE_DEFERRED;
 		r = 0;
 	}
-	free(batch);
+	free(b.fates);
+	free(b.addrs);
+	free(b.wire);
+	free(b.idx);
 	return r;
 }
 
-/* The capabilities of the last EHLO reply, one per line, cleaned. */
-static void deliver_print_caps(const struct smtp *s, const char *when)
+/* Collects what the printing functions of the session write. */
+static char *deliver_collect(const struct smtp *s, void (*print)(const struct smtp *, FILE *))
 {
-	const char *p = s->reply.text.data, *end = p + s->reply.text.len;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 
-	printf("EHLO reply %s:\n", when);
-	while (p <= end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		char line[600];
-
-		buf_clean_str(line, sizeof line, p, n);
-		printf("    %d %s\n", s->reply.code, line);
-		p += n + 1;
-	}
+	if (!f)
+		err_oom();
+	print(s, f);
+	if (fclose(f) != 0)
+		err_oom();
+	return text;
 }
 
-int deliver_serverinfo(const struct account *a, const char *domain, struct err *e)
+static void deliver_print_caps(const struct smtp *s, FILE *f)
+{
+	smtp_print_reply(s, f, "    ");
+}
+
+int deliver_probe(const struct account *a, const char *domain, struct deliver_probe *p,
+		  struct err *e)
 {
 	struct deliver d = { 0 };
 	struct tls_opts to;
-	struct smtp *s = &d.s;
-	int r = -1;
+	enum smtp_phase phase;
+	struct smtp *s;
 
+	memset(p, 0, sizeof *p);
 	deliver_split_hosts(&d, a->host);
 	deliver_tls_opts(a, d.hosts[0], &to);
-	printf("Server: %s port %d, tls = %s\n", d.hosts[0], a->port,
-	       a->tls == CONF_TLS_STARTTLS ? "starttls" : a->tls == CONF_TLS_IMPLICIT ? "implicit" : "off");
-	if (a->tls == CONF_TLS_IMPLICIT ? smtp_open_tls(s, d.hosts[0], a->port, a->timeout, &to, e)
-					 : smtp_open(s, d.hosts[0], a->port, a->timeout, e))
-		goto out;
-	{
-		char greeting[600];
-
-		reply_summary(&s->reply, greeting, sizeof greeting);
-		printf("Greeting: %s\n", greeting);
-	}
+	s = smtp_open(d.hosts[0], a->port, a->timeout, a->tls == CONF_TLS_IMPLICIT ? &to : NULL,
+		      &phase, e);
+	if (!s)
+		return -1;
+	p->greeting = xstrdup(smtp_last_reply(s));
 	if (smtp_ehlo(s, domain, e) < 0)
-		goto out;
+		goto fail;
 	if (a->tls == CONF_TLS_STARTTLS) {
-		deliver_print_caps(s, "before STARTTLS");
-		if (smtp_starttls(s, &to, e) < 0 || smtp_ehlo(s, domain, e) < 0)
-			goto out;
+		p->ehlo_plain = deliver_collect(s, deliver_print_caps);
+		if (smtp_starttls(s, &to, domain, e) < 0)
+			goto fail;
 	}
-	if (s->tls) {
-		printf("TLS: %s\n", s->tls_desc);
-		tls_print_info(s->conn.tls, stdout);
+	if (smtp_tls(s)) {
+		p->tls_desc = xstrdup(smtp_tls_desc(s));
+		p->tls_info = deliver_collect(s, smtp_print_tls);
 	}
-	deliver_print_caps(s, s->tls ? "with TLS" : "without TLS");
-	r = 0;
-out:
-	fflush(stdout);
+	p->ehlo = deliver_collect(s, deliver_print_caps);
 	smtp_close(s);
-	return r;
+	return 0;
+fail:
+	smtp_close(s);
+	return -1;
+}
+
+void deliver_probe_free(struct deliver_probe *p)
+{
+	free(p->greeting);
+	free(p->ehlo_plain);
+	free(p->ehlo);
+	free(p->tls_desc);
+	free(p->tls_info);
+	memset(p, 0, sizeof *p);
 }

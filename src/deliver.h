@@ -1,64 +1,51 @@
 /* deliver: one account's smarthost session and the transfer of messages over it. Opening tries
  * the account's hosts in order while the failure is temporary; sending splits the recipients into
- * transactions (max_recipients, and a further one after "452 too many recipients") and tells each
- * recipient's fate. It decides nothing about queueing: that is the caller's. */
+ * transactions (max_recipients, and another one after "too many recipients") and gives each
+ * recipient its fate through trouble_fate(). It decides nothing about queueing: that is the
+ * caller's. The session is opaque. */
 #ifndef POSTBOTE_DELIVER_H
 #define POSTBOTE_DELIVER_H
 
-#include <sys/types.h>
+#include <stdio.h>
 
 #include "conf.h"
-#include "smtp.h"
+#include "envelope.h"
 
-#define DELIVER_HOSTS_MAX 8
+struct deliver;
 
-struct deliver {
-	const struct account *a;
-	const char *domain;	/* EHLO name */
-	const char *password;	/* NULL without AUTH */
-	char hosts[DELIVER_HOSTS_MAX][256];
-	size_t nhosts;
-	struct smtp s;
-	int open;
-};
+/* Connects, says EHLO, starts TLS, authenticates with secret (NULL or "" without AUTH), trying
+ * the hosts in order. NULL when no host could be used: e has the last host's error and *fate
+ * what it means for the message's recipients (deferred or failed, with the exit kind). */
+struct deliver *deliver_open(const struct account *a, const char *domain, const char *secret,
+			     struct fate *fate, struct err *e);
 
-enum deliver_state { DELIVER_PENDING, DELIVER_SENT, DELIVER_DEFERRED, DELIVER_FAILED };
+/* Sends one message to its recipients whose fate is FATE_PENDING (fates[i] belongs to
+ * env->rcpts[i]); each ends SENT, DEFERRED or FAILED with its reason. Returns 0, or -1 when the
+ * session can no longer be used (e says why; the recipients still pending got that fate). */
+int deliver_message(struct deliver *d, const struct envelope *env, const struct spool *sp,
+		    struct fate *fates, struct err *e);
 
-struct deliver_rcpt {
-	const char *addr;
-	enum deliver_state state;
-	enum err_kind kind;	/* why FAILED: ERR_NOUSER for a refused recipient */
-	char reason[400];	/* why DEFERRED or FAILED, for the user and the queue */
-};
-
-struct deliver_item {
-	const char *from;	/* "" for the null sender */
-	struct deliver_rcpt *rcpts;	/* those not PENDING are left alone */
-	size_t nrcpts;
-	int fd;
-	off_t offset, size;
-	int body_8bit;
-	const char *dsn_notify, *dsn_ret, *dsn_envid;
-};
-
-/* Connects, says EHLO, starts TLS, authenticates. -1 with the error of the last host tried. */
-int deliver_open(struct deliver *d, const struct account *a, const char *domain,
-		 const char *password, struct err *e);
-
-/* Sends one message to its PENDING recipients; each ends SENT, DEFERRED or FAILED. Returns 0,
- * or -1 when the connection can no longer be used (e says why; the recipients that were still
- * pending are DEFERRED or FAILED with that reason). */
-int deliver_message(struct deliver *d, struct deliver_item *it, struct err *e);
-
-/* QUIT and close; safe when never opened. */
+/* QUIT and close; safe with NULL. */
 void deliver_close(struct deliver *d);
 
-/* --serverinfo: connects to the account's first host and prints on stdout the greeting, the EHLO
- * capabilities before and after TLS, the TLS version and cipher, and the server's certificate.
- * No AUTH, no mail. */
-int deliver_serverinfo(const struct account *a, const char *domain, struct err *e);
-
-/* The host that the session is open to. */
+/* For logs: the host the session is open to, the SASL mechanism ("" without), the server's last
+ * reply. Each "" for NULL. */
 const char *deliver_host(const struct deliver *d);
+const char *deliver_mech(const struct deliver *d);
+const char *deliver_last_reply(const struct deliver *d);
+int deliver_usable(const struct deliver *d);
+
+/* --serverinfo: what the first host says, collected without AUTH or mail. Strings are malloc'd
+ * text (free with deliver_probe_free); NULL where the session did not get that far. */
+struct deliver_probe {
+	char *greeting;		/* one line */
+	char *ehlo_plain;	/* "    CODE capability" lines before STARTTLS */
+	char *ehlo;		/* the same with TLS (or without, for tls = off) */
+	char *tls_desc;		/* "TLS1.3 AES-256-GCM" */
+	char *tls_info;		/* protocol, verification and the certificate, see tls_print_info */
+};
+int deliver_probe(const struct account *a, const char *domain, struct deliver_probe *p,
+		  struct err *e);
+void deliver_probe_free(struct deliver_probe *p);
 
 #endif

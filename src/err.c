@@ -12,6 +12,19 @@ int err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
 	va_list ap;
 
 	e->kind = kind;
+	e->flags = 0;
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof e->text, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int err_timeout(struct err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->kind = ERR_TEMP;
+	e->flags = ERR_TIMEOUT;
 	va_start(ap, fmt);
 	vsnprintf(e->text, sizeof e->text, fmt, ap);
 	va_end(ap);

@@ -24,8 +24,12 @@ enum err_kind {
 
 #define ERR_TEXT_MAX 512
 
+/* What a caller may need beyond the kind; err_set clears them. */
+#define ERR_TIMEOUT 1u	/* a deadline passed (the kind is ERR_TEMP): nothing more came */
+
 struct err {
 	enum err_kind kind;
+	unsigned flags;
 	char text[ERR_TEXT_MAX];
 };
 
@@ -33,6 +37,9 @@ struct err {
  * A second call replaces the first. */
 int err_set(struct err *e, enum err_kind kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* err_set, then marks the error as a timeout. */
+int err_timeout(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prefixes the existing text with more context: "CONTEXT: old text". Returns -1. */
 int err_wrap(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

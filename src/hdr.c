@@ -1,4 +1,5 @@
 /* hdr: header section parser; push lines, pull whole fields. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -126,4 +127,46 @@ enum hdr_event hdr_next(struct hdr *h, struct hdr_ev *ev)
 int hdr_is(const struct hdr_ev *ev, const char *name)
 {
 	return ev->name_len == strlen(name) && strncasecmp(ev->name, name, ev->name_len) == 0;
+}
+
+int hdr_fields_add(struct hdr_fields *f, const struct hdr_ev *ev, unsigned long line)
+{
+	struct hdr_field *x;
+
+	if (ev->len > HDR_SECTION_MAX - f->bytes)
+		return -1;
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 16;
+		f->v = xrealloc(f->v, f->cap * sizeof *f->v);
+	}
+	x = &f->v[f->n++];
+	x->text = xmalloc(ev->len + 1);
+	memcpy(x->text, ev->field, ev->len);
+	x->text[ev->len] = '\0';
+	x->len = ev->len;
+	x->name_len = ev->name_len;
+	x->line = line;
+	f->bytes += ev->len;
+	return 0;
+}
+
+void hdr_fields_free(struct hdr_fields *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i].text);
+	free(f->v);
+	memset(f, 0, sizeof *f);
+}
+
+const char *hdr_field_value(const struct hdr_field *f, size_t *len)
+{
+	const char *colon = memchr(f->text + f->name_len, ':', f->len - f->name_len);
+
+	*len = f->len - (size_t)(colon + 1 - f->text);
+	return colon + 1;
+}
+
+int hdr_field_is(const struct hdr_field *f, const char *name)
+{
+	return f->name_len == strlen(name) && strncasecmp(f->text, name, f->name_len) == 0;
 }

@@ -46,6 +46,29 @@ void hdr_eof(struct hdr *h);
 /* The next event, or HDR_NONE. Pointers stay valid until the next push. */
 enum hdr_event hdr_next(struct hdr *h, struct hdr_ev *ev);
 
+/* A header section kept in memory: each field whole (as hdr_next gave it) with the number of the
+ * line that ended it. At most HDR_SECTION_MAX bytes in all. */
+#define HDR_SECTION_MAX (16 * 1024 * 1024)
+
+struct hdr_field {
+	char *text;		/* the raw field, CRLF between lines, NUL-terminated */
+	size_t len, name_len;
+	unsigned long line;
+};
+
+struct hdr_fields {
+	struct hdr_field *v;
+	size_t n, cap, bytes;
+};
+
+/* Appends a copy of the field of ev. -1 when the section would exceed HDR_SECTION_MAX. */
+int hdr_fields_add(struct hdr_fields *f, const struct hdr_ev *ev, unsigned long line);
+void hdr_fields_free(struct hdr_fields *f);
+/* The field's value (after the colon) and its length. */
+const char *hdr_field_value(const struct hdr_field *f, size_t *len);
+/* True when the field's name is `name`, compared without regard to case. */
+int hdr_field_is(const struct hdr_field *f, const char *name);
+
 /* Length of the field name at the start of line, or 0 when it is no field line. Accepts
  * blanks before the colon (obsolete syntax). */
 size_t hdr_name_len(const char *line, size_t len);

@@ -2,7 +2,6 @@
  * one place where an error becomes an exit code. */
 #include <ctype.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,10 +15,13 @@
 #include "conf.h"
 #include "deliver.h"
 #include "log.h"
+#include "mailq.h"
 #include "msg.h"
-#include "queue.h"
+#include "net.h"
 #include "rcpt.h"
-#include "send.h"
+#include "runq.h"
+#include "sasl.h"
+#include "submit.h"
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
 	    MODE_SERVERINFO };
@@ -107,7 +109,9 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 	if (strcmp(name ? name + 1 : argv[0], "mailq") == 0)
 		o->mode = MODE_LIST;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":C:a:f:r:F:itvB:o:h:L:mnO:GUA:b:N:R:V:q::", longopts,
+	/* '+': options end at the first recipient, as in Postfix's sendmail; an address that a
+	 * caller passes after its own can never be taken for -C or -f */
+	while ((c = getopt_long(argc, argv, "+:C:a:f:r:F:itvB:o:h:L:mnO:GUA:b:N:R:V:q::", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'C': o->config = optarg; break;
@@ -214,15 +218,6 @@ static int check_sender(const char *a, struct err *e)
 	return 0;
 }
 
-/* The envelope sender, decided once the message's From: is known. */
-struct sender_ctx {
-	const struct opts *o;
-	const struct account *a;
-	const char *domain;
-	char sender[1024];
-	struct err e;
-};
-
 static const char *login_name(void)
 {
 	struct passwd *pw = getpwuid(getuid());
@@ -253,23 +248,24 @@ static void expand_from(const char *tmpl, const char *header_from, const char *h
 	buf_free(&b);
 }
 
-static const char *resolve_sender(void *ctx, const char *header_from)
+/* The envelope sender, decided once the message's From: is known (header_from: its first
+ * address, or NULL): -f, else --read-envelope-from, else the account's `from` (with %U %H %F),
+ * else the login name; qualified; "" for the null sender. */
+static int decide_sender(const struct opts *o, const struct account *a, const char *domain,
+			 const char *header_from, char *s, size_t size, struct err *e)
 {
-	struct sender_ctx *c = ctx;
-	const struct account *a = c->a;
-	char *s = c->sender;
-
-	if (c->o->from && (a->allow_from_override || !a->from))
-		snprintf(s, sizeof c->sender, "%s", c->o->from);
-	else if (c->o->read_envelope_from && header_from)
-		snprintf(s, sizeof c->sender, "%s", header_from);
+	s[0] = '\0';
+	if (o->from && (a->allow_from_override || !a->from))
+		snprintf(s, size, "%s", o->from);
+	else if (o->read_envelope_from && header_from)
+		snprintf(s, size, "%s", header_from);
 	else if (a->from)
-		expand_from(a->from, header_from, c->domain, s, sizeof c->sender);
+		expand_from(a->from, header_from, domain, s, size);
 	if (!*s)	/* nothing said, or %F without a From: header */
-		snprintf(s, sizeof c->sender, "%s", login_name());
+		snprintf(s, size, "%s", login_name());
 	if (strcmp(s, "<>") == 0 || strcasecmp(s, "MAILER-DAEMON") == 0) {
 		s[0] = '\0';
-		return s;
+		return 0;
 	}
 	if (s[0] == '<' && s[strlen(s) - 1] == '>') {
 		memmove(s, s + 1, strlen(s) - 2);
@@ -278,19 +274,19 @@ static const char *resolve_sender(void *ctx, const char *header_from)
 	if (rcpt_is_local(s)) {
 		size_t n = strlen(s);
 
-		snprintf(s + n, sizeof c->sender - n, "@%s", a->maildomain ? a->maildomain : c->domain);
+		snprintf(s + n, size - n, "@%s", a->maildomain ? a->maildomain : domain);
 	}
-	check_sender(s, &c->e);
-	return s;
+	return check_sender(s, e);
 }
 
-static const char *tls_name(enum conf_tls t)
+static const char *tls_mode_name(enum conf_tls t)
 {
 	return t == CONF_TLS_STARTTLS ? "starttls" : t == CONF_TLS_IMPLICIT ? "implicit" : "off";
 }
 
-static void log_result(const struct account *a, const struct send_report *rep,
-		       const struct send_job *job, const struct err *e)
+/* The log file's line for a submission. */
+static void report_log(const struct account *a, const struct submit_report *rep,
+		       const struct envelope *env, const struct spool *sp, const struct err *e)
 {
 	struct buf b;
 
@@ -298,14 +294,14 @@ static void log_result(const struct account *a, const struct send_report *rep,
 		return;
 	buf_init(&b, 16384);
 	if (buf_printf(&b, "host=%s tls=%s auth=%s user=%s from=%s recipients=",
-		       rep->host[0] ? rep->host : a->host, tls_name(a->tls),
+		       rep->host[0] ? rep->host : a->host, tls_mode_name(a->tls),
 		       rep->mech[0] ? rep->mech : "off", a->user ? a->user : "-",
-		       *job->from ? job->from : "<>") < 0)
+		       *env->from ? env->from : "<>") < 0)
 		err_oom();
-	for (size_t i = 0; i < job->nrcpts; i++)
-		if (buf_printf(&b, "%s%s", i ? "," : "", job->rcpts[i]) < 0)
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if (buf_printf(&b, "%s%s", i ? "," : "", env->rcpts[i]) < 0)
 			break;
-	if (buf_printf(&b, " size=%lld", (long long)job->size) < 0 ||
+	if (buf_printf(&b, " size=%lld", (long long)sp->size) < 0 ||
 	    (rep->queued[0] && buf_printf(&b, " queued=%s", rep->queued) < 0) ||
 	    buf_printf(&b, " %s=\"", e->kind == ERR_NONE ? "reply" : "error") < 0 ||
 	    buf_add_clean(&b, e->kind == ERR_NONE ? rep->reply : e->text,
@@ -317,7 +313,7 @@ static void log_result(const struct account *a, const struct send_report *rep,
 }
 
 /* The DSN keywords: the command line wins over the account. */
-static void dsn_params(const struct opts *o, const struct account *a, struct send_job *job,
+static void dsn_params(const struct opts *o, const struct account *a, struct envelope *env,
 		       char *notify, size_t size)
 {
 	const char *n = o->dsn_notify ? o->dsn_notify : a->dsn_notify;
@@ -326,34 +322,70 @@ static void dsn_params(const struct opts *o, const struct account *a, struct sen
 		snprintf(notify, size, "%s", n);
 		for (char *p = notify; *p; p++)
 			*p = (char)toupper((unsigned char)*p);
-		job->dsn_notify = notify;
+		env->dsn_notify = notify;
 	}
-	job->dsn_ret = o->dsn_ret ? o->dsn_ret
+	env->dsn_ret = o->dsn_ret ? o->dsn_ret
 		       : !a->dsn_return ? NULL
 		       : strcmp(a->dsn_return, "full") == 0 ? "FULL" : "HDRS";
-	job->dsn_envid = o->dsn_envid;
+	env->dsn_envid = o->dsn_envid;
 }
 
-/* The queue commands: -q, -qI, -bp, --queue-*. */
-static int queue_mode(const struct opts *o, const struct conf *c, struct err *e)
+static void ehlo_name(const struct account *a, char *out, size_t size)
 {
-	struct send_run_opts ro = { .account = o->account, .id = o->queue_id };
+	if (a->domain)
+		snprintf(out, size, "%s", a->domain);
+	else
+		net_fqdn(out, size);
+}
+
+/* The password the account's AUTH needs, into out; "" when it needs none. */
+static int secret_get(const struct account *a, char *out, size_t size, struct err *e)
+{
+	out[0] = '\0';
+	if (strcmp(a->auth, "off") == 0 || sasl_no_password(a->auth))
+		return 0;
+	return conf_password(a, out, size, e);
+}
+
+/* --serverinfo: what deliver_probe collected, for a person to read. */
+static int serverinfo(const struct conf *c, const struct opts *o, struct err *e)
+{
+	struct deliver_probe p;
+	struct account a;
+	char domain[256], host[256];
+	int r;
+
+	if (conf_account(c, o->account, o->from, &a, e) < 0)
+		return -1;
+	ehlo_name(&a, domain, sizeof domain);
+	snprintf(host, sizeof host, "%.*s", (int)strcspn(a.host, ", \t"), a.host);
+	printf("Server: %s port %d, tls = %s\n", host, a.port, tls_mode_name(a.tls));
+	r = deliver_probe(&a, domain, &p, e);
+	if (p.greeting)
+		printf("Greeting: %s\n", p.greeting);
+	if (p.ehlo_plain)
+		printf("EHLO reply before STARTTLS:\n%s", p.ehlo_plain);
+	if (p.tls_desc)
+		printf("TLS: %s\n%s", p.tls_desc, p.tls_info ? p.tls_info : "");
+	if (p.ehlo)
+		printf("EHLO reply %s:\n%s", p.tls_desc ? "with TLS" : "without TLS", p.ehlo);
+	fflush(stdout);
+	deliver_probe_free(&p);
+	return r;
+}
+
+/* The queue commands: -q, -qI, -bp, --queue-*; and --serverinfo. */
+static int other_mode(const struct opts *o, const struct conf *c, struct err *e)
+{
+	struct runq_opts ro = { .account = o->account, .id = o->queue_id };
 
 	switch (o->mode) {
-	case MODE_RUN: return send_run(c, &ro, e);
-	case MODE_LIST: return send_list(c, o->account, e);
-	case MODE_DELETE: return send_edit(c, o->account, SEND_DELETE, o->queue_id, e);
-	case MODE_HOLD: return send_edit(c, o->account, SEND_HOLD, o->queue_id, e);
-	case MODE_RELEASE: return send_edit(c, o->account, SEND_RELEASE, o->queue_id, e);
-	case MODE_SERVERINFO: {
-		struct account a;
-		char domain[256];
-
-		if (conf_account(c, o->account, o->from, &a, e) < 0)
-			return -1;
-		send_ehlo_name(&a, domain, sizeof domain);
-		return deliver_serverinfo(&a, domain, e);
-	}
+	case MODE_RUN: return runq(c, &ro, e);
+	case MODE_LIST: return mailq_list(c, o->account, e);
+	case MODE_DELETE: return mailq_edit(c, o->account, MAILQ_DELETE, o->queue_id, e);
+	case MODE_HOLD: return mailq_edit(c, o->account, MAILQ_HOLD, o->queue_id, e);
+	case MODE_RELEASE: return mailq_edit(c, o->account, MAILQ_RELEASE, o->queue_id, e);
+	case MODE_SERVERINFO: return serverinfo(c, o, e);
 	case MODE_SEND: break;
 	}
 	return err_set(e, ERR_SOFTWARE, "unknown mode");
@@ -367,10 +399,11 @@ int main(int argc, char **argv)
 	struct account a;
 	struct msg m = { .fd = -1 };
 	struct rcpt_list rcpts = { 0 };
-	struct sender_ctx sc = { 0 };
-	struct send_report rep = { 0 };
+	char sender[1024];
+	struct submit_report rep = { 0 };
 	char domain[256], password[1024] = "", notify[64];
-	struct send_job job = { 0 };
+	struct envelope env = { 0 };
+	struct spool sp = { .fd = -1 };
 	int code, sending = 0;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -379,7 +412,7 @@ int main(int argc, char **argv)
 	log_set_verbose(o.verbose);
 	if (o.mode != MODE_SEND) {
 		if (conf_load(&conf, o.config, &e) == 0)
-			queue_mode(&o, &conf, &e);
+			other_mode(&o, &conf, &e);
 		goto done;
 	}
 	if (o.nrcpts == 0 && !o.extract) {
@@ -395,14 +428,12 @@ int main(int argc, char **argv)
 	if (conf_load(&conf, o.config, &e) < 0 ||
 	    conf_account(&conf, o.account, o.from, &a, &e) < 0)
 		goto done;
-	send_ehlo_name(&a, domain, sizeof domain);
-	if (send_password(&a, password, sizeof password, &e) < 0)
+	ehlo_name(&a, domain, sizeof domain);
+	if (secret_get(&a, password, sizeof password, &e) < 0)
 		goto done;
 
-	sc = (struct sender_ctx){ .o = &o, .a = &a, .domain = domain };
 	struct msg_opts mo = {
 		.dot_ends = !o.ignore_dots,
-		.extract = o.extract,
 		.maildomain = a.maildomain,
 		.remove_bcc = a.remove_bcc_headers,
 		.set_from = strcmp(a.set_from_header, "on") == 0    ? MSG_FROM_ON
@@ -412,20 +443,16 @@ int main(int argc, char **argv)
 		.set_msgid = a.set_msgid_header,
 		.full_name = o.full_name ? o.full_name : a.from_full_name,
 		.domain = domain,
-		.sender = resolve_sender,
-		.ctx = &sc,
 	};
-	if (msg_spool(0, &mo, &m, &e) < 0)
+	/* the header section first: the sender and (-t) the recipients can depend on it */
+	if (msg_read_headers(0, &mo, &m, &e) < 0 ||
+	    decide_sender(&o, &a, domain, m.header_from, sender, sizeof sender, &e) < 0 ||
+	    (o.extract && rcpt_from_headers(&rcpts, &m.fields, &e) < 0) ||
+	    msg_write(&m, sender, &e) < 0)
 		goto done;
-	if (sc.e.kind) {
-		e = sc.e;
-		goto done;
-	}
 	if (m.split_lines)
 		log_warn("%lu line break%s inserted into body lines longer than %d bytes",
 			 m.split_lines, m.split_lines == 1 ? "" : "s", MSG_LINE_MAX);
-	for (size_t i = 0; i < m.rcpts.n; i++)
-		rcpt_add(&rcpts, m.rcpts.v[i].spec);
 	if (rcpt_expand(&rcpts, a.aliases, a.maildomain, &e) < 0)
 		goto done;
 	if (rcpts.n == 0) {
@@ -433,19 +460,18 @@ int main(int argc, char **argv)
 			"of the message");
 		goto done;
 	}
-	job.from = m.sender;
-	job.rcpts = rcpts.v;
-	job.nrcpts = rcpts.n;
-	job.fd = m.fd;
-	job.size = m.size;
-	job.body_8bit = m.eight_bit || o.body_8bit;
-	dsn_params(&o, &a, &job, notify, sizeof notify);
+	env.from = m.sender;
+	env.rcpts = rcpts.v;
+	env.nrcpts = rcpts.n;
+	env.body_8bit = m.eight_bit || o.body_8bit;
+	sp = (struct spool){ .fd = m.fd, .offset = 0, .size = m.size };
+	dsn_params(&o, &a, &env, notify, sizeof notify);
 	sending = 1;
-	send_now(&conf, &a, domain, password, &job, &rep, &e);
+	submit(&conf, &a, domain, password, &env, &sp, &rep, &e);
 done:
 	explicit_bzero(password, sizeof password);
 	if (sending)
-		log_result(&a, &rep, &job, &e);
+		report_log(&a, &rep, &env, &sp, &e);
 	msg_close(&m);
 	rcpt_free(&rcpts);
 	conf_free(&conf);

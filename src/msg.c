@@ -16,27 +16,29 @@
 #define MSG_CHUNK 65536
 #define MSG_HEADER_LINE_MAX (1024 * 1024)
 
-enum { RESENT_NONE, RESENT_FIRST, RESENT_AFTER };
-
+/* Between msg_read_headers and msg_write: the input's line-ending state machine, and what of the
+ * input was read past the end of the header section. */
 struct msg_state {
-	const struct msg_opts *o;
+	struct msg_opts o;
 	struct msg *m;
+	int in;			/* the input */
+	int writing;		/* msg_write has begun: output goes to the spool */
 	struct buf out;		/* pending output to the spool */
 	struct buf line;	/* a header line being collected */
 	struct hdr hdr;
 	int in_body;
-	int at_bol, pending_cr, dot_pending, ended;
+	int at_bol, pending_cr, dot_pending, ended, eof;
 	size_t col;		/* bytes in the current body line */
 	unsigned long lineno;
 	unsigned seen;		/* MSG_ADDED_* bits of fields present in the input */
-	int resent;		/* where we are among Resent- blocks */
-	int sender_known;
-	struct addr_list plain_rcpts, resent_rcpts;
+	struct buf first_body;	/* a line that started the body without an empty line */
+	int have_first_body;
+	struct buf rest;	/* input read after the header section, not yet fed */
 };
 
 /* ---- output ---- */
 
-static int msg_write(struct msg_state *s, const char *p, size_t n, struct err *e)
+static int msg_out(struct msg_state *s, const char *p, size_t n, struct err *e)
 {
 	s->m->size += (off_t)n;
 	while (n) {
@@ -54,7 +56,7 @@ static int msg_write(struct msg_state *s, const char *p, size_t n, struct err *e
 
 static int msg_flush(struct msg_state *s, struct err *e)
 {
-	int r = msg_write(s, s->out.data, s->out.len, e);
+	int r = msg_out(s, s->out.data, s->out.len, e);
 
 	buf_reset(&s->out);
 	return r;
@@ -65,7 +67,7 @@ static int msg_put(struct msg_state *s, const char *p, size_t n, struct err *e)
 	if (s->out.len + n > MSG_CHUNK && msg_flush(s, e) < 0)
 		return -1;
 	if (n > MSG_CHUNK)	/* large enough to write without copying */
-		return msg_write(s, p, n, e);
+		return msg_out(s, p, n, e);
 	if (buf_add(&s->out, p, n) < 0)
 		err_oom();
 	return 0;
@@ -107,17 +109,6 @@ static int msg_put_field(struct msg_state *s, const char *f, size_t len, struct 
 }
 
 /* ---- header fields ---- */
-
-static const char *msg_sender(struct msg_state *s, const char *header_from)
-{
-	if (!s->sender_known) {
-		s->sender_known = 1;
-		s->m->sender = s->o->sender ? s->o->sender(s->o->ctx, header_from) : "";
-		if (!s->m->sender)
-			s->m->sender = "";
-	}
-	return s->m->sender;
-}
 
 static int name_in(const struct hdr_ev *ev, const char *const *names)
 {
@@ -162,7 +153,7 @@ static void msg_qualify(const struct hdr_ev *ev, const struct addr_list *l, cons
  * none. */
 static void msg_from_field(struct msg_state *s, const char *name, struct buf *out)
 {
-	const char *fn = s->o->full_name;
+	const char *fn = s->o.full_name;
 
 	if (buf_addstr(out, "From: ") < 0)
 		err_oom();
@@ -178,84 +169,71 @@ static void msg_from_field(struct msg_state *s, const char *name, struct buf *ou
 		err_oom();
 }
 
-/* One complete header field from the input: rewritten as the account asks, then written. */
+/* The first address of a From: field, qualified with the mail domain when it has none; NULL
+ * when the field holds none or does not parse. */
+static char *msg_from_address(const struct msg_state *s, const struct addr_list *l)
+{
+	struct buf b;
+
+	if (!l->n)
+		return NULL;
+	if (l->v[0].has_domain || !s->o.maildomain)
+		return xstrdup(l->v[0].spec);
+	buf_init(&b, ADDR_MAX * 2);
+	if (buf_printf(&b, "%s@%s", l->v[0].spec, s->o.maildomain) < 0)
+		err_oom();
+	return buf_detach(&b, NULL);
+}
+
+/* Reading: one complete header field is kept, and the first From: address noted. */
+static int msg_keep_field(struct msg_state *s, const struct hdr_ev *ev, struct err *e)
+{
+	if (hdr_is(ev, "From") && !(s->seen & MSG_ADDED_FROM)) {
+		struct addr_list l = { 0 };
+		struct err pe;
+		size_t vlen;
+		const char *v = field_value(ev, &vlen);
+
+		s->seen |= MSG_ADDED_FROM;
+		if (addr_parse(v, vlen, &l, &pe) == 0)
+			s->m->header_from = msg_from_address(s, &l);
+		addr_list_free(&l);
+	}
+	if (hdr_fields_add(&s->m->fields, ev, s->lineno) < 0)
+		return err_set(e, ERR_DATA, "the header section is longer than %d bytes; nothing was "
+			       "sent", HDR_SECTION_MAX);
+	return 0;
+}
+
+/* Writing: one header field, rewritten as the account asks. */
 static int msg_field(struct msg_state *s, const struct hdr_ev *ev, struct err *e)
 {
 	static const char *const addr_fields[] = { "From", "Sender", "To", "Cc", "Bcc", "Reply-To",
 						   "Resent-From", "Resent-Sender", "Resent-To",
 						   "Resent-Cc", "Resent-Bcc", NULL };
-	static const char *const rcpt_fields[] = { "To", "Cc", "Bcc", NULL };
-	static const char *const resent_rcpt_fields[] = { "Resent-To", "Resent-Cc", "Resent-Bcc",
-							  NULL };
-	int is_resent = ev->name_len > 7 && strncasecmp(ev->name, "Resent-", 7) == 0;
 	int is_bcc = hdr_is(ev, "Bcc") || hdr_is(ev, "Resent-Bcc");
 	int is_from = hdr_is(ev, "From");
 	struct addr_list l = { 0 };
 	struct buf out;
 	int parsed = 0, r;
 
-	/* the first Resent- block is the newest; any other field ends it */
-	if (is_resent && s->resent == RESENT_NONE)
-		s->resent = RESENT_FIRST;
-	else if (!is_resent && s->resent == RESENT_FIRST)
-		s->resent = RESENT_AFTER;	/* trace fields come before a block, not inside */
-
 	if (hdr_is(ev, "Date"))
 		s->seen |= MSG_ADDED_DATE;
 	else if (hdr_is(ev, "Message-ID"))
 		s->seen |= MSG_ADDED_MSGID;
-
+	if (is_bcc && s->o.remove_bcc)
+		return 0;
 	if (name_in(ev, addr_fields)) {
 		size_t vlen;
 		const char *v = field_value(ev, &vlen);
-		int wanted = s->o->extract && (name_in(ev, rcpt_fields) ||
-					       (s->resent == RESENT_FIRST && name_in(ev, resent_rcpt_fields)));
 		struct err pe = { 0 };
 
 		parsed = addr_parse(v, vlen, &l, &pe) == 0;
-		if (!parsed && wanted) {
-			addr_list_free(&l);
-			return err_set(e, ERR_DATA, "cannot read the addresses in the %.*s: header "
-				       "(line %lu): %s; nothing was sent", (int)ev->name_len, ev->name,
-				       s->lineno, pe.text);
-		}
-		if (wanted) {
-			struct addr_list *to = is_resent ? &s->resent_rcpts : &s->plain_rcpts;
-
-			for (size_t i = 0; i < l.n; i++) {
-				struct addr a = { .spec = xstrdup(l.v[i].spec) };
-
-				if (to->n == to->cap) {
-					to->cap = to->cap ? to->cap * 2 : 16;
-					to->v = xrealloc(to->v, to->cap * sizeof *to->v);
-				}
-				to->v[to->n++] = a;
-			}
-		}
-	}
-	if (is_bcc && s->o->remove_bcc) {
-		addr_list_free(&l);
-		return 0;
 	}
 	buf_init(&out, HDR_FIELD_MAX * 2);
 	if (is_from && !(s->seen & MSG_ADDED_FROM)) {
-		char *first = NULL;
-
 		s->seen |= MSG_ADDED_FROM;
-		if (parsed && l.n) {
-			first = l.v[0].has_domain || !s->o->maildomain
-					? xstrdup(l.v[0].spec)
-					: NULL;
-			if (!first) {
-				if (buf_printf(&out, "%s@%s", l.v[0].spec, s->o->maildomain) < 0)
-					err_oom();
-				first = xstrdup(out.data);
-				buf_reset(&out);
-			}
-		}
-		msg_sender(s, first);
-		free(first);
-		if (s->o->set_from == MSG_FROM_ON && *s->m->sender) {
+		if (s->o.set_from == MSG_FROM_ON && *s->m->sender) {
 			msg_from_field(s, parsed && l.n ? l.v[0].name : NULL, &out);
 			r = msg_put_field(s, out.data, out.len, e);
 			buf_free(&out);
@@ -263,8 +241,8 @@ static int msg_field(struct msg_state *s, const struct hdr_ev *ev, struct err *e
 			return r;
 		}
 	}
-	if (parsed && s->o->maildomain)
-		msg_qualify(ev, &l, s->o->maildomain, &out);
+	if (parsed && s->o.maildomain)
+		msg_qualify(ev, &l, s->o.maildomain, &out);
 	else if (buf_add(&out, ev->field, ev->len) < 0)
 		err_oom();
 	r = msg_put_field(s, out.data, out.len, e);
@@ -273,53 +251,66 @@ static int msg_field(struct msg_state *s, const struct hdr_ev *ev, struct err *e
 	return r;
 }
 
-/* Date:, Message-ID: and From: when the input lacked them and the account wants them. */
-static int msg_add_headers(struct msg_state *s, struct err *e)
+/* "Date: ..." for now, in the local zone, with fixed English names (RFC 5322 3.3). */
+static void msg_date(struct buf *b, time_t now)
 {
 	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct buf b;
-	time_t now = time(NULL);
 	struct tm tm;
+	long off;
+
+	localtime_r(&now, &tm);
+	off = tm.tm_gmtoff / 60;
+	if (buf_printf(b, "Date: %s, %d %s %d %02d:%02d:%02d %c%02ld%02ld\r\n", days[tm.tm_wday],
+		       tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+		       tm.tm_sec, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60) < 0)
+		err_oom();
+}
+
+/* "Message-ID: <YYYYMMDDhhmmss.RANDOM@domain>": unique without any state. */
+static void msg_msgid(struct buf *b, time_t now, const char *domain)
+{
+	unsigned char rnd[12] = { 0 };
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
+		unsigned long long t = (unsigned long long)now ^ ((unsigned long long)getpid() << 32);
+
+		memcpy(rnd, &t, sizeof t);
+	}
+	if (buf_printf(b, "Message-ID: <%04d%02d%02d%02d%02d%02d.", tm.tm_year + 1900,
+		       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec) < 0)
+		err_oom();
+	for (size_t i = 0; i < sizeof rnd; i++)
+		if (buf_printf(b, "%02x", rnd[i]) < 0)
+			err_oom();
+	if (buf_printf(b, "@%s>\r\n", domain) < 0)
+		err_oom();
+}
+
+/* Date:, Message-ID: and From: when the input lacked them and the account wants them. */
+static int msg_add_headers(struct msg_state *s, struct err *e)
+{
+	time_t now = time(NULL);
+	struct buf b;
 	int r;
 
-	msg_sender(s, NULL);
 	buf_init(&b, 1 << 20);
-	localtime_r(&now, &tm);
-	if (!(s->seen & MSG_ADDED_DATE) && s->o->set_date) {
-		long off = tm.tm_gmtoff / 60;
-
-		if (buf_printf(&b, "Date: %s, %d %s %d %02d:%02d:%02d %c%02ld%02ld\r\n",
-			       days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
-			       tm.tm_hour, tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+',
-			       labs(off) / 60, labs(off) % 60) < 0)
-			err_oom();
+	if (!(s->seen & MSG_ADDED_DATE) && s->o.set_date) {
+		msg_date(&b, now);
 		s->m->added |= MSG_ADDED_DATE;
 	}
-	if (!(s->seen & MSG_ADDED_MSGID) && s->o->set_msgid) {
-		unsigned char rnd[12] = { 0 };
-
-		if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
-			unsigned long long t = (unsigned long long)now ^ ((unsigned long long)getpid() << 32);
-
-			memcpy(rnd, &t, sizeof t);
-		}
-		if (buf_printf(&b, "Message-ID: <%04d%02d%02d%02d%02d%02d.", tm.tm_year + 1900,
-			       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec) < 0)
-			err_oom();
-		for (size_t i = 0; i < sizeof rnd; i++)
-			if (buf_printf(&b, "%02x", rnd[i]) < 0)
-				err_oom();
+	if (!(s->seen & MSG_ADDED_MSGID) && s->o.set_msgid) {
 		/* the right side is the sender's domain: one that the sender controls */
 		const char *at = strrchr(s->m->sender, '@');
 
-		if (buf_printf(&b, "@%s>\r\n", at && at[1] ? at + 1 : s->o->domain) < 0)
-			err_oom();
+		msg_msgid(&b, now, at && at[1] ? at + 1 : s->o.domain);
 		s->m->added |= MSG_ADDED_MSGID;
 	}
-	if (!(s->seen & MSG_ADDED_FROM) && s->o->set_from != MSG_FROM_OFF && *s->m->sender) {
-		if (s->o->full_name && *s->o->full_name)
+	if (!(s->seen & MSG_ADDED_FROM) && s->o.set_from != MSG_FROM_OFF && *s->m->sender) {
+		if (s->o.full_name && *s->o.full_name)
 			msg_from_field(s, NULL, &b);
 		else if (buf_printf(&b, "From: %s", s->m->sender) < 0)	/* bare: no <> */
 			err_oom();
@@ -339,24 +330,49 @@ static int msg_header_events(struct msg_state *s, struct err *e)
 
 	while (hdr_next(&s->hdr, &ev) != HDR_NONE) {
 		if (ev.type == HDR_FIELD) {
-			if (msg_field(s, &ev, e) < 0)
+			if (msg_keep_field(s, &ev, e) < 0)
 				return -1;
 			continue;
 		}
-		s->in_body = 1;
-		if (msg_add_headers(s, e) < 0 || msg_put(s, "\r\n", 2, e) < 0)
-			return -1;
+		s->in_body = 1;	/* the header section is read: msg_read_headers returns */
 		if (ev.body) {
-			s->col = 0;
-			for (size_t i = 0; i < ev.body_len; i += MSG_LINE_MAX) {
-				size_t n = ev.body_len - i < MSG_LINE_MAX ? ev.body_len - i : MSG_LINE_MAX;
-
-				if (i)
-					s->m->split_lines++;
-				if (msg_put(s, ev.body + i, n, e) < 0 || msg_put(s, "\r\n", 2, e) < 0)
-					return -1;
-			}
+			s->have_first_body = 1;
+			if (buf_add(&s->first_body, ev.body, ev.body_len) < 0)
+				err_oom();
 		}
+	}
+	return 0;
+}
+
+/* The header section, rewritten, with what the account adds, the empty line, and the line that
+ * started the body when the section had no empty line. */
+static int msg_write_head(struct msg_state *s, struct err *e)
+{
+	const struct hdr_fields *f = &s->m->fields;
+	const char *b = s->first_body.data;
+	size_t blen = s->first_body.len;
+
+	s->seen = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		struct hdr_ev ev = { .type = HDR_FIELD, .name = f->v[i].text,
+				     .name_len = f->v[i].name_len, .field = f->v[i].text,
+				     .len = f->v[i].len };
+
+		if (msg_field(s, &ev, e) < 0)
+			return -1;
+	}
+	if (msg_add_headers(s, e) < 0 || msg_put(s, "\r\n", 2, e) < 0)
+		return -1;
+	if (!s->have_first_body)
+		return 0;
+	s->col = 0;
+	for (size_t i = 0; i < blen; i += MSG_LINE_MAX) {
+		size_t n = blen - i < MSG_LINE_MAX ? blen - i : MSG_LINE_MAX;
+
+		if (i)
+			s->m->split_lines++;
+		if (msg_put(s, b + i, n, e) < 0 || msg_put(s, "\r\n", 2, e) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -421,7 +437,7 @@ static const char *msg_feed_fast(struct msg_state *s, const char *p, const char 
 		size_t n = (size_t)((nl ? nl : end) - p);
 
 		/* a leading dot, or a line to split, is the general path's business */
-		if ((s->at_bol && s->o->dot_ends && *p == '.') || s->col + n > MSG_LINE_MAX)
+		if ((s->at_bol && s->o.dot_ends && *p == '.') || s->col + n > MSG_LINE_MAX)
 			return p;
 		if (n) {
 			unsigned char acc = 0;
@@ -444,16 +460,22 @@ static const char *msg_feed_fast(struct msg_state *s, const char *p, const char 
 	return end;
 }
 
-/* Feeds a block of input through the line-ending state machine. */
-static int msg_feed(struct msg_state *s, const char *p, size_t n, struct err *e)
+/* While reading, the header section has ended: the rest waits for msg_write. */
+static int msg_head_done(const struct msg_state *s)
 {
-	const char *end = p + n;
+	return !s->writing && s->in_body;
+}
 
-	p = msg_feed_fast(s, p, end, e);
+/* Feeds a block of input through the line-ending state machine. Returns how much of it was
+ * taken (all of it, unless the header section ended while reading), or -1. */
+static ssize_t msg_feed(struct msg_state *s, const char *start, size_t n, struct err *e)
+{
+	const char *end = start + n, *p;
+
+	p = msg_feed_fast(s, start, end, e);
 	if (!p)
 		return -1;
-
-	while (p < end && !s->ended) {
+	while (p < end && !s->ended && !msg_head_done(s)) {
 		const char *q;
 
 		if (s->pending_cr) {
@@ -472,7 +494,7 @@ static int msg_feed(struct msg_state *s, const char *p, size_t n, struct err *e)
 			}
 			if (msg_text(s, ".", 1, e) < 0)
 				return -1;
-		} else if (s->at_bol && *p == '.' && s->o->dot_ends) {
+		} else if (s->at_bol && *p == '.' && s->o.dot_ends) {
 			s->dot_pending = 1;
 			s->at_bol = 0;
 			p++;
@@ -487,23 +509,28 @@ static int msg_feed(struct msg_state *s, const char *p, size_t n, struct err *e)
 		}
 		if (msg_text(s, p, (size_t)(q - p), e) < 0)
 			return -1;
-		if (q == end)
+		if (q == end) {
+			p = end;
 			break;
+		}
 		if (*q == 0)
 			return err_set(e, ERR_DATA, "the message contains a NUL byte (line %lu); "
 				       "nothing was sent", s->lineno + 1);
+		p = q + 1;
 		if (*q == '\r')
 			s->pending_cr = 1;
 		else if (msg_eol(s, e) < 0)
 			return -1;
-		p = q + 1;
 	}
-	return 0;
+	if (s->ended)
+		return (ssize_t)n;
+	return p - start;
 }
 
 /* End of input: close the last line, and the header section if it is still open. */
-static int msg_finish(struct msg_state *s, struct err *e)
+static int msg_end_input(struct msg_state *s, struct err *e)
 {
+	s->eof = 1;
 	/* a lone "." as the last line, even without its line end, ends the message too */
 	if (!s->ended && !s->dot_pending && (s->pending_cr || !s->at_bol) && msg_eol(s, e) < 0)
 		return -1;
@@ -512,7 +539,106 @@ static int msg_finish(struct msg_state *s, struct err *e)
 		if (msg_header_events(s, e) < 0)
 			return -1;
 	}
-	return msg_flush(s, e);
+	return 0;
+}
+
+/* Feeds the input until it ends, or while reading until the header section ends (what was read
+ * past it is kept in s->rest). */
+static int msg_pump(struct msg_state *s, struct err *e)
+{
+	static char chunk[MSG_CHUNK];
+
+	while (!s->eof && !s->ended && !msg_head_done(s)) {
+		ssize_t n = read(s->in, chunk, sizeof chunk), used;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_set(e, ERR_IO, "cannot read the message: %s", strerror(errno));
+		if (n == 0)
+			return msg_end_input(s, e);
+		used = msg_feed(s, chunk, (size_t)n, e);
+		if (used < 0)
+			return -1;
+		if (used < n && buf_add(&s->rest, chunk + used, (size_t)(n - used)) < 0)
+			err_oom();
+	}
+	if (!s->ended || s->eof)
+		return 0;
+	while (read(s->in, chunk, sizeof chunk) > 0)	/* so the writer gets no SIGPIPE */
+		;
+	return msg_end_input(s, e);	/* a lone "." ended it: the header section ends too */
+}
+
+static void msg_state_free(struct msg *m)
+{
+	struct msg_state *s = m->st;
+
+	if (!s)
+		return;
+	buf_free(&s->out);
+	buf_free(&s->line);
+	buf_free(&s->first_body);
+	buf_free(&s->rest);
+	hdr_free(&s->hdr);
+	free(s);
+	m->st = NULL;
+}
+
+int msg_read_headers(int in, const struct msg_opts *o, struct msg *m, struct err *e)
+{
+	struct msg_state *s = xmalloc(sizeof *s);
+
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
+	m->sender = "";
+	memset(s, 0, sizeof *s);
+	s->o = *o;
+	s->m = m;
+	s->in = in;
+	s->at_bol = 1;
+	m->st = s;
+	buf_init(&s->out, MSG_CHUNK);
+	buf_init(&s->line, MSG_HEADER_LINE_MAX);
+	buf_init(&s->first_body, HDR_FIELD_MAX);
+	buf_init(&s->rest, MSG_CHUNK);
+	hdr_init(&s->hdr);
+	if (msg_pump(s, e) < 0) {
+		msg_close(m);
+		return -1;
+	}
+	return 0;
+}
+
+int msg_write(struct msg *m, const char *sender, struct err *e)
+{
+	struct msg_state *s = m->st;
+	int r = -1;
+
+	m->sender = sender;
+	m->fd = msg_spool_file(s->o.tmpdir, e);
+	if (m->fd < 0)
+		goto out;
+	s->writing = 1;
+	if (msg_write_head(s, e) < 0)
+		goto out;
+	if (s->rest.len && msg_feed(s, s->rest.data, s->rest.len, e) < 0)
+		goto out;
+	if (msg_pump(s, e) < 0 || msg_flush(s, e) < 0)
+		goto out;
+	r = 0;
+out:
+	msg_state_free(m);
+	if (r < 0)
+		msg_close(m);
+	return r;
+}
+
+int msg_spool(int in, const struct msg_opts *o, const char *sender, struct msg *m, struct err *e)
+{
+	if (msg_read_headers(in, o, m, e) < 0)
+		return -1;
+	return msg_write(m, sender, e);
 }
 
 int msg_spool_file(const char *dir, struct err *e)
@@ -536,59 +662,77 @@ int msg_spool_file(const char *dir, struct err *e)
 	return fd;
 }
 
-int msg_spool(int in, const struct msg_opts *o, struct msg *m, struct err *e)
-{
-	static char chunk[MSG_CHUNK];
-	struct msg_state s = { .o = o, .m = m, .at_bol = 1 };
-	int r = -1;
-
-	memset(m, 0, sizeof *m);
-	m->sender = "";
-	m->fd = msg_spool_file(o->tmpdir, e);
-	if (m->fd < 0)
-		return -1;
-	buf_init(&s.out, MSG_CHUNK);
-	buf_init(&s.line, MSG_HEADER_LINE_MAX);
-	hdr_init(&s.hdr);
-	for (;;) {
-		ssize_t n = read(in, chunk, sizeof chunk);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_set(e, ERR_IO, "cannot read the message: %s", strerror(errno));
-			goto out;
-		}
-		if (n == 0 || s.ended)
-			break;
-		if (msg_feed(&s, chunk, (size_t)n, e) < 0)
-			goto out;
-	}
-	r = msg_finish(&s, e);
-out:
-	if (s.ended)	/* read the rest, so the writer gets no SIGPIPE */
-		while (read(in, chunk, sizeof chunk) > 0)
-			;
-	/* the first Resent- block, when there is one, names the recipients instead */
-	if (s.resent != RESENT_NONE) {
-		m->rcpts = s.resent_rcpts;
-		addr_list_free(&s.plain_rcpts);
-	} else {
-		m->rcpts = s.plain_rcpts;
-		addr_list_free(&s.resent_rcpts);
-	}
-	buf_free(&s.out);
-	buf_free(&s.line);
-	hdr_free(&s.hdr);
-	if (r < 0)
-		msg_close(m);
-	return r;
-}
-
 void msg_close(struct msg *m)
 {
+	msg_state_free(m);
 	if (m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
-	addr_list_free(&m->rcpts);
+	hdr_fields_free(&m->fields);
+	free(m->header_from);
+	m->header_from = NULL;
+}
+
+/* The original header section of sp, up to its empty line, at most max bytes, into b. */
+static void msg_bounce_headers(const struct spool *sp, struct buf *b, size_t max)
+{
+	char chunk[8192];
+	off_t off = sp->offset, end = sp->offset + sp->size;
+	size_t orig = b->len;
+
+	while (off < end && b->len - orig < max) {
+		ssize_t n = pread(sp->fd, chunk, sizeof chunk, off);
+		char *blank;
+
+		if (n <= 0)
+			break;
+		if (off + n > end)
+			n = end - off;
+		if (buf_add(b, chunk, (size_t)n) < 0)
+			break;
+		off += n;
+		blank = strstr(b->data + orig, "\r\n\r\n");
+		if (blank) {
+			buf_setlen(b, (size_t)(blank - b->data) + 2);
+			break;
+		}
+	}
+	if (b->len < 2 || memcmp(b->data + b->len - 2, "\r\n", 2) != 0)
+		(void)!buf_addstr(b, "\r\n");
+}
+
+int msg_bounce(const struct msg_bounce *in, struct spool *out, struct err *e)
+{
+	time_t now = time(NULL);
+	struct buf b;
+	int fd = msg_spool_file(NULL, e), r = -1;
+
+	if (fd < 0)
+		return -1;
+	buf_init(&b, MSG_BOUNCE_MAX);
+	if (buf_printf(&b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\nTo: <%s>\r\n"
+			   "Subject: Undelivered Mail Returned to Sender\r\n", in->domain, in->to) < 0)
+		err_oom();
+	msg_date(&b, now);
+	msg_msgid(&b, now, in->domain);
+	if (buf_printf(&b, "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+			   "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+			   "postbote could not deliver your message (queue id %s) to these "
+			   "recipients:\r\n\r\n", in->id) < 0)
+		err_oom();
+	for (size_t i = 0; i < in->n; i++)
+		if (buf_printf(&b, "  <%s>\r\n    %s\r\n", in->addrs[i], in->reasons[i]) < 0)
+			break;
+	if (buf_addstr(&b, "\r\nThe headers of your message follow.\r\n\r\n") < 0)
+		err_oom();
+	msg_bounce_headers(in->orig, &b, MSG_BOUNCE_MAX / 2);
+	if (write(fd, b.data, b.len) == (ssize_t)b.len) {
+		*out = (struct spool){ .fd = fd, .offset = 0, .size = (off_t)b.len };
+		r = 0;
+	} else {
+		err_set(e, ERR_IO, "cannot write a bounce: %s", strerror(errno));
+		close(fd);
+	}
+	buf_free(&b);
+	return r;
 }

@@ -3,14 +3,19 @@
  * refused; header fields are rewritten where the account asks (bare local addresses qualified,
  * Bcc removed, From set) and Date:, Message-ID: and From: added when missing; header lines over
  * 998 bytes are folded and body lines over 998 bytes split; a leading mbox "From " line is
- * dropped, as sendmail does. With -t the recipients in the headers
- * are collected. Memory use does not depend on the size of the message. */
+ * dropped, as sendmail does. Reading happens in two steps, so that the caller can decide the
+ * envelope sender (and, with -t, the recipients) from the header section before anything is
+ * written: msg_read_headers reads up to the end of the header section and keeps it (capped),
+ * msg_write writes the fixed-up message with that sender and streams the rest of the input.
+ * Memory use does not depend on the size of the body. */
 #ifndef POSTBOTE_MSG_H
 #define POSTBOTE_MSG_H
 
 #include <sys/types.h>
 
 #include "addr.h"
+#include "envelope.h"
+#include "hdr.h"
 #include "err.h"
 
 #define MSG_LINE_MAX 998	/* RFC 5322 2.1.1, without the CRLF */
@@ -19,7 +24,6 @@ enum msg_set_from { MSG_FROM_AUTO, MSG_FROM_ON, MSG_FROM_OFF };
 
 struct msg_opts {
 	int dot_ends;		/* a line with a single "." ends the input (no -i) */
-	int extract;		/* -t: collect To/Cc/Bcc (or the first Resent- block's) */
 	const char *maildomain;	/* qualifies bare local addresses in address headers; NULL: no */
 	int remove_bcc;		/* leave Bcc: and Resent-Bcc: out */
 	enum msg_set_from set_from;
@@ -27,30 +31,49 @@ struct msg_opts {
 	const char *full_name;	/* display name of an added or replaced From:, or NULL */
 	const char *domain;	/* the right side of an added Message-ID: */
 	const char *tmpdir;	/* where the spool file goes; NULL: $TMPDIR or /tmp */
-	/* Gives the envelope sender ("" for the null sender) once the From: header is known:
-	 * header_from is its first address (qualified), or NULL when the message has none.
-	 * Called exactly once, before any From: is written. The string must outlive msg_spool. */
-	const char *(*sender)(void *ctx, const char *header_from);
-	void *ctx;
 };
 
+struct msg_state;
+
 struct msg {
-	int fd;			/* the spool file, unlinked; -1 when closed */
+	int fd;			/* the spool file, unlinked; -1 before msg_write and when closed */
 	off_t size;		/* its size in bytes */
 	int eight_bit;		/* some byte is >= 0x80 */
 	unsigned added;		/* MSG_ADDED_* */
 	unsigned long split_lines;	/* line breaks inserted into body lines over MSG_LINE_MAX */
-	struct addr_list rcpts;	/* -t: the recipients the headers name (unqualified) */
-	const char *sender;	/* what opts.sender returned */
+	struct hdr_fields fields;	/* the header section as it came, for rcpt_from_headers */
+	char *header_from;	/* the first From: address, qualified; NULL when there is none */
+	const char *sender;	/* what msg_write was given */
+	struct msg_state *st;	/* between the two steps */
 };
 
 enum { MSG_ADDED_DATE = 1, MSG_ADDED_MSGID = 2, MSG_ADDED_FROM = 4 };
 
-/* Reads all of fd `in` into a new spool file. -1 with ERR_DATA (a NUL byte, a header field too
- * long, with -t an address header that does not parse), ERR_IO (read or write failed, disk full)
- * or ERR_OS. */
-int msg_spool(int in, const struct msg_opts *o, struct msg *m, struct err *e);
+/* Reads fd `in` up to the end of the header section: m->fields and m->header_from. -1 with ERR_DATA
+ * (a NUL byte, a header field or section too long) or ERR_IO; m is then closed. */
+int msg_read_headers(int in, const struct msg_opts *o, struct msg *m, struct err *e);
+/* Writes the message into a new spool file with `sender` as the envelope sender ("" for the null
+ * sender; it must outlive m), reading the rest of the input. -1 with ERR_DATA, ERR_IO (read or
+ * write failed, disk full) or ERR_OS; m is then closed. */
+int msg_write(struct msg *m, const char *sender, struct err *e);
+/* Both steps at once, for a caller whose sender does not depend on the headers. */
+int msg_spool(int in, const struct msg_opts *o, const char *sender, struct msg *m, struct err *e);
 void msg_close(struct msg *m);
+
+/* A bounce: who gets it, about which queued message, and why each recipient failed. */
+#define MSG_BOUNCE_MAX (1 << 20)
+struct msg_bounce {
+	const char *to;		/* the original sender */
+	const char *id;		/* the queue id */
+	const char *domain;	/* for From: MAILER-DAEMON@domain and the Message-ID */
+	const char *const *addrs, *const *reasons;
+	size_t n;
+	const struct spool *orig;	/* the message; its header section is quoted */
+};
+
+/* Writes the bounce into a new spool file (out: its fd, offset 0 and size; the caller closes
+ * the fd). -1 with ERR_IO. */
+int msg_bounce(const struct msg_bounce *in, struct spool *out, struct err *e);
 
 /* A new spool file, already unlinked, in dir (NULL: $TMPDIR, else /tmp). -1 with ERR_IO. */
 int msg_spool_file(const char *dir, struct err *e);

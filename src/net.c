@@ -30,7 +30,7 @@ int net_wait(int fd, int want_write, long long deadline, const char *what, struc
 		int r;
 
 		if (left <= 0)
-			return err_set(e, ERR_TEMP, "timed out %s", what);
+			return err_timeout(e, "timed out %s", what);
 		r = poll(&p, 1, left > 1000000 ? 1000000 : (int)left);
 		if (r > 0)
 			return 0;
@@ -56,8 +56,8 @@ static int net_try(const struct addrinfo *ai, int timeout_s, int *out, struct er
 		}
 		if (net_wait(fd, 1, net_now() + (long long)timeout_s * 1000,
 			     "connecting", e) < 0) {
-			if (e->kind == ERR_TEMP)
-				err_set(e, ERR_TEMP, "timed out after %d s", timeout_s);
+			if (e->flags & ERR_TIMEOUT)
+				err_timeout(e, "timed out after %d s", timeout_s);
 			close(fd);
 			return -1;
 		}

@@ -1,4 +1,4 @@
-/* queue: crash-safe queue files, state files, per-message locks, rate records. */
+/* queue: crash-safe queue files, state files with each recipient's fate, per-message locks. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,16 +21,35 @@
 #define QUEUE_VERSION "postbote-queue 1"
 #define QUEUE_END "end\n"
 #define QUEUE_HEADER_MAX (16 * 1024 * 1024)
-#define QUEUE_RATE_KEEP (24 * 3600)	/* the longest rate window */
+
+#define QUEUE_PATH_MAX 4200
 
 static const char *const queue_areas[] = { "q", "tmp", "hold", "failed", "rate" };
 
-static int queue_path(const struct queue *q, const char *area, const char *name, char *out,
-		      size_t size, struct err *e)
+const char *queue_area_name(enum queue_area a)
 {
-	if ((size_t)snprintf(out, size, "%s/%s/%s", q->dir, area, name) >= size)
-		return err_set(e, ERR_CONFIG, "queue directory path too long");
-	return 0;
+	return a == QUEUE_HOLD ? "hold" : a == QUEUE_FAILED ? "failed" : "q";
+}
+
+/* One path builder per kind of file; queue_open made sure that every one fits. */
+static void queue_path(const struct queue *q, const char *area, const char *name,
+		       const char *suffix, char out[QUEUE_PATH_MAX])
+{
+	if ((size_t)snprintf(out, QUEUE_PATH_MAX, "%s/%s/%s%s", q->dir, area, name, suffix) >=
+	    QUEUE_PATH_MAX)
+		abort();	/* queue_open caps the directory; ids and suffixes are short */
+}
+
+static void queue_msg_path(const struct queue *q, const struct queue_entry *ent,
+			   char out[QUEUE_PATH_MAX])
+{
+	queue_path(q, queue_area_name(ent->area), ent->id, "", out);
+}
+
+static void queue_state_path(const struct queue *q, const struct queue_entry *ent,
+			     char out[QUEUE_PATH_MAX])
+{
+	queue_path(q, queue_area_name(ent->area), ent->id, ".state", out);
 }
 
 static int queue_fsync_dir(const struct queue *q, const char *area, struct err *e)
@@ -158,60 +177,67 @@ static int queue_line(struct buf *b, const char *key, const char *value, struct 
 	return 0;
 }
 
-static int queue_header(const struct queue_entry *m, off_t size, struct buf *b, struct err *e)
+static int queue_header(const char *account, const struct envelope *env, time_t created,
+			off_t size, struct buf *b, struct err *e)
 {
-	if (buf_printf(b, "%s\n", QUEUE_VERSION) < 0 || queue_line(b, "account", m->account, e) < 0 ||
-	    buf_printf(b, "created: %lld\n", (long long)m->created) < 0 ||
-	    queue_line(b, "from", m->from, e) < 0)
+	if (buf_printf(b, "%s\n", QUEUE_VERSION) < 0 || queue_line(b, "account", account, e) < 0 ||
+	    buf_printf(b, "created: %lld\n", (long long)created) < 0 ||
+	    queue_line(b, "from", env->from, e) < 0)
 		return -1;
-	for (size_t i = 0; i < m->nrcpts; i++)
-		if (queue_line(b, "rcpt", m->rcpts[i], e) < 0)
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if (queue_line(b, "rcpt", env->rcpts[i], e) < 0)
 			return -1;
-	if ((m->body_8bit && buf_addstr(b, "8bit: 1\n") < 0) ||
-	    (m->dsn_notify && queue_line(b, "dsn-notify", m->dsn_notify, e) < 0) ||
-	    (m->dsn_ret && queue_line(b, "dsn-ret", m->dsn_ret, e) < 0) ||
-	    (m->dsn_envid && queue_line(b, "dsn-envid", m->dsn_envid, e) < 0) ||
+	if ((env->body_8bit && buf_addstr(b, "8bit: 1\n") < 0) ||
+	    (env->dsn_notify && queue_line(b, "dsn-notify", env->dsn_notify, e) < 0) ||
+	    (env->dsn_ret && queue_line(b, "dsn-ret", env->dsn_ret, e) < 0) ||
+	    (env->dsn_envid && queue_line(b, "dsn-envid", env->dsn_envid, e) < 0) ||
 	    buf_printf(b, "size: %lld\n\n", (long long)size) < 0)
 		return e->kind ? -1 : err_set(e, ERR_DATA, "the envelope is too large to queue");
 	return 0;
 }
 
-/* Writes data (then the spool's bytes) to tmp/name durably and renames it to area/final. */
-static int queue_commit(struct queue *q, const char *area, const char *name, const char *final,
-			const struct buf *data, int spool_fd, off_t size, struct err *e)
+/* Copies size bytes of fd from offset to out. */
+static int queue_copy(int out, int fd, off_t offset, off_t size)
 {
-	char tmp[4200], dst[4200];
 	static char chunk[65536];
-	off_t off = 0;
-	int fd;
+	off_t end = offset + size;
 
-	if (queue_path(q, "tmp", name, tmp, sizeof tmp, e) < 0 ||
-	    queue_path(q, area, final, dst, sizeof dst, e) < 0)
-		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_set(e, errno == EEXIST ? ERR_TEMP : ERR_IO, "cannot create %s: %s", tmp,
-			       strerror(errno));
-	if (write_all(fd, data->data, data->len) < 0)
-		goto fail;
-	while (off < size) {
-		size_t want = size - off < (off_t)sizeof chunk ? (size_t)(size - off) : sizeof chunk;
-		ssize_t n = pread(spool_fd, chunk, want, off);
+	while (offset < end) {
+		size_t want = end - offset < (off_t)sizeof chunk ? (size_t)(end - offset) : sizeof chunk;
+		ssize_t n = pread(fd, chunk, want, offset);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			if (n == 0)
 				errno = EIO;
-			goto fail;
+			return -1;
 		}
-		if (write_all(fd, chunk, (size_t)n) < 0)
-			goto fail;
-		off += n;
+		if (write_all(out, chunk, (size_t)n) < 0)
+			return -1;
+		offset += n;
 	}
-	if (spool_fd >= 0 && write_all(fd, QUEUE_END, strlen(QUEUE_END)) < 0)
-		goto fail;
-	if (fsync(fd) < 0)
+	return 0;
+}
+
+/* Writes data (then, with sp, the spool's bytes and the end marker) to tmp/name durably and
+ * renames it to area/final. */
+static int queue_commit(struct queue *q, const char *area, const char *name, const char *final,
+			const struct buf *data, const struct spool *sp, struct err *e)
+{
+	char tmp[QUEUE_PATH_MAX], dst[QUEUE_PATH_MAX];
+	int fd;
+
+	queue_path(q, "tmp", name, "", tmp);
+	queue_path(q, area, final, "", dst);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(e, errno == EEXIST ? ERR_TEMP : ERR_IO, "cannot create %s: %s", tmp,
+			       strerror(errno));
+	if (write_all(fd, data->data, data->len) < 0 ||
+	    (sp && (queue_copy(fd, sp->fd, sp->offset, sp->size) < 0 ||
+		    write_all(fd, QUEUE_END, strlen(QUEUE_END)) < 0)) ||
+	    fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -229,47 +255,75 @@ fail:
 	return -1;
 }
 
-int queue_add(struct queue *q, const char *area, const struct queue_entry *meta, int spool_fd,
-	      off_t size, char *id, struct err *e)
+/* The state file's text. */
+static int queue_state_text(const struct queue_entry *ent, struct buf *b, struct err *e)
 {
+	if (buf_printf(b, "attempts: %u\nnext: %lld\nlast: %lld\n", ent->st.attempts,
+		       (long long)ent->st.next, (long long)ent->st.last) < 0 ||
+	    (ent->st.error && queue_line(b, "error", ent->st.error, e) < 0))
+		return e->kind ? -1 : err_set(e, ERR_DATA, "the state is too large");
+	for (size_t i = 0; ent->st.fates && i < ent->env.nrcpts; i++) {
+		const struct fate *f = &ent->st.fates[i];
+
+		if (f->state == FATE_PENDING)
+			continue;
+		/* "fate: INDEX STATE KIND reason": fields, never an address to match again */
+		if (buf_printf(b, "fate: %zu %s %d ", i, fate_name(f->state), (int)f->kind) < 0)
+			return err_set(e, ERR_DATA, "the state is too large");
+		for (const char *p = f->reason; *p; p++)
+			if (buf_addch(b, *p == '\n' || *p == '\r' ? ' ' : *p) < 0)
+				return err_set(e, ERR_DATA, "the state is too large");
+		if (buf_addch(b, '\n') < 0)
+			return err_set(e, ERR_DATA, "the state is too large");
+	}
+	return 0;
+}
+
+int queue_save(struct queue *q, const struct queue_entry *ent, struct err *e)
+{
+	char name[QUEUE_ID_MAX + 32], final[QUEUE_ID_MAX + 8];
 	struct buf b;
 	int r = -1;
 
 	buf_init(&b, QUEUE_HEADER_MAX);
-	if (queue_header(meta, size, &b, e) < 0)
+	if (queue_state_text(ent, &b, e) < 0)
 		goto out;
-	for (int tries = 0; tries < 5; tries++) {
-		queue_new_id(id);
-		r = queue_commit(q, area, id, id, &b, spool_fd, size, e);
-		if (r == 0 || e->kind != ERR_TEMP)	/* ERR_TEMP: the id was taken */
-			break;
-	}
+	snprintf(name, sizeof name, "%s.state.%d", ent->id, (int)getpid());
+	snprintf(final, sizeof final, "%s.state", ent->id);
+	r = queue_commit(q, queue_area_name(ent->area), name, final, &b, NULL, e);
 out:
 	buf_free(&b);
 	return r;
 }
 
-int queue_save(struct queue *q, const struct queue_entry *ent, struct err *e)
+int queue_add(struct queue *q, enum queue_area area, const char *account,
+	      const struct envelope *env, const struct spool *sp, const struct queue_state *st,
+	      char *id, struct err *e)
 {
-	char name[QUEUE_ID_MAX + 16], final[QUEUE_ID_MAX + 8];
+	struct queue_entry ent = { .area = area, .env = *env, .created = time(NULL) };
 	struct buf b;
 	int r = -1;
 
 	buf_init(&b, QUEUE_HEADER_MAX);
-	if (buf_printf(&b, "attempts: %u\nnext: %lld\nlast: %lld\n", ent->attempts,
-		       (long long)ent->next, (long long)ent->last) < 0 ||
-	    (ent->error && queue_line(&b, "error", ent->error, e) < 0))
+	if (queue_header(account, env, ent.created, sp->size, &b, e) < 0)
 		goto out;
-	for (size_t i = 0; i < ent->ndone; i++)
-		if (queue_line(&b, "done", ent->done[i], e) < 0)
-			goto out;
-	for (size_t i = 0; i < ent->nfailed; i++)
-		if (queue_line(&b, "failed", ent->failed[i], e) < 0)
-			goto out;
-	snprintf(name, sizeof name, "%s.state.%d", ent->id, (int)getpid());
-	snprintf(final, sizeof final, "%s.state", ent->id);
-	unlink(name);
-	r = queue_commit(q, ent->area, name, final, &b, -1, 0, e);
+	for (int tries = 0; tries < 5; tries++) {
+		queue_new_id(id);
+		r = queue_commit(q, queue_area_name(area), id, id, &b, sp, e);
+		if (r == 0 || e->kind != ERR_TEMP)	/* ERR_TEMP: the id was taken */
+			break;
+	}
+	if (r == 0 && st) {
+		struct err re;
+
+		snprintf(ent.id, sizeof ent.id, "%s", id);
+		ent.st = *st;
+		/* without its state it would be sent at once, after the caller said it was not */
+		if (queue_save(q, &ent, e) < 0) {
+			queue_remove(q, &ent, &re);
+			r = -1;
+		}
+	}
 out:
 	buf_free(&b);
 	return r;
@@ -290,64 +344,136 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
-/* One "key: value" line of a queue or state file. */
-static void queue_parse_line(struct queue_entry *ent, char *line, int state)
+static void queue_set_str(const char **field, const char *v)
 {
-	char *v = strstr(line, ": ");
+	free((char *)*field);
+	*field = xstrdup(v);
+}
 
-	if (!v)
-		return;
-	*v = '\0';
-	v += 2;
-	if (state) {
-		if (!strcmp(line, "attempts"))
-			ent->attempts = (unsigned)strtoul(v, NULL, 10);
-		else if (!strcmp(line, "next"))
-			ent->next = (time_t)strtoll(v, NULL, 10);
-		else if (!strcmp(line, "last"))
-			ent->last = (time_t)strtoll(v, NULL, 10);
-		else if (!strcmp(line, "error"))
-			free(ent->error), ent->error = xstrdup(v);
-		else if (!strcmp(line, "done"))
-			strv_add(&ent->done, &ent->ndone, v);
-		else if (!strcmp(line, "failed"))
-			strv_add(&ent->failed, &ent->nfailed, v);
-		return;
-	}
+/* One "key: value" line of a queue file's envelope. */
+static void queue_parse_line(struct queue_entry *ent, const char *line, const char *v,
+			     off_t *size)
+{
+	struct envelope *env = &ent->env;
+
 	if (!strcmp(line, "account"))
 		free(ent->account), ent->account = xstrdup(v);
 	else if (!strcmp(line, "from"))
-		free(ent->from), ent->from = xstrdup(v);
+		queue_set_str(&env->from, v);
 	else if (!strcmp(line, "rcpt"))
-		strv_add(&ent->rcpts, &ent->nrcpts, v);
+		strv_add(&env->rcpts, &env->nrcpts, v);
 	else if (!strcmp(line, "created"))
 		ent->created = (time_t)strtoll(v, NULL, 10);
 	else if (!strcmp(line, "8bit"))
-		ent->body_8bit = 1;
+		env->body_8bit = 1;
 	else if (!strcmp(line, "dsn-notify"))
-		free(ent->dsn_notify), ent->dsn_notify = xstrdup(v);
+		queue_set_str(&env->dsn_notify, v);
 	else if (!strcmp(line, "dsn-ret"))
-		free(ent->dsn_ret), ent->dsn_ret = xstrdup(v);
+		queue_set_str(&env->dsn_ret, v);
 	else if (!strcmp(line, "dsn-envid"))
-		free(ent->dsn_envid), ent->dsn_envid = xstrdup(v);
+		queue_set_str(&env->dsn_envid, v);
 	else if (!strcmp(line, "size"))
-		ent->size = (off_t)strtoll(v, NULL, 10);
+		*size = (off_t)strtoll(v, NULL, 10);
 }
 
-/* Reads and checks the envelope of an open queue file. */
+/* Calls fn for each "key: value" line of text (a copy is split in place). */
+static void queue_each_line(const char *text, size_t len, struct queue_entry *ent, off_t *size,
+			    void (*fn)(struct queue_entry *, const char *, const char *, off_t *))
+{
+	char *copy = xmalloc(len + 1), *line, *save = NULL;
+
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *v = strstr(line, ": ");
+
+		if (!v)
+			continue;
+		*v = '\0';
+		fn(ent, line, v + 2, size);
+	}
+	free(copy);
+}
+
+int queue_parse_envelope(const char *text, size_t len, struct queue_entry *ent, struct err *e)
+{
+	size_t vlen = strlen(QUEUE_VERSION) + 1;
+	off_t size = -1;
+
+	if (len < vlen || memcmp(text, QUEUE_VERSION "\n", vlen) != 0)
+		return err_set(e, ERR_DATA, "queue file %s has an unknown format", ent->id);
+	if (memchr(text, '\0', len))
+		return err_set(e, ERR_DATA, "queue file %s is damaged (a NUL byte)", ent->id);
+	queue_each_line(text + vlen, len - vlen, ent, &size, queue_parse_line);
+	if (!ent->account || !ent->env.from || !ent->env.nrcpts || size < 0)
+		return err_set(e, ERR_DATA, "queue file %s is incomplete or damaged", ent->id);
+	ent->spool.size = size;
+	return 0;
+}
+
+/* One line of a state file. `done:` and `failed: ADDR<TAB>REASON` are what version 0.1 wrote. */
+static void queue_state_line(struct queue_entry *ent, const char *key, const char *v, off_t *unused)
+{
+	struct fate f = { 0 };
+	char state[16];
+	int kind, off = 0;
+	size_t i;
+
+	(void)unused;
+	if (!strcmp(key, "attempts"))
+		ent->st.attempts = (unsigned)strtoul(v, NULL, 10);
+	else if (!strcmp(key, "next"))
+		ent->st.next = (time_t)strtoll(v, NULL, 10);
+	else if (!strcmp(key, "last"))
+		ent->st.last = (time_t)strtoll(v, NULL, 10);
+	else if (!strcmp(key, "error"))
+		free(ent->st.error), ent->st.error = xstrdup(v);
+	else if (!strcmp(key, "fate") &&
+		 sscanf(v, "%zu %15s %d %n", &i, state, &kind, &off) == 3 && off > 0 &&
+		 i < ent->env.nrcpts && fate_parse(state) > FATE_PENDING) {
+		f.state = (enum fate_state)fate_parse(state);
+		f.kind = kind >= ERR_NONE && kind <= ERR_CONFIG ? (enum err_kind)kind : ERR_UNAVAILABLE;
+		snprintf(f.reason, sizeof f.reason, "%s", v + off);
+		queue_set_fate(ent, i, &f);
+	} else if (!strcmp(key, "done") || !strcmp(key, "failed")) {
+		size_t n = strcspn(v, "\t");
+
+		f.state = key[0] == 'd' ? FATE_SENT : FATE_FAILED;
+		f.kind = key[0] == 'd' ? ERR_NONE : ERR_NOUSER;
+		snprintf(f.reason, sizeof f.reason, "%s", v[n] ? v + n + 1 : "");
+		for (i = 0; i < ent->env.nrcpts; i++)
+			if (strlen(ent->env.rcpts[i]) == n && !strncmp(ent->env.rcpts[i], v, n))
+				queue_set_fate(ent, i, &f);
+	}
+}
+
+void queue_parse_state(const char *text, size_t len, struct queue_entry *ent)
+{
+	queue_each_line(text, len, ent, NULL, queue_state_line);
+}
+
+/* Reads the envelope of an open queue file and checks that the file is whole. -1 with ERR_IO
+ * when it cannot be read, ERR_DATA when what was read is damaged. */
 static int queue_read(struct queue_entry *ent, int fd, struct err *e)
 {
-	struct buf b;
-	char chunk[8192], *end = NULL, *line;
+	char chunk[8192], *end = NULL, tail[sizeof QUEUE_END];
 	off_t off = 0;
 	struct stat st;
-	char tail[sizeof QUEUE_END];
+	struct buf b;
+	int r;
 
 	buf_init(&b, QUEUE_HEADER_MAX);
 	while (!end) {
 		ssize_t n = pread(fd, chunk, sizeof chunk, off);
 
-		if (n <= 0 || buf_add(&b, chunk, (size_t)n) < 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			buf_free(&b);
+			return err_set(e, ERR_IO, "cannot read queue file %s: %s", ent->id,
+				       strerror(errno));
+		}
+		if (n == 0 || buf_add(&b, chunk, (size_t)n) < 0) {
 			buf_free(&b);
 			return err_set(e, ERR_DATA, "queue file %s is damaged (no end of envelope)",
 				       ent->id);
@@ -355,18 +481,14 @@ static int queue_read(struct queue_entry *ent, int fd, struct err *e)
 		off += n;
 		end = strstr(b.data, "\n\n");
 	}
-	*++end = '\0';
-	ent->offset = end + 1 - b.data;
-	if (strncmp(b.data, QUEUE_VERSION "\n", strlen(QUEUE_VERSION) + 1) != 0) {
-		buf_free(&b);
-		return err_set(e, ERR_DATA, "queue file %s has an unknown format", ent->id);
-	}
-	for (line = strtok(b.data + strlen(QUEUE_VERSION) + 1, "\n"); line;
-	     line = strtok(NULL, "\n"))
-		queue_parse_line(ent, line, 0);
+	ent->spool.offset = end + 2 - b.data;
+	r = queue_parse_envelope(b.data, (size_t)(end + 1 - b.data), ent, e);
 	buf_free(&b);
-	if (fstat(fd, &st) < 0 || !ent->account || !ent->from || !ent->nrcpts ||
-	    st.st_size != ent->offset + ent->size + (off_t)strlen(QUEUE_END) ||
+	if (r < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		return err_set(e, ERR_IO, "cannot read queue file %s: %s", ent->id, strerror(errno));
+	if (st.st_size != ent->spool.offset + ent->spool.size + (off_t)strlen(QUEUE_END) ||
 	    pread(fd, tail, strlen(QUEUE_END), st.st_size - (off_t)strlen(QUEUE_END)) !=
 		    (ssize_t)strlen(QUEUE_END) ||
 	    memcmp(tail, QUEUE_END, strlen(QUEUE_END)) != 0)
@@ -374,86 +496,38 @@ static int queue_read(struct queue_entry *ent, int fd, struct err *e)
 	return 0;
 }
 
-static void queue_read_state(struct queue *q, struct queue_entry *ent)
+/* The state file, when there is one. -1 with ERR_IO when it is there but cannot be read: the
+ * message must then wait, since its state says who has it already. */
+static int queue_read_state(struct queue *q, struct queue_entry *ent, struct err *e)
 {
-	char path[4200], *line = NULL;
-	size_t size = 0;
-	struct err e;
-	FILE *f;
+	char path[QUEUE_PATH_MAX];
+	struct buf b;
+	int fd, r = 0;
 
-	if (queue_path(q, ent->area, ent->id, path, sizeof path - 8, &e) < 0)
-		return;
-	strcat(path, ".state");
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (getline(&line, &size, f) > 0) {
-		line[strcspn(line, "\n")] = '\0';
-		queue_parse_line(ent, line, 1);
-	}
-	free(line);
-	fclose(f);
-}
-
-int queue_get(struct queue *q, const char *area, const char *id, int lock, struct queue_entry *ent,
-	      struct err *e)
-{
-	char path[4200];
-	struct stat a, b;
-	int fd;
-
-	memset(ent, 0, sizeof *ent);
-	ent->fd = -1;
-	if (strlen(id) >= QUEUE_ID_MAX || strchr(id, '/') || id[0] == '.')
-		return err_set(e, ERR_USAGE, "'%s' is not a queue id", id);
-	snprintf(ent->id, sizeof ent->id, "%s", id);
-	snprintf(ent->area, sizeof ent->area, "%s", area);
-	if (queue_path(q, area, id, path, sizeof path, e) < 0)
-		return -1;
+	queue_state_path(q, ent, path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 1;
-		return err_set(e, ERR_IO, "cannot open %s: %s", path, strerror(errno));
-	}
-	if (lock) {
-		/* a runner that unlinked it after our open() must not be followed */
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0 || stat(path, &a) < 0 || fstat(fd, &b) < 0 ||
-		    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
-			close(fd);
-			return 1;
-		}
-	}
-	if (queue_read(ent, fd, e) < 0) {
-		close(fd);
-		queue_put(ent);	/* what was read before the damage showed */
-		snprintf(ent->id, sizeof ent->id, "%s", id);
-		snprintf(ent->area, sizeof ent->area, "%s", area);
-		return -1;
-	}
-	queue_read_state(q, ent);
-	if (lock)
-		ent->fd = fd;
-	else
-		close(fd);
-	return 0;
-}
+	if (fd < 0)
+		return errno == ENOENT ? 0 : err_set(e, ERR_IO, "cannot open %s: %s", path,
+						     strerror(errno));
+	buf_init(&b, QUEUE_HEADER_MAX);
+	for (;;) {
+		char chunk[8192];
+		ssize_t n = read(fd, chunk, sizeof chunk);
 
-void queue_put(struct queue_entry *ent)
-{
-	if (ent->fd >= 0)
-		close(ent->fd);
-	free(ent->account);
-	free(ent->from);
-	strv_free(ent->rcpts, ent->nrcpts);
-	strv_free(ent->done, ent->ndone);
-	strv_free(ent->failed, ent->nfailed);
-	free(ent->dsn_notify);
-	free(ent->dsn_ret);
-	free(ent->dsn_envid);
-	free(ent->error);
-	memset(ent, 0, sizeof *ent);
-	ent->fd = -1;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = err_set(e, ERR_IO, "cannot read %s: %s", path, strerror(errno));
+			break;
+		}
+		if (n == 0 || buf_add(&b, chunk, (size_t)n) < 0)
+			break;
+	}
+	close(fd);
+	if (r == 0)
+		queue_parse_state(b.data, b.len, ent);
+	buf_free(&b);
+	return r;
 }
 
 static int queue_id_ok(const char *name)
@@ -468,20 +542,85 @@ static int queue_id_ok(const char *name)
 	return strchr(name, '.') == strrchr(name, '.') && name[0] != '.';
 }
 
+static void queue_entry_init(struct queue_entry *ent, enum queue_area area, const char *id)
+{
+	memset(ent, 0, sizeof *ent);
+	ent->spool.fd = -1;
+	ent->area = area;
+	snprintf(ent->id, sizeof ent->id, "%s", id);
+}
+
+int queue_get(struct queue *q, enum queue_area area, const char *id, int lock,
+	      struct queue_entry *ent, struct err *e)
+{
+	char path[QUEUE_PATH_MAX];
+	struct stat a, b;
+	int fd;
+
+	queue_entry_init(ent, area, id);
+	if (strlen(id) >= QUEUE_ID_MAX || strchr(id, '/') || id[0] == '.' || !id[0])
+		return err_set(e, ERR_USAGE, "'%s' is not a queue id", id);
+	queue_msg_path(q, ent, path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		return err_set(e, errno == EMFILE || errno == ENFILE || errno == ENOMEM ? ERR_OS
+										      : ERR_IO,
+			       "cannot open %s: %s", path, strerror(errno));
+	}
+	/* a runner that unlinked it after our open() must not be followed */
+	if (lock && (flock(fd, LOCK_EX | LOCK_NB) < 0 || stat(path, &a) < 0 || fstat(fd, &b) < 0 ||
+		     a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+		close(fd);
+		return 1;
+	}
+	if (queue_read(ent, fd, e) < 0 || queue_read_state(q, ent, e) < 0) {
+		close(fd);
+		queue_release(ent);	/* what was read before the damage showed */
+		queue_entry_init(ent, area, id);
+		return -1;
+	}
+	if (lock)
+		ent->spool.fd = fd;
+	else
+		close(fd);
+	return 0;
+}
+
+void queue_release(struct queue_entry *ent)
+{
+	enum queue_area area = ent->area;
+	char id[QUEUE_ID_MAX];
+
+	if (ent->spool.fd >= 0)
+		close(ent->spool.fd);
+	free(ent->account);
+	free((char *)ent->env.from);
+	strv_free(ent->env.rcpts, ent->env.nrcpts);
+	free((char *)ent->env.dsn_notify);
+	free((char *)ent->env.dsn_ret);
+	free((char *)ent->env.dsn_envid);
+	free(ent->st.error);
+	free(ent->st.fates);
+	memcpy(id, ent->id, sizeof id);
+	queue_entry_init(ent, area, id);
+}
+
 static int queue_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int queue_list(struct queue *q, const char *area, char ***ids, size_t *n, struct err *e)
+int queue_list(struct queue *q, enum queue_area area, char ***ids, size_t *n, struct err *e)
 {
-	char path[4200];
+	char path[QUEUE_PATH_MAX];
 	struct dirent *d;
 	DIR *dir;
 
 	*ids = NULL;
 	*n = 0;
-	snprintf(path, sizeof path, "%s/%s", q->dir, area);
+	queue_path(q, queue_area_name(area), "", "", path);
 	dir = opendir(path);
 	if (!dir)
 		return err_set(e, ERR_IO, "cannot read %s: %s", path, strerror(errno));
@@ -499,186 +638,145 @@ void queue_ids_free(char **ids, size_t n)
 	strv_free(ids, n);
 }
 
+/* Removes the state files in area whose message is gone: a removal or move that was killed
+ * half way. */
+static void queue_clean_orphans(struct queue *q, const char *area)
+{
+	char path[QUEUE_PATH_MAX];
+	struct dirent *d;
+	DIR *dir;
+
+	queue_path(q, area, "", "", path);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		size_t n = strlen(d->d_name);
+		char msg[QUEUE_PATH_MAX], id[QUEUE_ID_MAX];
+
+		if (n < 7 || n - 6 >= sizeof id || strcmp(d->d_name + n - 6, ".state") != 0)
+			continue;
+		snprintf(id, sizeof id, "%.*s", (int)(n - 6), d->d_name);
+		queue_path(q, area, id, "", msg);
+		if (access(msg, F_OK) < 0 && errno == ENOENT) {
+			queue_path(q, area, id, ".state", msg);
+			unlink(msg);
+		}
+	}
+	closedir(dir);
+}
+
 void queue_clean_tmp(struct queue *q, time_t age)
 {
-	char path[4200];
+	char path[QUEUE_PATH_MAX];
 	struct dirent *d;
 	struct stat st;
 	time_t now = time(NULL);
 	DIR *dir;
 
-	snprintf(path, sizeof path, "%s/tmp", q->dir);
+	queue_path(q, "tmp", "", "", path);
 	dir = opendir(path);
 	if (!dir)
 		return;
 	while ((d = readdir(dir))) {
-		if (d->d_name[0] == '.')
+		if (d->d_name[0] == '.' || strlen(d->d_name) > 255)
 			continue;
-		if ((size_t)snprintf(path, sizeof path, "%s/tmp/%.255s", q->dir, d->d_name) >=
-		    sizeof path)
-			continue;
+		queue_path(q, "tmp", d->d_name, "", path);
 		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > age)
 			unlink(path);
 	}
 	closedir(dir);
-	/* a state file whose message is gone: a removal or move that was killed half way */
-	for (const char *const *area = (const char *const[]){ "q", "hold", "failed", NULL }; *area;
-	     area++) {
-		snprintf(path, sizeof path, "%s/%s", q->dir, *area);
-		dir = opendir(path);
-		if (!dir)
-			continue;
-		while ((d = readdir(dir))) {
-			size_t n = strlen(d->d_name);
-			char msg[4200];
-
-			if (n < 7 || strcmp(d->d_name + n - 6, ".state") != 0 ||
-			    (size_t)snprintf(msg, sizeof msg, "%s/%s/%.*s", q->dir, *area,
-					     (int)(n - 6), d->d_name) >= sizeof msg)
-				continue;
-			if (access(msg, F_OK) < 0 && errno == ENOENT) {
-				strcat(msg, ".state");
-				unlink(msg);
-			}
-		}
-		closedir(dir);
-	}
+	queue_clean_orphans(q, "q");
+	queue_clean_orphans(q, "hold");
+	queue_clean_orphans(q, "failed");
 }
 
 /* ---- changing ---- */
 
 int queue_remove(struct queue *q, const struct queue_entry *ent, struct err *e)
 {
-	char path[4200];
+	char path[QUEUE_PATH_MAX];
 
-	if (queue_path(q, ent->area, ent->id, path, sizeof path - 8, e) < 0)
-		return -1;
+	queue_msg_path(q, ent, path);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return err_set(e, ERR_IO, "cannot remove %s: %s", path, strerror(errno));
-	strcat(path, ".state");
+	queue_state_path(q, ent, path);
 	unlink(path);
-	return queue_fsync_dir(q, ent->area, e);
+	return queue_fsync_dir(q, queue_area_name(ent->area), e);
 }
 
-int queue_move(struct queue *q, struct queue_entry *ent, const char *area, struct err *e)
+int queue_move(struct queue *q, struct queue_entry *ent, enum queue_area area, struct err *e)
 {
-	char from[4200], to[4200];
+	struct queue_entry to = { .area = area };
+	char from[QUEUE_PATH_MAX], dst[QUEUE_PATH_MAX];
 
-	if (queue_path(q, ent->area, ent->id, from, sizeof from - 8, e) < 0 ||
-	    queue_path(q, area, ent->id, to, sizeof to - 8, e) < 0)
-		return -1;
-	if (rename(from, to) < 0)
-		return err_set(e, ERR_IO, "cannot move %s to %s: %s", from, to, strerror(errno));
-	strcat(from, ".state");
-	strcat(to, ".state");
-	if (rename(from, to) < 0 && errno != ENOENT)
+	memcpy(to.id, ent->id, sizeof to.id);
+	queue_msg_path(q, ent, from);
+	queue_msg_path(q, &to, dst);
+	if (rename(from, dst) < 0)
+		return err_set(e, ERR_IO, "cannot move %s to %s: %s", from, dst, strerror(errno));
+	queue_state_path(q, ent, from);
+	queue_state_path(q, &to, dst);
+	if (rename(from, dst) < 0 && errno != ENOENT)
 		return err_set(e, ERR_IO, "cannot move %s: %s", from, strerror(errno));
-	if (queue_fsync_dir(q, area, e) < 0 || queue_fsync_dir(q, ent->area, e) < 0)
+	if (queue_fsync_dir(q, queue_area_name(area), e) < 0 ||
+	    queue_fsync_dir(q, queue_area_name(ent->area), e) < 0)
 		return -1;
-	snprintf(ent->area, sizeof ent->area, "%s", area);
+	ent->area = area;
 	return 0;
 }
 
-void queue_mark_done(struct queue_entry *ent, const char *addr)
+enum fate_state queue_fate(const struct queue_entry *ent, size_t i)
 {
-	strv_add(&ent->done, &ent->ndone, addr);
+	return ent->st.fates && i < ent->env.nrcpts ? ent->st.fates[i].state : FATE_PENDING;
 }
 
-void queue_mark_failed(struct queue_entry *ent, const char *addr, const char *reason)
+void queue_set_fate(struct queue_entry *ent, size_t i, const struct fate *f)
 {
-	struct buf b;
-
-	buf_init(&b, 4096);
-	if (buf_printf(&b, "%s\t", addr) < 0)
-		err_oom();
-	for (const char *p = reason; *p && b.len < 4000; p++)
-		if (buf_addch(&b, *p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p) < 0)
-			break;
-	strv_add(&ent->failed, &ent->nfailed, b.data);
-	buf_free(&b);
-}
-
-int queue_is_done(const struct queue_entry *ent, const char *addr)
-{
-	size_t n = strlen(addr);
-
-	for (size_t i = 0; i < ent->ndone; i++)
-		if (strcmp(ent->done[i], addr) == 0)
-			return 1;
-	for (size_t i = 0; i < ent->nfailed; i++)
-		if (strncmp(ent->failed[i], addr, n) == 0 && ent->failed[i][n] == '\t')
-			return 1;
-	return 0;
-}
-
-/* ---- rate records ---- */
-
-static void queue_rate_path(const struct queue *q, const char *account, char *out, size_t size)
-{
-	size_t n = (size_t)snprintf(out, size, "%s/rate/", q->dir);
-
-	for (const char *p = account; *p && n + 1 < size; p++)
-		out[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-				   (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'
-			   ? *p
-			   : '_';
-	out[n] = '\0';
-}
-
-int queue_rate_count(struct queue *q, const char *account, time_t window, time_t *oldest)
-{
-	char path[4200], line[64];
-	time_t now = time(NULL);
-	int count = 0;
-	FILE *f;
-
-	*oldest = 0;
-	queue_rate_path(q, account, path, sizeof path);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof line, f)) {
-		time_t t = (time_t)strtoll(line, NULL, 10);
-
-		if (t > now - window) {
-			count++;
-			if (!*oldest || t < *oldest)
-				*oldest = t;
-		}
-	}
-	fclose(f);
-	return count;
-}
-
-void queue_rate_add(struct queue *q, const char *account)
-{
-	char path[4200], line[64];
-	time_t now = time(NULL);
-	struct stat st;
-	int fd;
-
-	queue_rate_path(q, account, path, sizeof path);
-	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if (i >= ent->env.nrcpts)
 		return;
-	flock(fd, LOCK_EX);
-	if (fstat(fd, &st) == 0 && st.st_size > 65536) {
-		/* keep only what a window can still see */
-		FILE *f = fdopen(dup(fd), "r");
-		struct buf keep;
-
-		buf_init(&keep, 1 << 20);
-		while (f && fgets(line, sizeof line, f))
-			if ((time_t)strtoll(line, NULL, 10) > now - QUEUE_RATE_KEEP &&
-			    buf_addstr(&keep, line) < 0)
-				break;
-		if (f)
-			fclose(f);
-		if (ftruncate(fd, 0) == 0)
-			(void)!write(fd, keep.data, keep.len);
-		buf_free(&keep);
+	if (!ent->st.fates) {
+		ent->st.fates = calloc(ent->env.nrcpts, sizeof *ent->st.fates);
+		if (!ent->st.fates)
+			err_oom();
 	}
-	snprintf(line, sizeof line, "%lld\n", (long long)now);
-	(void)!write(fd, line, strlen(line));
-	close(fd);
+	ent->st.fates[i] = *f;
+}
+
+/* The last change of a message or its state, 0 when neither is there. */
+static time_t queue_mtime(const struct queue *q, const struct queue_entry *ent)
+{
+	char path[QUEUE_PATH_MAX];
+	struct stat st;
+	time_t t = 0;
+
+	queue_msg_path(q, ent, path);
+	if (lstat(path, &st) == 0)
+		t = st.st_mtime;
+	queue_state_path(q, ent, path);
+	if (lstat(path, &st) == 0 && st.st_mtime > t)
+		t = st.st_mtime;
+	return t;
+}
+
+size_t queue_prune(struct queue *q, enum queue_area area, time_t age)
+{
+	time_t now = time(NULL);
+	size_t n, gone = 0;
+	struct err e;
+	char **ids;
+
+	if (queue_list(q, area, &ids, &n, &e) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		struct queue_entry ent;
+		time_t t;
+
+		queue_entry_init(&ent, area, ids[i]);
+		t = queue_mtime(q, &ent);
+		if (t && now - t > age && queue_remove(q, &ent, &e) == 0)
+			gone++;
+	}
+	queue_ids_free(ids, n);
+	return gone;
 }

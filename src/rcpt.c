@@ -359,3 +359,56 @@ int rcpt_to_ascii(const char *addr, char *out, size_t size, struct err *e)
 	idn2_free(ace);
 	return 0;
 }
+
+/* ---- -t ---- */
+
+static int rcpt_name_in(const struct hdr_field *f, const char *const *names)
+{
+	for (; *names; names++)
+		if (hdr_field_is(f, *names))
+			return 1;
+	return 0;
+}
+
+/* Adds the addresses of one field. */
+static int rcpt_add_field(struct rcpt_list *l, const struct hdr_field *f, struct err *e)
+{
+	struct addr_list al = { 0 };
+	struct err pe = { 0 };
+	size_t vlen;
+	const char *v = hdr_field_value(f, &vlen);
+
+	if (addr_parse(v, vlen, &al, &pe) < 0) {
+		addr_list_free(&al);
+		return err_set(e, ERR_DATA, "cannot read the addresses in the %.*s: header (line %lu): "
+			       "%s; nothing was sent", (int)f->name_len, f->text, f->line, pe.text);
+	}
+	for (size_t i = 0; i < al.n; i++)
+		rcpt_add(l, al.v[i].spec);
+	addr_list_free(&al);
+	return 0;
+}
+
+int rcpt_from_headers(struct rcpt_list *l, const struct hdr_fields *f, struct err *e)
+{
+	static const char *const plain[] = { "To", "Cc", "Bcc", NULL };
+	static const char *const resent[] = { "Resent-To", "Resent-Cc", "Resent-Bcc", NULL };
+	size_t first = f->n, end = f->n;
+
+	/* the first Resent- block: consecutive Resent- fields; any other field ends it */
+	for (size_t i = 0; i < f->n; i++) {
+		int is_resent = f->v[i].name_len > 7 && strncasecmp(f->v[i].text, "Resent-", 7) == 0;
+
+		if (is_resent && first == f->n)
+			first = i;
+		else if (!is_resent && first < f->n) {
+			end = i;
+			break;
+		}
+	}
+	for (size_t i = first < f->n ? first : 0; i < (first < f->n ? end : f->n); i++)
+		if (rcpt_name_in(&f->v[i], first < f->n ? resent : plain) &&
+		    rcpt_add_field(l, &f->v[i], e) < 0)
+			return -1;
+	return 0;
+}

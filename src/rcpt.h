@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "hdr.h"
 
 struct rcpt_list {
 	char **v;
@@ -21,6 +22,11 @@ void rcpt_add(struct rcpt_list *l, const char *addr);
  * -1 with ERR_USAGE when it does not parse. */
 int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e);
 void rcpt_free(struct rcpt_list *l);
+
+/* -t: adds the recipients that the header section names: To:, Cc: and Bcc:, or, when the message
+ * has Resent- fields, those of its first (newest) Resent- block only (RFC 5322 3.6.6). -1 with
+ * ERR_DATA when one of those fields does not parse. */
+int rcpt_from_headers(struct rcpt_list *l, const struct hdr_fields *f, struct err *e);
 
 /* Replaces the list by its expansion: aliases from `aliases_file` (NULL: none) applied to local
  * names, then local names qualified with `maildomain` (NULL: left as they are). -1 with ERR_CONFIG

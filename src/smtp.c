@@ -1,25 +1,65 @@
-/* smtp: the client session, one function per step, each result OK / TEMP / PERM. */
+/* smtp: the client session; one transaction loop with a bounded pipeline. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "conn.h"
 #include "log.h"
 #include "sasl.h"
 #include "smtp.h"
 
 #define SMTP_AUTH_ROUNDS 16
+#define SMTP_QUIT_WAIT 5	/* seconds for the reply to QUIT */
+#define SMTP_BODY_CHUNK 65536
 
-static void smtp_init(struct smtp *s, const char *host, int port, int timeout_s)
+struct smtp {
+	struct conn *conn;
+	const char *host;	/* for messages */
+	int port;
+	const char *cmd;	/* what the reply being read answers, for messages */
+	enum smtp_phase phase;	/* the step under way, for the failure policy */
+	int code;		/* the code of the reply that failed a step; 0: none came */
+	struct reply reply;
+	struct buf line;
+	struct ehlo caps;
+	int tls;		/* TLS is active */
+	char tls_desc[64];	/* "TLS1.3 AES-256-GCM", or "" */
+	char mech[32];		/* the SASL mechanism used, or "" */
+	char last[256];		/* the last reply, cleaned, for the log file */
+	unsigned transactions;	/* started on this connection; RSET goes before the next */
+	int broken;		/* the connection failed or the server said 421: never reuse it */
+};
+
+static struct smtp *smtp_new(const char *host, int port)
 {
+	struct smtp *s = xmalloc(sizeof *s);
+
 	memset(s, 0, sizeof *s);
 	s->port = port;
-	s->conn.fd = -1;
-	s->conn.timeout = timeout_s;
 	s->host = host;
 	reply_init(&s->reply);
 	buf_init(&s->line, REPLY_LINE_MAX + 1);
+	return s;
+}
+
+static void smtp_free(struct smtp *s)
+{
+	conn_close(s->conn);
+	reply_free(&s->reply);
+	buf_free(&s->line);
+	free(s);
+}
+
+/* The step that starts now: what it is called in messages and where it is in the session. */
+static void smtp_step(struct smtp *s, enum smtp_phase p, const char *cmd)
+{
+	s->phase = p;
+	s->cmd = cmd ? cmd : trouble_phase_name(p);
+	s->code = 0;
 }
 
 /* A failed connection, as one message: timed out, or lost while doing `what`. */
@@ -28,13 +68,22 @@ static int smtp_lost(struct smtp *s, const char *what, struct err *e)
 	char why[ERR_TEXT_MAX];
 
 	s->broken = 1;
+	s->code = 0;
 	if (e->kind != ERR_TEMP && e->kind != ERR_PROTOCOL)
 		return -1;
-	if (strncmp(e->text, "timed out", 9) == 0)
-		return err_set(e, ERR_TEMP, "%s timed out after %d s while %s", s->host,
-			       s->conn.timeout, what);
+	if (e->flags & ERR_TIMEOUT)
+		return err_timeout(e, "%s timed out after %d s while %s", s->host,
+				   conn_timeout(s->conn), what);
 	memcpy(why, e->text, sizeof why);
 	return err_set(e, e->kind, "connection to %s lost while %s (%s)", s->host, what, why);
+}
+
+static int smtp_lost_sending(struct smtp *s, struct err *e)
+{
+	char what[64];
+
+	snprintf(what, sizeof what, "sending %s", s->cmd);
+	return smtp_lost(s, what, e);
 }
 
 /* Queues one command line (CRLF added) and shows it in the transcript. */
@@ -43,51 +92,65 @@ static int smtp_put(struct smtp *s, const char *line, int flags, struct err *e)
 	size_t n = strlen(line);
 
 	log_transcript(LOG_OUT, line, n, flags);
-	if (conn_write(&s->conn, line, n, e) < 0 || conn_write(&s->conn, "\r\n", 2, e) < 0) {
-		char what[64];
-
-		snprintf(what, sizeof what, "sending %s", s->cmd);
-		return smtp_lost(s, what, e);
-	}
+	if (conn_write(s->conn, line, n, e) < 0 || conn_write(s->conn, "\r\n", 2, e) < 0)
+		return smtp_lost_sending(s, e);
 	return 0;
 }
 
 static int smtp_flush(struct smtp *s, struct err *e)
 {
-	char what[64];
-
-	if (conn_flush(&s->conn, e) < 0) {
-		snprintf(what, sizeof what, "sending %s", s->cmd);
-		return smtp_lost(s, what, e);
-	}
+	if (conn_flush(s->conn, e) < 0)
+		return smtp_lost_sending(s, e);
 	return 0;
+}
+
+/* Before a command whose reply is the only one due: whatever the server sent already came out
+ * of turn, and a reply read after it would be taken for the wrong command. */
+static int smtp_in_turn_at(struct smtp *s, const char *when, struct err *e)
+{
+	if (!conn_pending(s->conn))
+		return 0;
+	s->broken = 1;
+	s->code = 0;
+	return err_set(e, ERR_PROTOCOL, "%s sent a reply nobody asked for (%s); its replies cannot "
+		       "be trusted (a broken server, or something between us)", s->host, when);
+}
+
+static int smtp_in_turn(struct smtp *s, struct err *e)
+{
+	char when[96];
+
+	snprintf(when, sizeof when, "before %s", s->cmd);
+	return smtp_in_turn_at(s, when, e);
+}
+
+static int smtp_malformed(struct smtp *s, struct err *e)
+{
+	s->broken = 1;
+	s->code = 0;
+	return err_wrap(e, "%s sent a malformed reply to %s", s->host, s->cmd);
 }
 
 /* Reads one whole reply into s->reply, answering s->cmd. */
 static int smtp_read(struct smtp *s, struct err *e)
 {
+	long long deadline = conn_deadline(s->conn);
 	int r;
-
-	long long deadline = conn_deadline(&s->conn);
 
 	reply_reset(&s->reply);
 	do {
-		if (conn_readline(&s->conn, &s->line, deadline, e) < 0) {
+		if (conn_readline(s->conn, &s->line, deadline, e) < 0) {
 			char what[96];
 
-			if (e->kind == ERR_PROTOCOL) {
-				s->broken = 1;
-				return err_wrap(e, "%s sent a malformed reply to %s", s->host, s->cmd);
-			}
+			if (e->kind == ERR_PROTOCOL)
+				return smtp_malformed(s, e);
 			snprintf(what, sizeof what, "waiting for the reply to %s", s->cmd);
 			return smtp_lost(s, what, e);
 		}
 		log_transcript(LOG_IN, s->line.data, s->line.len, 0);
 		r = reply_push(&s->reply, s->line.data, s->line.len, e);
-		if (r < 0) {
-			s->broken = 1;
-			return err_wrap(e, "%s sent a malformed reply to %s", s->host, s->cmd);
-		}
+		if (r < 0)
+			return smtp_malformed(s, e);
 	} while (r == 0);
 	if (s->reply.code == 421)
 		s->broken = 1;
@@ -95,27 +158,51 @@ static int smtp_read(struct smtp *s, struct err *e)
 	return 0;
 }
 
-/* A failure reply in s->reply, as an error of the right kind. `perm` is the kind of a 5xx. */
+/* A refusal in s->reply, as an error: ERR_TEMP for 4xx, else `perm`. */
 static int smtp_refused(struct smtp *s, enum err_kind perm, const char *what, struct err *e)
 {
+	s->code = s->reply.code;
 	if (REPLY_TEMP(&s->reply))
-		return err_set(e, ERR_TEMP, "%s answered %s with %s", s->host,
-			       s->cmd, s->last);
+		return err_set(e, ERR_TEMP, "%s answered %s with %s", s->host, s->cmd, s->last);
 	return err_set(e, perm, "%s %s: %s", s->host, what, s->last);
 }
 
-/* Sends a command and reads its reply; 0 with any reply, -1 when none came. */
-static int smtp_cmd(struct smtp *s, const char *cmd, const char *line, int flags, struct err *e)
+/* Sends a command whose reply is the only one due, and reads that reply. */
+static int smtp_cmd(struct smtp *s, const char *line, int flags, struct err *e)
 {
-	s->cmd = cmd;
-	if (smtp_put(s, line, flags, e) < 0 || smtp_flush(s, e) < 0)
+	if (smtp_in_turn(s, e) < 0 || smtp_put(s, line, flags, e) < 0 || smtp_flush(s, e) < 0)
 		return -1;
 	return smtp_read(s, e);
 }
 
+/* Builds a command line in a capped buffer: a line that does not fit is an error, not a cut. */
+static int smtp_line(struct buf *b, struct err *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int smtp_line(struct buf *b, struct err *e, const char *fmt, ...)
+{
+	char *p = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		err_oom();
+	buf_reset(b);
+	if (buf_add(b, p, (size_t)n) < 0) {
+		free(p);
+		return err_set(e, ERR_DATA, "a command would be %d bytes, more than the %d that "
+			       "postbote sends", n, SMTP_CMD_MAX);
+	}
+	free(p);
+	return 0;
+}
+
 static int smtp_greeting(struct smtp *s, struct err *e)
 {
-	s->cmd = "the greeting";
+	smtp_step(s, PHASE_GREETING, NULL);
 	if (smtp_read(s, e) < 0)
 		return -1;
 	if (s->reply.code / 100 != 2)
@@ -123,70 +210,120 @@ static int smtp_greeting(struct smtp *s, struct err *e)
 	return 0;
 }
 
-int smtp_open(struct smtp *s, const char *host, int port, int timeout_s, struct err *e)
-{
-	smtp_init(s, host, port, timeout_s);
-	if (conn_open(&s->conn, host, port, timeout_s, e) < 0)
-		return -1;
-	return smtp_greeting(s, e);
-}
-
-static int smtp_tls_done(struct smtp *s, struct err *e)
+static void smtp_tls_done(struct smtp *s)
 {
 	s->tls = 1;
-	tls_describe(s->conn.tls, s->tls_desc, sizeof s->tls_desc);
+	conn_tls_describe(s->conn, s->tls_desc, sizeof s->tls_desc);
 	log_note("TLS started: %s", s->tls_desc);
-	return 0;
 }
 
-int smtp_open_tls(struct smtp *s, const char *host, int port, int timeout_s,
-		  const struct tls_opts *o, struct err *e)
+struct smtp *smtp_open(const char *host, int port, int timeout_s, const struct tls_opts *tls,
+		       enum smtp_phase *phase, struct err *e)
 {
-	smtp_init(s, host, port, timeout_s);
-	if (conn_open(&s->conn, host, port, timeout_s, e) < 0)
-		return -1;
-	if (conn_starttls(&s->conn, o, e) < 0)
-		return err_wrap(e, "TLS handshake with %s failed", host);
-	smtp_tls_done(s, e);
-	return smtp_greeting(s, e);
+	struct smtp *s = smtp_new(host, port);
+
+	*phase = PHASE_CONNECT;
+	s->conn = conn_open(host, port, timeout_s, e);
+	if (!s->conn)
+		goto fail;
+	if (tls) {
+		if (conn_starttls(s->conn, tls, e) < 0) {
+			err_wrap(e, "TLS handshake with %s failed", host);
+			goto fail;
+		}
+		smtp_tls_done(s);
+	}
+	*phase = PHASE_GREETING;
+	if (smtp_greeting(s, e) < 0)
+		goto fail;
+	return s;
+fail:
+	smtp_free(s);
+	return NULL;
 }
 
 int smtp_ehlo(struct smtp *s, const char *domain, struct err *e)
 {
-	char line[300];
+	struct buf line;
+	int r = -1;
 
-	snprintf(line, sizeof line, "EHLO %s", domain);
-	if (smtp_cmd(s, "EHLO", line, 0, e) < 0)
-		return -1;
+	buf_init(&line, SMTP_CMD_MAX);
+	smtp_step(s, PHASE_EHLO, "EHLO");
+	if (smtp_line(&line, e, "EHLO %s", domain) < 0 || smtp_cmd(s, line.data, 0, e) < 0)
+		goto out;
 	if (s->reply.code / 100 == 2) {
 		ehlo_parse(&s->reply, &s->caps);
-		return 0;
+		r = 0;
+		goto out;
 	}
-	if (s->reply.code / 100 != 5)
-		return smtp_refused(s, ERR_UNAVAILABLE, "rejected EHLO", e);
+	if (s->reply.code / 100 != 5) {
+		smtp_refused(s, ERR_UNAVAILABLE, "rejected EHLO", e);
+		goto out;
+	}
 	memset(&s->caps, 0, sizeof s->caps);
-	snprintf(line, sizeof line, "HELO %s", domain);
-	if (smtp_cmd(s, "HELO", line, 0, e) < 0)
-		return -1;
+	smtp_step(s, PHASE_EHLO, "HELO");
+	if (smtp_line(&line, e, "HELO %s", domain) < 0 || smtp_cmd(s, line.data, 0, e) < 0)
+		goto out;
 	if (s->reply.code / 100 != 2)
-		return smtp_refused(s, ERR_UNAVAILABLE, "rejected HELO", e);
-	return 0;
+		smtp_refused(s, ERR_UNAVAILABLE, "rejected HELO", e);
+	else
+		r = 0;
+out:
+	buf_free(&line);
+	return r;
 }
 
-int smtp_starttls(struct smtp *s, const struct tls_opts *o, struct err *e)
+int smtp_starttls(struct smtp *s, const struct tls_opts *o, const char *domain, struct err *e)
 {
+	smtp_step(s, PHASE_STARTTLS, NULL);
 	if (!(s->caps.flags & EHLO_STARTTLS))
 		return err_set(e, ERR_UNAVAILABLE, "%s does not offer STARTTLS; refusing to continue "
 			       "without TLS (tls = off turns TLS off, for a trusted local relay only)",
 			       s->host);
-	if (smtp_cmd(s, "STARTTLS", "STARTTLS", 0, e) < 0)
+	if (smtp_cmd(s, "STARTTLS", 0, e) < 0)
 		return -1;
 	if (s->reply.code != 220)
 		return smtp_refused(s, ERR_UNAVAILABLE, "refused STARTTLS", e);
-	if (conn_starttls(&s->conn, o, e) < 0)
+	if (conn_starttls(s->conn, o, e) < 0) {
+		s->broken = 1;
 		return err_wrap(e, "TLS handshake with %s failed", s->host);
+	}
 	memset(&s->caps, 0, sizeof s->caps);	/* what was said in plaintext no longer counts */
-	return smtp_tls_done(s, e);
+	smtp_tls_done(s);
+	return smtp_ehlo(s, domain, e);
+}
+
+/* A 235 after the client's first message: SCRAM lets the server prove that it knows the password
+ * in its last challenge, which it skipped. */
+static int smtp_auth_done(struct smtp *s, int state, struct err *e)
+{
+	if (state == 1 && strncmp(s->mech, "SCRAM-", 6) == 0)
+		return err_set(e, ERR_AUTH, "%s accepted the login without proving that it knows "
+			       "the password (SCRAM); refusing to continue", s->host);
+	return 0;
+}
+
+static int smtp_auth_failed(struct smtp *s, struct sasl *sa, const char *user, struct err *e)
+{
+	s->code = s->reply.code;
+	if (REPLY_TEMP(&s->reply))
+		return err_set(e, ERR_TEMP, "%s could not check the credentials now: %s", s->host,
+			       s->last);
+	return err_set(e, ERR_AUTH, "authentication failed for user %s on %s (%s): %s%s%s", user,
+		       s->host, s->mech, s->last, *sasl_server_error(sa) ? "; " : "",
+		       sasl_server_error(sa));
+}
+
+/* The mechanism failed on our side: cancel the exchange (the server answers 501). */
+static int smtp_auth_cancel(struct smtp *s, struct err *e)
+{
+	char why[ERR_TEXT_MAX];
+
+	memcpy(why, e->text, sizeof why);
+	if (smtp_put(s, "*", 0, e) == 0 && smtp_flush(s, e) == 0)
+		smtp_read(s, e);
+	return err_set(e, ERR_AUTH, "authentication with %s on %s failed: %s", s->mech, s->host,
+		       why);
 }
 
 /* The rounds of one AUTH exchange after the first line was sent. */
@@ -195,38 +332,19 @@ static int smtp_auth_rounds(struct smtp *s, struct sasl *sa, int state, const ch
 {
 	for (int round = 0; round < SMTP_AUTH_ROUNDS; round++) {
 		char *out = NULL;
+		int r;
 
 		if (smtp_read(s, e) < 0)
 			return -1;
-		if (s->reply.code == 235) {
-			if (state == 1 && strncmp(s->mech, "SCRAM-", 6) == 0)
-				return err_set(e, ERR_AUTH, "%s accepted the login without proving "
-					       "that it knows the password (SCRAM); refusing to "
-					       "continue", s->host);
-			return 0;
-		}
-		if (s->reply.code != 334) {
-			if (REPLY_TEMP(&s->reply))
-				return err_set(e, ERR_TEMP, "%s could not check the credentials now: "
-					       "%s", s->host, s->last);
-			return err_set(e, ERR_AUTH, "authentication failed for user %s on %s "
-				       "(%s): %s%s%s", user, s->host, s->mech, s->last,
-				       *sasl_server_error(sa) ? "; " : "", sasl_server_error(sa));
-		}
+		if (s->reply.code == 235)
+			return smtp_auth_done(s, state, e);
+		if (s->reply.code != 334)
+			return smtp_auth_failed(s, sa, user, e);
 		state = sasl_step(sa, s->reply.text.data, &out, e);
-		if (state < 0) {
-			char why[ERR_TEXT_MAX];
-
-			memcpy(why, e->text, sizeof why);
-			/* cancel the exchange; the server answers 501 */
-			if (smtp_put(s, "*", 0, e) == 0 && smtp_flush(s, e) == 0)
-				smtp_read(s, e);
-			return err_set(e, ERR_AUTH, "authentication with %s on %s failed: %s",
-				       s->mech, s->host, why);
-		}
-		s->cmd = "AUTH";
-		int r = smtp_put(s, out, LOG_SECRET, e);
-
+		if (state < 0)
+			return smtp_auth_cancel(s, e);
+		r = smtp_put(s, out, LOG_SECRET, e);
+		explicit_bzero(out, strlen(out));
 		free(out);
 		if (r < 0 || smtp_flush(s, e) < 0)
 			return -1;
@@ -234,65 +352,73 @@ static int smtp_auth_rounds(struct smtp *s, struct sasl *sa, int state, const ch
 	return err_set(e, ERR_PROTOCOL, "%s kept asking for more authentication data", s->host);
 }
 
-int smtp_auth(struct smtp *s, const char *want, int plaintext_ok, const char *user,
-	      const char *password, struct err *e)
+/* "AUTH MECH" with the initial response when the mechanism has one. 0, or -1 with e. */
+static int smtp_auth_line(struct smtp *s, struct sasl *sa, struct buf *line, int *state,
+			  struct err *e)
 {
+	char *out = NULL;
+
+	if (buf_printf(line, "AUTH %s", s->mech) < 0)
+		err_oom();
+	if (!sasl_client_first(s->mech))
+		return 0;
+	*state = sasl_step(sa, NULL, &out, e);
+	if (*state < 0)
+		return err_wrap(e, "authentication with %s", s->mech);
+	if (buf_printf(line, " %s", *out ? out : "=") < 0) {
+		free(out);
+		return err_set(e, ERR_AUTH, "the first %s message is too long", s->mech);
+	}
+	explicit_bzero(out, strlen(out));
+	free(out);
+	return 0;
+}
+
+int smtp_auth(struct smtp *s, const char *want, int plaintext_ok, const char *user,
+	      const char *secret, struct err *e)
+{
+	struct sasl_peer peer = { .host = s->host, .port = s->port, .tls = s->tls };
 	struct sasl *sa;
 	struct buf line;
+	char cb[512];
 	int state = 1, r;
 
+	smtp_step(s, PHASE_AUTH, NULL);
 	if (!(s->caps.flags & EHLO_AUTH))
 		return err_set(e, ERR_AUTH, "%s does not offer authentication (no AUTH in its "
 			       "EHLO reply); set auth = off if it needs none", s->host);
-	char cb[512];
-	struct sasl_peer peer = { .host = s->host, .port = s->port, .tls = s->tls };
-
-	if (s->tls && tls_channel_binding(s->conn.tls, &peer.cb_type, cb, sizeof cb) == 0)
+	if (conn_channel_binding(s->conn, &peer.cb_type, cb, sizeof cb) == 0)
 		peer.cb_data = cb;
 	if (sasl_choose(s->caps.mechs, want, &peer, plaintext_ok, s->mech, sizeof s->mech, e) < 0)
 		return err_wrap(e, "%s", s->host);
-	sa = sasl_start(s->mech, user, password, &peer, e);
+	sa = sasl_start(s->mech, user, secret, &peer, e);
 	if (!sa)
 		return -1;
 	buf_init(&line, 1 << 16);
-	if (buf_printf(&line, "AUTH %s", s->mech) < 0)
-		err_oom();
-	if (sasl_client_first(s->mech)) {
-		char *out = NULL;
-
-		state = sasl_step(sa, NULL, &out, e);
-		if (state < 0) {
-			sasl_free(sa);
-			buf_free(&line);
-			return err_wrap(e, "authentication with %s", s->mech);
-		}
-		if (buf_printf(&line, " %s", *out ? out : "=") < 0)
-			err_oom();
-		free(out);
-	}
-	s->cmd = "AUTH";
 	log_note("%s: what the client sends is shown as *** (it carries the credentials)", s->mech);
-	r = smtp_put(s, line.data, LOG_SECRET, e);
+	r = smtp_auth_line(s, sa, &line, &state, e);
+	if (r == 0 && (smtp_in_turn(s, e) < 0 || smtp_put(s, line.data, LOG_SECRET, e) < 0 ||
+		       smtp_flush(s, e) < 0))
+		r = -1;
+	explicit_bzero(line.data, line.len);
 	buf_free(&line);
-	if (r == 0)
-		r = smtp_flush(s, e);
 	if (r == 0)
 		r = smtp_auth_rounds(s, sa, state, user, e);
 	sasl_free(sa);
 	return r;
 }
 
-/* Sends size bytes of fd from offset, dot-stuffed, and the final dot, in large writes. */
-static int smtp_body(struct smtp *s, int fd, off_t offset, off_t size, struct err *e)
+/* Sends the spool dot-stuffed, and the final dot, in large writes. */
+static int smtp_body(struct smtp *s, const struct spool *sp, struct err *e)
 {
-	static char chunk[65536];
+	static char chunk[SMTP_BODY_CHUNK];
 	int at_bol = 1;
-	off_t left = size;
+	off_t offset = sp->offset, left = sp->size;
 
 	log_transcript(LOG_OUT, "(message body)", 14, 0);
 	while (left > 0) {
 		size_t want = left < (off_t)sizeof chunk ? (size_t)left : sizeof chunk;
-		ssize_t n = pread(fd, chunk, want, offset);
+		ssize_t n = pread(sp->fd, chunk, want, offset);
 		const char *p = chunk, *end;
 
 		if (n < 0 && errno == EINTR)
@@ -308,18 +434,18 @@ static int smtp_body(struct smtp *s, int fd, off_t offset, off_t size, struct er
 			 * that line gets one more dot */
 			const char *hit, *stop;
 
-			if (at_bol && *p == '.' && conn_write(&s->conn, ".", 1, e) < 0)
+			if (at_bol && *p == '.' && conn_write(s->conn, ".", 1, e) < 0)
 				return -1;
 			hit = memmem(p, (size_t)(end - p), "\n.", 2);
 			stop = hit ? hit + 1 : end;
-			if (conn_write(&s->conn, p, (size_t)(stop - p), e) < 0)
+			if (conn_write(s->conn, p, (size_t)(stop - p), e) < 0)
 				return -1;
 			at_bol = stop[-1] == '\n';
 			p = stop;
 		}
 	}
 	log_transcript(LOG_OUT, ".", 1, 0);
-	return conn_write(&s->conn, ".\r\n", 3, e);
+	return conn_write(s->conn, ".\r\n", 3, e);
 }
 
 /* RFC 3461 xtext: '+', '=' and anything outside '!'..'~' as +XX. */
@@ -335,187 +461,328 @@ static int smtp_xtext(struct buf *b, const char *s)
 	return 0;
 }
 
-/* The MAIL FROM line with its parameters. */
-static int smtp_mail_line(struct smtp *s, const struct smtp_envelope *env, off_t size, char *line,
-			  size_t n, struct err *e)
+/* The MAIL FROM line with its parameters, whole or not at all. */
+static int smtp_mail_line(struct smtp *s, const struct envelope *env, const char *from,
+			  int smtputf8, off_t size, struct buf *line, struct err *e)
 {
 	int dsn = (s->caps.flags & EHLO_DSN) != 0;
-	struct buf params;
 
-	buf_init(&params, 600);
-	if (((s->caps.flags & EHLO_SIZE) && buf_printf(&params, " SIZE=%lld", (long long)size) < 0) ||
+	buf_reset(line);
+	if (buf_printf(line, "MAIL FROM:<%s>", from) < 0 ||
+	    ((s->caps.flags & EHLO_SIZE) && buf_printf(line, " SIZE=%lld", (long long)size) < 0) ||
 	    (env->body_8bit && (s->caps.flags & EHLO_8BITMIME) &&
-	     buf_addstr(&params, " BODY=8BITMIME") < 0) ||
-	    (env->smtputf8 && buf_addstr(&params, " SMTPUTF8") < 0) ||
-	    (dsn && env->dsn_ret && buf_printf(&params, " RET=%s", env->dsn_ret) < 0) ||
-	    (dsn && env->dsn_envid && (buf_addstr(&params, " ENVID=") < 0 ||
-				       smtp_xtext(&params, env->dsn_envid) < 0))) {
-		buf_free(&params);
-		return err_set(e, ERR_DATA, "the MAIL FROM parameters are too long");
-	}
-	snprintf(line, n, "MAIL FROM:<%s>%s", env->from, params.data);
-	buf_free(&params);
+	     buf_addstr(line, " BODY=8BITMIME") < 0) ||
+	    (smtputf8 && buf_addstr(line, " SMTPUTF8") < 0) ||
+	    (dsn && env->dsn_ret && buf_printf(line, " RET=%s", env->dsn_ret) < 0) ||
+	    (dsn && env->dsn_envid && (buf_addstr(line, " ENVID=") < 0 ||
+				       smtp_xtext(line, env->dsn_envid) < 0)))
+		return err_set(e, ERR_DATA, "the MAIL FROM command with its parameters would be "
+			       "longer than %d bytes (a shorter sender or -V helps)", SMTP_CMD_MAX);
 	return 0;
-}
-
-static void smtp_note(struct smtp *s, struct smtp_rcpt_result *r)
-{
-	r->code = s->reply.code;
-	memcpy(r->reply, s->last, sizeof r->reply);
-}
-
-/* [RSET], MAIL, RCPT..., DATA, pipelined when offered. 1 when the server said 354 and took some
- * recipient; 0 when it refused every recipient (res says how); -1 when the transaction failed. */
-static int smtp_envelope(struct smtp *s, const struct smtp_envelope *env, off_t size,
-			 struct smtp_rcpt_result *res, struct err *e)
-{
-	int pipelining = (s->caps.flags & EHLO_PIPELINING) != 0;
-	int dsn = (s->caps.flags & EHLO_DSN) != 0, rset = s->transactions > 0, mail_ok = 1;
-	size_t i, accepted = 0;
-	char line[1100];
-
-	/* a command and, without PIPELINING, its reply */
-#define SMTP_STEP(name, text)                                                                      \
-	(s->cmd = (name), smtp_put(s, (text), 0, e) < 0 ||                                         \
-				  (!pipelining && (smtp_flush(s, e) < 0 || smtp_read(s, e) < 0)))
-
-	s->transactions++;
-	if (smtp_mail_line(s, env, size, line, sizeof line, e) < 0)
-		return -1;
-	if (rset) {
-		if (SMTP_STEP("RSET", "RSET"))
-			return -1;
-		if (!pipelining && s->reply.code / 100 != 2)
-			return smtp_refused(s, ERR_UNAVAILABLE, "refused RSET", e);
-	}
-	if (SMTP_STEP("MAIL FROM", line))
-		return -1;
-	if (!pipelining && s->reply.code / 100 != 2)
-		return smtp_refused(s, ERR_UNAVAILABLE, "rejected the sender", e);
-	for (i = 0; i < env->nrcpts; i++) {
-		snprintf(line, sizeof line, "RCPT TO:<%s>%s%s", env->rcpts[i],
-			 dsn && env->dsn_notify ? " NOTIFY=" : "",
-			 dsn && env->dsn_notify ? env->dsn_notify : "");
-		if (SMTP_STEP("RCPT TO", line))
-			return -1;
-		if (pipelining)
-			continue;
-		if (s->reply.code == 421)
-			return smtp_refused(s, ERR_UNAVAILABLE, "", e);
-		smtp_note(s, &res[i]);
-		accepted += s->reply.code / 100 == 2;
-	}
-	if (!pipelining && !accepted)
-		return 0;
-	if (SMTP_STEP("DATA", "DATA"))
-		return -1;
-#undef SMTP_STEP
-	if (pipelining) {
-		if (smtp_flush(s, e) < 0)
-			return -1;
-		if (rset) {
-			s->cmd = "RSET";
-			if (smtp_read(s, e) < 0)
-				return -1;
-		}
-		s->cmd = "MAIL FROM";
-		if (smtp_read(s, e) < 0)
-			return -1;
-		if (s->reply.code == 421)	/* the server is closing: nothing more will come */
-			return smtp_refused(s, ERR_UNAVAILABLE, "", e);
-		if (s->reply.code / 100 != 2) {
-			smtp_refused(s, ERR_UNAVAILABLE, "rejected the sender", e);
-			mail_ok = 0;
-		}
-		for (i = 0; i < env->nrcpts; i++) {
-			s->cmd = "RCPT TO";
-			if (smtp_read(s, e) < 0)
-				return -1;
-			if (s->reply.code == 421)
-				return smtp_refused(s, ERR_UNAVAILABLE, "", e);
-			if (mail_ok) {
-				smtp_note(s, &res[i]);
-				accepted += s->reply.code / 100 == 2;
-			}
-		}
-		s->cmd = "DATA";
-		if (smtp_read(s, e) < 0)
-			return -1;
-		if (!mail_ok || !accepted) {
-			/* a server that says 354 now would take a message for nobody: only
-			 * closing the connection takes that back */
-			if (s->reply.code == 354)
-				conn_close(&s->conn);
-			if (!mail_ok)
-				return -1;
-			return 0;
-		}
-	}
-	if (s->reply.code != 354)
-		return smtp_refused(s, ERR_UNAVAILABLE, "rejected the message", e);
-	return 1;
 }
 
 /* A command line must never be split: no address may carry a control character. */
-static int smtp_has_control(const char *a)
+static int smtp_addr_ok(const char *a)
 {
+	if (strlen(a) > SMTP_ADDR_MAX)
+		return 0;
 	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
-			return 1;
+			return 0;
+	return 1;
+}
+
+static int smtp_check(struct smtp *s, const char *from, const char *const *rcpts, size_t n,
+		      const struct spool *sp, struct err *e)
+{
+	smtp_step(s, PHASE_MAIL, NULL);
+	if ((s->caps.flags & EHLO_SIZE) && s->caps.size &&
+	    (unsigned long long)sp->size > s->caps.size)
+		return err_set(e, ERR_UNAVAILABLE, "the message is %lld bytes but %s accepts at most "
+			       "%llu", (long long)sp->size, s->host, s->caps.size);
+	if (!smtp_addr_ok(from))
+		return err_set(e, ERR_DATA, "the sender address is too long or has control "
+			       "characters");
+	for (size_t i = 0; i < n; i++)
+		if (!smtp_addr_ok(rcpts[i]))
+			return err_set(e, ERR_DATA, "a recipient address is too long or has control "
+				       "characters");
 	return 0;
 }
 
-int smtp_send(struct smtp *s, const struct smtp_envelope *env, int fd, off_t offset, off_t size,
+/* The commands of one transaction, in order: [RSET] MAIL RCPT... DATA. */
+struct smtp_txn {
+	const struct envelope *env;
+	const char *from;
+	const char *const *rcpts;
+	size_t n;
+	int smtputf8;
+	const struct spool *sp;
+	struct smtp_rcpt_result *res;
+	int rset;		/* the first command is RSET */
+	size_t ncmds;
+	int mail_ok;		/* -1 until MAIL's reply is read */
+	int mail_code;
+	size_t accepted;
+	struct err mail_err;	/* why MAIL failed, reported once the replies are read */
+	struct buf line;
+};
+
+static enum smtp_phase smtp_txn_phase(const struct smtp_txn *t, size_t i)
+{
+	if (t->rset && i == 0)
+		return PHASE_RSET;
+	i -= (size_t)t->rset;
+	return i == 0 ? PHASE_MAIL : i <= t->n ? PHASE_RCPT : PHASE_DATA;
+}
+
+static size_t smtp_txn_rcpt(const struct smtp_txn *t, size_t i)
+{
+	return i - (size_t)t->rset - 1;
+}
+
+/* Queues command i. */
+static int smtp_txn_put(struct smtp *s, struct smtp_txn *t, size_t i, struct err *e)
+{
+	enum smtp_phase p = smtp_txn_phase(t, i);
+	int dsn = (s->caps.flags & EHLO_DSN) && t->env->dsn_notify;
+	int r = 0;
+
+	s->cmd = trouble_phase_name(p);
+	if (p == PHASE_RSET)
+		r = smtp_line(&t->line, e, "RSET");
+	else if (p == PHASE_MAIL)
+		r = smtp_mail_line(s, t->env, t->from, t->smtputf8, t->sp->size, &t->line, e);
+	else if (p == PHASE_RCPT)
+		r = smtp_line(&t->line, e, "RCPT TO:<%s>%s%s", t->rcpts[smtp_txn_rcpt(t, i)],
+			      dsn ? " NOTIFY=" : "", dsn ? t->env->dsn_notify : "");
+	else
+		r = smtp_line(&t->line, e, "DATA");
+	if (r < 0)
+		return -1;
+	return smtp_put(s, t->line.data, 0, e);
+}
+
+static int smtp_mail_failed(struct smtp *s, struct smtp_txn *t, struct err *e)
+{
+	*e = t->mail_err;
+	s->phase = PHASE_MAIL;
+	s->code = t->mail_code;
+	return -1;
+}
+
+/* Takes the reply to command i. 0 to go on, 1 when the transaction ends without a message
+ * (every recipient refused: res says why), -1 when it failed. */
+static int smtp_txn_reply(struct smtp *s, struct smtp_txn *t, size_t i, struct err *e)
+{
+	enum smtp_phase p = smtp_txn_phase(t, i);
+
+	s->phase = p;
+	s->cmd = trouble_phase_name(p);
+	if (s->reply.code == 421)	/* the server is closing: nothing more will come */
+		return smtp_refused(s, ERR_UNAVAILABLE, "", e);
+	switch (p) {
+	case PHASE_RSET:
+		return s->reply.code / 100 == 2 ? 0 : smtp_refused(s, ERR_UNAVAILABLE, "refused RSET", e);
+	case PHASE_MAIL:
+		t->mail_ok = s->reply.code / 100 == 2;
+		t->mail_code = s->reply.code;
+		if (!t->mail_ok)
+			smtp_refused(s, ERR_UNAVAILABLE, "rejected the sender", &t->mail_err);
+		return 0;
+	case PHASE_RCPT:
+		if (t->mail_ok) {
+			struct smtp_rcpt_result *r = &t->res[smtp_txn_rcpt(t, i)];
+
+			r->code = s->reply.code;
+			memcpy(r->reply, s->last, sizeof r->reply);
+			t->accepted += s->reply.code / 100 == 2;
+		}
+		return 0;
+	default:
+		break;
+	}
+	if (!t->mail_ok || !t->accepted) {
+		/* a server that says 354 now would take a message for nobody: only closing the
+		 * connection takes that back */
+		if (s->reply.code == 354) {
+			s->broken = 1;
+			conn_close(s->conn);
+			s->conn = NULL;
+		}
+		if (!t->mail_ok)
+			return smtp_mail_failed(s, t, e);
+		return 1;
+	}
+	if (s->reply.code != 354)
+		return smtp_refused(s, ERR_UNAVAILABLE, "rejected the message", e);
+	return 0;
+}
+
+/* Without PIPELINING, MAIL's refusal ends the transaction at once and DATA goes only to a
+ * server that took a recipient. */
+static int smtp_txn_stop(struct smtp *s, struct smtp_txn *t, size_t next, struct err *e)
+{
+	if (s->caps.flags & EHLO_PIPELINING)
+		return 0;
+	if (t->mail_ok == 0)
+		return smtp_mail_failed(s, t, e);
+	if (smtp_txn_phase(t, next) == PHASE_DATA && !t->accepted)
+		return 1;
+	return 0;
+}
+
+/* The envelope: one loop for both modes, at most `depth` commands in flight. 0 when the server
+ * said 354, 1 when it took no recipient, -1 when the transaction failed. */
+static int smtp_envelope(struct smtp *s, struct smtp_txn *t, struct err *e)
+{
+	size_t depth = (s->caps.flags & EHLO_PIPELINING) ? SMTP_PIPELINE_MAX : 1;
+	size_t sent = 0, done = 0;
+
+	while (done < t->ncmds) {
+		while (sent < t->ncmds && sent - done < depth) {
+			int r = sent == done ? smtp_txn_stop(s, t, sent, e) : 0;
+
+			if (r)
+				return r;
+			if (sent == done && smtp_in_turn(s, e) < 0)
+				return -1;
+			if (smtp_txn_put(s, t, sent, e) < 0)
+				return -1;
+			sent++;
+		}
+		if (smtp_flush(s, e) < 0)
+			return -1;
+		s->cmd = trouble_phase_name(smtp_txn_phase(t, done));
+		s->phase = smtp_txn_phase(t, done);
+		if (smtp_read(s, e) < 0) {
+			s->phase = smtp_txn_phase(t, done);
+			return -1;
+		}
+		int r = smtp_txn_reply(s, t, done++, e);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int smtp_send(struct smtp *s, const struct envelope *env, const char *from,
+	      const char *const *rcpts, size_t n, int smtputf8, const struct spool *sp,
 	      struct smtp_rcpt_result *res, struct err *e)
 {
+	struct smtp_txn t = { .env = env, .from = from, .rcpts = rcpts, .n = n,
+			      .smtputf8 = smtputf8, .sp = sp, .res = res, .mail_ok = -1 };
 	int r;
 
-	memset(res, 0, env->nrcpts * sizeof *res);
-	if ((s->caps.flags & EHLO_SIZE) && s->caps.size && (unsigned long long)size > s->caps.size)
-		return err_set(e, ERR_UNAVAILABLE, "the message is %lld bytes but %s accepts at most "
-			       "%llu", (long long)size, s->host, s->caps.size);
-	if (strlen(env->from) > 900 || smtp_has_control(env->from))
-		return err_set(e, ERR_DATA, "the sender address is too long or has control "
-			       "characters");
-	for (size_t i = 0; i < env->nrcpts; i++)
-		if (strlen(env->rcpts[i]) > 900 || smtp_has_control(env->rcpts[i]))
-			return err_set(e, ERR_DATA, "a recipient address is too long or has control "
-				       "characters");
-	r = smtp_envelope(s, env, size, res, e);
-	if (r <= 0)
+	memset(res, 0, n * sizeof *res);
+	if (smtp_check(s, from, rcpts, n, sp, e) < 0)
+		return -1;
+	t.rset = s->transactions++ > 0;
+	t.ncmds = (size_t)t.rset + 1 + n + 1;
+	buf_init(&t.line, SMTP_CMD_MAX);
+	r = smtp_envelope(s, &t, e);
+	buf_free(&t.line);
+	if (r != 0)
 		return r;
-	s->cmd = "the message";
-	if (smtp_body(s, fd, offset, size, e) < 0)
+	smtp_step(s, PHASE_BODY, NULL);
+	if (smtp_in_turn_at(s, "after its 354 to DATA", e) < 0)
+		return -1;
+	if (smtp_body(s, sp, e) < 0)
 		return e->kind == ERR_IO ? -1 : smtp_lost(s, "sending the message", e);
-	s->cmd = "the end of the message";
+	smtp_step(s, PHASE_DOT, NULL);
 	if (smtp_flush(s, e) < 0 || smtp_read(s, e) < 0)
 		return -1;
 	if (s->reply.code / 100 != 2)
 		return smtp_refused(s, ERR_UNAVAILABLE, "rejected the message", e);
-	for (size_t i = 0; i < env->nrcpts; i++)
-		if (res[i].code / 100 == 2)
-			smtp_note(s, &res[i]);
+	if (smtp_in_turn_at(s, "after its reply to the end of the message", e) < 0)
+		return -1;	/* two answers to one dot: which one was it? */
+	for (size_t i = 0; i < n; i++)
+		if (res[i].code / 100 == 2) {
+			res[i].code = s->reply.code;
+			memcpy(res[i].reply, s->last, sizeof res[i].reply);
+		}
 	return 0;
+}
+
+enum smtp_phase smtp_failed_phase(const struct smtp *s)
+{
+	return s->phase;
+}
+
+int smtp_last_code(const struct smtp *s)
+{
+	return s->code;
+}
+
+const char *smtp_last_reply(const struct smtp *s)
+{
+	return s->last;
+}
+
+const char *smtp_host(const struct smtp *s)
+{
+	return s->host;
+}
+
+const struct ehlo *smtp_caps(const struct smtp *s)
+{
+	return &s->caps;
+}
+
+const char *smtp_mech(const struct smtp *s)
+{
+	return s->mech;
+}
+
+int smtp_tls(const struct smtp *s)
+{
+	return s->tls;
+}
+
+const char *smtp_tls_desc(const struct smtp *s)
+{
+	return s->tls_desc;
+}
+
+void smtp_print_reply(const struct smtp *s, FILE *out, const char *indent)
+{
+	const char *p = s->reply.text.data, *end = p + s->reply.text.len;
+
+	while (p <= end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char line[600];
+
+		buf_clean_str(line, sizeof line, p, n);
+		fprintf(out, "%s%d %s\n", indent, s->reply.code, line);
+		p += n + 1;
+	}
+}
+
+void smtp_print_tls(const struct smtp *s, FILE *out)
+{
+	if (s->conn)
+		conn_tls_info(s->conn, out);
 }
 
 int smtp_usable(const struct smtp *s)
 {
-	return s->conn.fd >= 0 && !s->broken;
+	return s && s->conn && !s->broken;
 }
 
 void smtp_close(struct smtp *s)
 {
 	struct err e;
 
+	if (!s)
+		return;
 	if (smtp_usable(s)) {
 		s->cmd = "QUIT";
 		if (smtp_put(s, "QUIT", 0, &e) == 0 && smtp_flush(s, &e) == 0) {
-			s->conn.timeout = s->conn.timeout < 5 ? s->conn.timeout : 5;
+			conn_cap_timeout(s->conn, SMTP_QUIT_WAIT);
 			smtp_read(s, &e);
 		}
 	}
-	if (s->conn.fd >= 0)
-		conn_close(&s->conn);
-	reply_free(&s->reply);
-	buf_free(&s->line);
+	smtp_free(s);
 }

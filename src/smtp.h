@@ -1,74 +1,74 @@
-/* smtp: the blocking client session, one function per protocol step. Each returns 0 when the step
- * succeeded, or -1 with the failure classified in e: ERR_TEMP (4xx, lost, timed out: try later),
- * ERR_UNAVAILABLE / ERR_NOUSER / ERR_AUTH (permanent), ERR_PROTOCOL (the server or TLS broke). */
+/* smtp: the blocking client session. Callers see an opaque session, one function per step of
+ * its opening, and one transaction loop that keeps at most SMTP_PIPELINE_MAX commands in flight
+ * (one without PIPELINING). A step returns 0 when it succeeded, or -1 with e: its text says what
+ * happened in words, and smtp_failed_phase()/smtp_last_code() say where and what the server
+ * answered, so that trouble_fate() can decide what it means for each recipient. */
 #ifndef POSTBOTE_SMTP_H
 #define POSTBOTE_SMTP_H
 
+#include <stdio.h>
 #include <sys/types.h>
 
-#include "buf.h"
-#include "conn.h"
+#include "envelope.h"
 #include "reply.h"
+#include "tls.h"
+#include "trouble.h"
 
-struct smtp {
-	struct conn conn;
-	const char *host;	/* for messages */
-	int port;
-	const char *cmd;	/* what the reply being read answers, for messages */
-	struct reply reply;
-	struct buf line;
-	struct ehlo caps;
-	int tls;		/* TLS is active */
-	char tls_desc[64];	/* "TLS1.3 AES-256-GCM", or "" */
-	char mech[32];		/* the SASL mechanism used, or "" */
-	char last[256];		/* the last reply, cleaned, for the log file */
-	unsigned transactions;	/* started on this connection; RSET goes before the next */
-	int broken;		/* the connection failed or the server said 421: never reuse it */
-};
+#define SMTP_PIPELINE_MAX 100	/* commands in flight with PIPELINING (msmtp's bound too) */
+#define SMTP_CMD_MAX 2048	/* one command line; longer is ERR_DATA, never a cut line */
+#define SMTP_ADDR_MAX 900	/* one address on the wire */
 
-/* What the server said about one recipient: its RCPT reply when that was a refusal, else the
- * reply after the final dot. code 0: no answer (the transaction failed before). */
+struct smtp;
+
+/* Connects to host:port and reads the greeting; with tls (implicit TLS) after the handshake.
+ * NULL with e; smtp_failed_phase() is then not available: the phase is PHASE_CONNECT, or
+ * PHASE_GREETING when *phase says so. */
+struct smtp *smtp_open(const char *host, int port, int timeout_s, const struct tls_opts *tls,
+		       enum smtp_phase *phase, struct err *e);
+/* EHLO, or HELO when the server rejects EHLO for good. */
+int smtp_ehlo(struct smtp *s, const char *domain, struct err *e);
+/* STARTTLS and the handshake (ERR_UNAVAILABLE when the server does not offer it); EHLO again. */
+int smtp_starttls(struct smtp *s, const struct tls_opts *o, const char *domain, struct err *e);
+/* AUTH with `want` (NULL: the strongest mechanism offered) and the secret. */
+int smtp_auth(struct smtp *s, const char *want, int plaintext_ok, const char *user,
+	      const char *secret, struct err *e);
+
+/* What the server said to one recipient: its RCPT reply, or after a successful final dot that
+ * reply. code 0: no answer came. */
 struct smtp_rcpt_result {
 	int code;
-	char reply[256];
+	char reply[256];	/* cleaned */
 };
 
-struct smtp_envelope {
-	const char *from;	/* "" for the null sender */
-	const char *const *rcpts;
-	size_t nrcpts;
-	int body_8bit;		/* ask for BODY=8BITMIME when offered */
-	int smtputf8;		/* ask for SMTPUTF8 (the caller checked that it is offered) */
-	/* DSN (RFC 3461), sent only when the server offers DSN; NULL: not asked for */
-	const char *dsn_notify;	/* "NEVER" or e.g. "SUCCESS,FAILURE" */
-	const char *dsn_ret;	/* "FULL" or "HDRS" */
-	const char *dsn_envid;	/* any text; xtext-encoded here */
-};
-
-/* Connects and reads the greeting. */
-int smtp_open(struct smtp *s, const char *host, int port, int timeout_s, struct err *e);
-/* EHLO, or HELO when the server rejects EHLO for good. Fills s->caps. */
-int smtp_ehlo(struct smtp *s, const char *domain, struct err *e);
-/* STARTTLS and the handshake (fails with ERR_UNAVAILABLE when the server does not offer it).
- * The caller must say EHLO again afterwards. */
-int smtp_starttls(struct smtp *s, const struct tls_opts *o, struct err *e);
-/* The handshake of implicit TLS, right after connecting, before the greeting is read. */
-int smtp_open_tls(struct smtp *s, const char *host, int port, int timeout_s,
-		  const struct tls_opts *o, struct err *e);
-/* AUTH with `want` ("on" or a mechanism name). */
-int smtp_auth(struct smtp *s, const char *want, int plaintext_ok, const char *user,
-	      const char *password, struct err *e);
-/* One transaction (after RSET when it is not the first on this connection): MAIL, RCPT for each
- * recipient, DATA, size bytes of fd from offset (CRLF line endings, not dot-stuffed), the final
- * dot; pipelined when the server offers PIPELINING. The message goes to the recipients the
- * server accepts. Returns 0 with res[i] (one per recipient) telling each recipient's fate, or
- * -1 when the transaction failed for every recipient not already refused in res, with the
- * failure in e. After -1 check smtp_usable before another transaction. */
-int smtp_send(struct smtp *s, const struct smtp_envelope *env, int fd, off_t offset, off_t size,
+/* One transaction (RSET first when it is not the first on this connection): MAIL FROM:<from>,
+ * RCPT TO for each of rcpts (the wire forms, already checked for this server), DATA, the spool
+ * dot-stuffed, the final dot. smtputf8: ask for SMTPUTF8. Returns 0 when the server took the
+ * message for the recipients whose res[i] is 2xx; 1 when it took no recipient (no message was
+ * sent; res says why); -1 when the transaction failed (e, smtp_failed_phase, smtp_last_code),
+ * after which smtp_usable says whether another one may follow. */
+int smtp_send(struct smtp *s, const struct envelope *env, const char *from,
+	      const char *const *rcpts, size_t n, int smtputf8, const struct spool *sp,
 	      struct smtp_rcpt_result *res, struct err *e);
-/* False once the connection is gone (closed by either side). */
+
+/* Where the last failure happened, and the code of the reply that caused it (0: none came). */
+enum smtp_phase smtp_failed_phase(const struct smtp *s);
+int smtp_last_code(const struct smtp *s);
+/* The last reply as one cleaned line ("250 2.0.0 ok"), for logs; "" before any. */
+const char *smtp_last_reply(const struct smtp *s);
+
+const char *smtp_host(const struct smtp *s);
+const struct ehlo *smtp_caps(const struct smtp *s);
+const char *smtp_mech(const struct smtp *s);	/* "" without AUTH */
+int smtp_tls(const struct smtp *s);
+const char *smtp_tls_desc(const struct smtp *s);	/* "TLS1.3 AES-256-GCM", or "" */
+/* --serverinfo: the last reply's lines (the greeting, or the capabilities after EHLO), each
+ * "CODE text" cleaned, one per line, into out; and the TLS details (see tls_print_info). */
+void smtp_print_reply(const struct smtp *s, FILE *out, const char *indent);
+void smtp_print_tls(const struct smtp *s, FILE *out);
+
+/* False once the connection is gone or the server said 421. */
 int smtp_usable(const struct smtp *s);
-/* QUIT (best effort) and close. Safe after any failure and on a never-opened session. */
+/* QUIT (best effort, short wait), close, free; safe with NULL. */
 void smtp_close(struct smtp *s);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "msg.h"
+#include "rcpt.h"
 #include "unit.h"
 
 #define SENDER "me@sender.example"
@@ -123,7 +124,6 @@ static void opts_for(unsigned flags, const char *full_name, struct cb *cb, struc
 	memset(cb, 0, sizeof *cb);
 	cb->sender = flags & F_NOSENDER ? "" : flags & F_LOCALSENDER ? "me" : SENDER;
 	o->dot_ends = !(flags & F_NODOT);
-	o->extract = !!(flags & F_EXTRACT);
 	o->maildomain = flags & F_MAILDOMAIN ? "mail.example" : NULL;
 	o->remove_bcc = !(flags & F_KEEPBCC);
 	o->set_from = flags & F_FROM_ON ? MSG_FROM_ON : flags & F_FROM_OFF ? MSG_FROM_OFF
@@ -133,8 +133,23 @@ static void opts_for(unsigned flags, const char *full_name, struct cb *cb, struc
 	o->full_name = full_name;
 	o->domain = HOST_DOMAIN;
 	o->tmpdir = dir;
-	o->sender = cb_sender;
-	o->ctx = cb;
+}
+
+/* What main does: the header section, the sender (and with -t the recipients) from it, then
+ * the message. */
+static int spool(int fd, const struct msg_opts *o, unsigned flags, struct cb *cb, struct msg *m,
+		 struct rcpt_list *rl, struct err *e)
+{
+	const char *sender;
+
+	if (msg_read_headers(fd, o, m, e) < 0)
+		return -1;
+	sender = cb_sender(cb, m->header_from);
+	if ((flags & F_EXTRACT) && rcpt_from_headers(rl, &m->fields, e) < 0) {
+		msg_close(m);
+		return -1;
+	}
+	return msg_write(m, sender, e);
 }
 
 static void normalise(struct run *r);
@@ -148,6 +163,7 @@ static void run_msg(const char *in, size_t n, unsigned flags, const char *full_n
 	pid_t pid = -1;
 	pthread_t th;
 	struct packets w;
+	struct rcpt_list rl = { 0 };
 	int sv[2];
 
 	memset(r, 0, sizeof *r);
@@ -213,7 +229,7 @@ static void run_msg(const char *in, size_t n, unsigned flags, const char *full_n
 		fd = sv[0];
 	}
 
-	r->rc = msg_spool(fd, &o, &r->m, &r->e);
+	r->rc = spool(fd, &o, flags, &r->cb, &r->m, &rl, &r->e);
 	close(fd);	/* before waiting: a writer blocked on a full pipe then ends */
 	if (how == FEED_PIPE) {
 		int status;
@@ -225,9 +241,10 @@ static void run_msg(const char *in, size_t n, unsigned flags, const char *full_n
 		pthread_join(th, NULL);
 	}
 
-	for (size_t i = 0; i < r->m.rcpts.n; i++)
-		if (buf_printf(&r->rcpts, "%s%s", i ? "," : "", r->m.rcpts.v[i].spec) < 0)
+	for (size_t i = 0; i < rl.n; i++)
+		if (buf_printf(&r->rcpts, "%s%s", i ? "," : "", rl.v[i]) < 0)
 			abort();
+	rcpt_free(&rl);
 	if (r->rc == 0) {
 		struct stat st;
 		char chunk[65536];
@@ -1222,7 +1239,7 @@ static void test_errors(void)
 	opts_for(0, NULL, &cb, &o);
 	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	memset(&e, 0, sizeof e);
-	CHECK_INT(msg_spool(fd, &o, &m, &e), -1);
+	CHECK_INT(msg_spool(fd, &o, SENDER, &m, &e), -1);
 	CHECK_INT(e.kind, ERR_IO);
 	CHECK_INT(m.fd, -1);
 	close(fd);
@@ -1233,7 +1250,7 @@ static void test_errors(void)
 	o.tmpdir = "/nonexistent/postbote-test";
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	memset(&e, 0, sizeof e);
-	CHECK_INT(msg_spool(fd, &o, &m, &e), -1);
+	CHECK_INT(msg_spool(fd, &o, SENDER, &m, &e), -1);
 	CHECK_INT(e.kind, ERR_IO);
 	CHECK(strstr(e.text, "/nonexistent/postbote-test") != NULL);
 	CHECK_INT(m.fd, -1);

@@ -1,0 +1,53 @@
+/* envelope: what every layer says about one message, as plain data: the envelope (sender,
+ * recipients, body type, DSN), where the message's bytes are (the spool), and each recipient's
+ * fate. The command line fills it, submit and runq pass it down, smtp puts it on the wire, and
+ * the queue stores it; no layer keeps a copy of its own shape. */
+#ifndef POSTBOTE_ENVELOPE_H
+#define POSTBOTE_ENVELOPE_H
+
+#include <sys/types.h>
+
+#include "err.h"
+
+struct envelope {
+	const char *from;	/* "" for the null sender */
+	char **rcpts;
+	size_t nrcpts;
+	int body_8bit;		/* ask for BODY=8BITMIME where offered */
+	/* DSN (RFC 3461), sent only to a server that offers DSN; NULL: not asked for */
+	const char *dsn_notify;	/* upper case as on the wire: "NEVER", "SUCCESS,FAILURE" */
+	const char *dsn_ret;	/* "FULL" or "HDRS" */
+	const char *dsn_envid;	/* any text; xtext-encoded on the wire */
+};
+
+/* The message's bytes: size bytes of fd from offset, CRLF line ends, not dot-stuffed. */
+struct spool {
+	int fd;
+	off_t offset, size;
+};
+
+/* What became of one recipient. Every case has its own name, so nobody needs to read a reason
+ * to know what it means. */
+enum fate_state {
+	FATE_PENDING,		/* not tried yet (or the connection failed before its turn) */
+	FATE_SENT,		/* the server took the message for it */
+	FATE_DEFERRED,		/* temporary: try again later (queue it) */
+	FATE_FAILED,		/* permanent: the sender must be told */
+	FATE_NEXT,		/* "too many recipients": try again in the next transaction */
+};
+
+#define FATE_REASON_MAX ERR_TEXT_MAX
+
+struct fate {
+	enum fate_state state;
+	enum err_kind kind;	/* why FAILED (ERR_NOUSER for a refused recipient), or ERR_TEMP */
+	char reason[FATE_REASON_MAX];	/* the server's words or ours, printable, one line */
+};
+
+/* "pending", "sent", "deferred", "failed", "next": the names the queue's state file and the log
+ * file use. */
+const char *fate_name(enum fate_state s);
+/* The state with that name; -1 when there is none. */
+int fate_parse(const char *name);
+
+#endif

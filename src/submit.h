@@ -1,0 +1,27 @@
+/* submit: one message now. Delivers it to the account's smarthost; keeps in the queue what the
+ * smarthost cannot take now (one "queued as" line); keeps refused recipients' copies in the
+ * failed area when others got it; then sends what else is due over the same session. */
+#ifndef POSTBOTE_SUBMIT_H
+#define POSTBOTE_SUBMIT_H
+
+#include "conf.h"
+#include "envelope.h"
+#include "err.h"
+
+/* What the log file says of a submission. */
+struct submit_report {
+	char host[256];
+	char mech[32];		/* "" without AUTH */
+	char reply[256];	/* the server's last reply */
+	char queued[48];	/* the queue id when some recipients were queued */
+};
+
+/* 0 when every recipient has the message or it is durably queued for those who do not, else -1
+ * with e (each refused recipient's reason on its own line on stderr, one line for a reason they
+ * share, e holding the last). domain: the EHLO name; secret: for AUTH (NULL or "" when none is
+ * needed). */
+int submit(const struct conf *c, const struct account *a, const char *domain, const char *secret,
+	   const struct envelope *env, const struct spool *sp, struct submit_report *rep,
+	   struct err *e);
+
+#endif

@@ -1,0 +1,125 @@
+/* trouble: replies and local errors to fates, in one table-like function. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "trouble.h"
+
+static const char *const fate_names[] = {
+	[FATE_PENDING] = "pending", [FATE_SENT] = "sent", [FATE_DEFERRED] = "deferred",
+	[FATE_FAILED] = "failed", [FATE_NEXT] = "next",
+};
+
+const char *fate_name(enum fate_state s)
+{
+	return (unsigned)s < sizeof fate_names / sizeof fate_names[0] ? fate_names[s] : "?";
+}
+
+int fate_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof fate_names / sizeof fate_names[0]; i++)
+		if (strcmp(fate_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *trouble_phase_name(enum smtp_phase p)
+{
+	static const char *const names[] = {
+		[PHASE_CONNECT] = "connecting", [PHASE_GREETING] = "the greeting",
+		[PHASE_EHLO] = "EHLO", [PHASE_STARTTLS] = "STARTTLS", [PHASE_AUTH] = "AUTH",
+		[PHASE_RSET] = "RSET", [PHASE_MAIL] = "MAIL FROM", [PHASE_RCPT] = "RCPT TO",
+		[PHASE_DATA] = "DATA", [PHASE_BODY] = "the message",
+		[PHASE_DOT] = "the end of the message",
+	};
+	return (unsigned)p < sizeof names / sizeof names[0] ? names[p] : "?";
+}
+
+void trouble_enhanced(const char *text, char *out, size_t size)
+{
+	const char *p = text;
+	size_t n;
+
+	out[0] = '\0';
+	/* class "." subject "." detail: [245].d{1,3}.d{1,3} (RFC 3463) */
+	if (!(p[0] == '2' || p[0] == '4' || p[0] == '5') || p[1] != '.')
+		return;
+	p += 2;
+	for (int part = 0; part < 2; part++) {
+		size_t d = 0;
+
+		while (isdigit((unsigned char)p[d]) && d < 4)
+			d++;
+		if (d == 0 || d > 3 || (part == 0 && p[d] != '.'))
+			return;
+		p += d + (part == 0);
+	}
+	if (*p && *p != ' ')
+		return;
+	n = (size_t)(p - text);
+	if (n < size)
+		snprintf(out, size, "%.*s", (int)n, text);
+}
+
+static void trouble_set(struct fate *f, enum fate_state s, enum err_kind k)
+{
+	f->state = s;
+	f->kind = k;
+}
+
+/* No reply came: the connection, TLS or we ourselves failed. */
+static void trouble_local(enum smtp_phase p, const struct err *local, struct fate *f)
+{
+	int in_transaction = p >= PHASE_MAIL;
+
+	switch (local ? local->kind : ERR_TEMP) {
+	case ERR_TEMP:
+		trouble_set(f, FATE_DEFERRED, ERR_TEMP);
+		return;
+	case ERR_PROTOCOL:
+		/* after MAIL the server may have taken the message: only a retry can tell */
+		if (in_transaction)
+			trouble_set(f, FATE_DEFERRED, ERR_TEMP);
+		else
+			trouble_set(f, FATE_FAILED, ERR_PROTOCOL);
+		return;
+	default:
+		trouble_set(f, FATE_FAILED, local->kind);
+		return;
+	}
+}
+
+void trouble_fate(enum smtp_phase p, int code, const char *enhanced, const struct err *local,
+		  struct fate *f)
+{
+	int cls = code / 100;
+	int too_many = enhanced && strcmp(enhanced + 1, ".5.3") == 0;
+
+	if (code == 0) {
+		trouble_local(p, local, f);
+		return;
+	}
+	if (cls == 2 || (p == PHASE_DATA && code == 354)) {
+		trouble_set(f, FATE_SENT, ERR_NONE);
+		return;
+	}
+	if (p == PHASE_RCPT && (code == 452 || (too_many && (cls == 4 || code == 552)))) {
+		trouble_set(f, FATE_NEXT, ERR_TEMP);
+		return;
+	}
+	if (cls == 4) {
+		trouble_set(f, FATE_DEFERRED, ERR_TEMP);
+		return;
+	}
+	if (cls == 5) {
+		trouble_set(f, FATE_FAILED, p == PHASE_RCPT ? ERR_NOUSER
+					    : p == PHASE_AUTH ? ERR_AUTH
+							      : ERR_UNAVAILABLE);
+		return;
+	}
+	/* a code this step cannot have */
+	if (p >= PHASE_MAIL)
+		trouble_set(f, FATE_DEFERRED, ERR_TEMP);
+	else
+		trouble_set(f, FATE_FAILED, ERR_PROTOCOL);
+}
