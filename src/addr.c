@@ -159,7 +159,7 @@ static char *join(const char *s, const struct toks *t, size_t a, size_t b, int p
 	struct buf out;
 	size_t prev_end = 0;
 
-	buf_init(&out, (size_t)-1 / 2);
+	buf_init(&out, BUF_NO_MAX);
 	for (size_t i = a; i < b; i++) {
 		const struct tok *k = &t->v[i];
 
@@ -172,9 +172,7 @@ static char *join(const char *s, const struct toks *t, size_t a, size_t b, int p
 			if (s[j] != '\r' && s[j] != '\n' && buf_addch(&out, s[j]) < 0)
 				err_oom();
 	}
-	if (!out.cap)	/* an empty buf is static: hand out memory of our own */
-		return xstrdup("");
-	return out.data;
+	return buf_detach(&out, NULL);
 }
 
 static void list_add(struct addr_list *l, struct addr *a)
@@ -264,17 +262,17 @@ static char *comment_name(const char *s, const struct tok *c)
 {
 	struct buf text, out;
 
-	buf_init(&text, (size_t)-1 / 2);
+	buf_init(&text, BUF_NO_MAX);
 	for (size_t j = c->start + 1; j + 1 < c->end; j++) {
 		if (s[j] == '\\' && j + 2 < c->end)
 			j++;
 		if (s[j] != '\r' && s[j] != '\n' && buf_addch(&text, s[j]) < 0)
 			err_oom();
 	}
-	buf_init(&out, (size_t)-1 / 2);
+	buf_init(&out, BUF_NO_MAX);
 	addr_add_phrase(&out, text.data, text.len);
 	buf_free(&text);
-	return out.cap ? out.data : xstrdup("");
+	return buf_detach(&out, NULL);
 }
 
 /* A mailbox starting at token i, ending before a ',' (or ';' in a group) or the end. */

@@ -14,6 +14,10 @@ struct buf {
 	size_t max;	/* len may never exceed this */
 };
 
+/* The max of a buffer whose input is capped before it arrives (a header field's text, say): the
+ * cap that matters is that one, named where it is enforced. */
+#define BUF_NO_MAX ((size_t)-1 / 2)
+
 void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);	/* len = 0, keeps the memory */

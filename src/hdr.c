@@ -10,7 +10,7 @@ void hdr_init(struct hdr *h)
 	memset(h, 0, sizeof *h);
 	buf_init(&h->cur, HDR_FIELD_MAX);
 	buf_init(&h->out, HDR_FIELD_MAX);
-	buf_init(&h->body, (size_t)-1 / 2);
+	buf_init(&h->body, BUF_NO_MAX);	/* a line that msg capped already */
 }
 
 void hdr_free(struct hdr *h)
