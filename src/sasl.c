@@ -273,9 +273,7 @@ static int sasl_json_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* The value of "status" in a JSON object, a string or a bare number; only this one key of an
- * untrusted document is wanted, so this scans rather than parses. */
-static int sasl_json_status(const char *json, size_t n, char *out, size_t size)
+int sasl_json_status(const char *json, size_t n, char *out, size_t size)
 {
 	const char *end = json + n;
 

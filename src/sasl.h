@@ -56,4 +56,13 @@ int sasl_step(struct sasl *s, const char *in, char **out, struct err *e);
  * caller appends it to its "authentication failed" message after the final 5xx. */
 const char *sasl_server_error(const struct sasl *s);
 
+/* Finds the first "status" member in json[0..n), which need not be terminated: the OAuth error
+ * document a server sends in its 334 challenge, untrusted. Scans rather than parses, since only
+ * this one key is wanted: a "status" in a nested object counts too, and a string that is not
+ * closed runs to the end of the input. The value is a string's contents between the quotes,
+ * escapes left as they are, or a bare number (its digits and '-'); it goes into out through
+ * buf_clean_str, so it is printable, cut to fit size (at least 1) and terminated. Returns 0, or
+ * -1 when no "status" member has a non-empty string or number value (out untouched then). */
+int sasl_json_status(const char *json, size_t n, char *out, size_t size);
+
 #endif

@@ -2,7 +2,14 @@
  * named on the command line (or, without arguments, in FUZZ_CORPUS, set at build time), so the
  * ordinary test run replays the corpus under the sanitizers it was built with and a crash found
  * once stays fixed. Exit status: 0 when every input ran, 99 (a hard error for automake) when an
- * input could not be read; a crash or a sanitizer report ends the process on its own. */
+ * input could not be read; a crash or a sanitizer report ends the process on its own.
+ *
+ * To fuzz for real, configure a separate build with --enable-fuzzing (clang with libFuzzer;
+ * configure fails if the compiler cannot link a fuzz target): `make` then also builds each
+ * target linked with libFuzzer instead of this file, as tests/fuzz/fuzz_NAME, e.g.
+ *   mkdir new && tests/fuzz/fuzz_reply -max_total_time=60 new ../tests/fuzz/corpus/reply
+ * and an input that is worth keeping (a crash once fixed, new coverage) goes into
+ * tests/fuzz/corpus/NAME, where every make check replays it. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
