@@ -41,8 +41,19 @@ int err_wrap(struct err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(e->text, sizeof e->text, fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof e->text)
-		snprintf(e->text + n, sizeof e->text - (size_t)n, ": %s", old);
+	if (n < 0 || (size_t)n >= sizeof e->text - 2)
+		return -1;
+	/* ": old", cut to fit (old text is the least important part of the line) */
+	{
+		size_t used = (size_t)n, k = strnlen(old, sizeof old);
+
+		memcpy(e->text + used, ": ", 2);
+		used += 2;
+		if (k > sizeof e->text - 1 - used)
+			k = sizeof e->text - 1 - used;
+		memcpy(e->text + used, old, k);
+		e->text[used + k] = '\0';
+	}
 	return -1;
 }
 
