@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "cred.h"
 #include "deliver.h"
 #include "log.h"
 #include "msg.h"
@@ -369,11 +370,13 @@ int main(int argc, char **argv)
 	struct rcpt_list rcpts = { 0 };
 	struct sender_ctx sc = { 0 };
 	struct send_report rep = { 0 };
-	char domain[256], password[1024] = "", notify[64];
+	char domain[256], host[256], notify[64];
+	struct cred cred = { 0 };
 	struct send_job job = { 0 };
 	int code, sending = 0;
 
 	signal(SIGPIPE, SIG_IGN);
+	cred_harden();	/* before the configuration, which may hold a password, is read */
 	if (parse_args(argc, argv, &o, &e) < 0)
 		goto done;
 	log_set_verbose(o.verbose);
@@ -396,7 +399,9 @@ int main(int argc, char **argv)
 	    conf_account(&conf, o.account, o.from, &a, &e) < 0)
 		goto done;
 	send_ehlo_name(&a, domain, sizeof domain);
-	if (send_password(&a, password, sizeof password, &e) < 0)
+	/* the first host: where ~/.netrc and the prompt look */
+	snprintf(host, sizeof host, "%.*s", (int)strcspn(a.host, ", \t"), a.host);
+	if (cred_get(&a, host, &cred, &e) < 0)
 		goto done;
 
 	sc = (struct sender_ctx){ .o = &o, .a = &a, .domain = domain };
@@ -441,9 +446,9 @@ int main(int argc, char **argv)
 	job.body_8bit = m.eight_bit || o.body_8bit;
 	dsn_params(&o, &a, &job, notify, sizeof notify);
 	sending = 1;
-	send_now(&conf, &a, domain, password, &job, &rep, &e);
+	send_now(&conf, &a, domain, cred.secret, &job, &rep, &e);
 done:
-	explicit_bzero(password, sizeof password);
+	cred_wipe(&cred);
 	if (sending)
 		log_result(&a, &rep, &job, &e);
 	msg_close(&m);

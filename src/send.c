@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cred.h"
 #include "deliver.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
 #include "queue.h"
-#include "sasl.h"
 #include "send.h"
 
 #define SEND_FLUSH_SECONDS 30	/* how long a direct submission may spend on the queue after */
@@ -23,14 +23,6 @@ void send_ehlo_name(const struct account *a, char *out, size_t size)
 		snprintf(out, size, "%s", a->domain);
 	else
 		net_fqdn(out, size);
-}
-
-int send_password(const struct account *a, char *out, size_t size, struct err *e)
-{
-	out[0] = '\0';
-	if (strcmp(a->auth, "off") == 0 || sasl_no_password(a->auth))
-		return 0;
-	return conf_password(a, out, size, e);
 }
 
 /* The queue directory for an account (NULL: the default account's, or [defaults]'s). */
@@ -272,7 +264,7 @@ static void send_bounce(struct queue *q, struct deliver *d, const struct account
 struct send_account {
 	struct account a;
 	char domain[256];
-	char password[1024];
+	struct cred cred;	/* zeroed until fetched */
 	int ok;			/* resolved; else why not is in err */
 	struct err err;
 };
@@ -286,9 +278,13 @@ static void send_resolve(const struct conf *c, const char *name, int need_passwo
 	if (conf_account(c, name, NULL, &sa->a, &sa->err) < 0)
 		return;
 	send_ehlo_name(&sa->a, sa->domain, sizeof sa->domain);
-	if (need_password &&
-	    send_password(&sa->a, sa->password, sizeof sa->password, &sa->err) < 0)
-		return;
+	if (need_password) {
+		char host[256];	/* the first host: where ~/.netrc and the prompt look */
+
+		snprintf(host, sizeof host, "%.*s", (int)strcspn(sa->a.host, ", \t"), sa->a.host);
+		if (cred_get(&sa->a, host, &sa->cred, &sa->err) < 0)
+			return;
+	}
 	sa->ok = 1;
 }
 
@@ -486,12 +482,12 @@ static void send_account_run(const struct conf *c, struct queue *q, struct queue
 			continue;
 		}
 		if (sa.ok && !d->open && !why) {
-			if (deliver_open(d, &sa.a, sa.domain, sa.password, &e) < 0)
+			if (deliver_open(d, &sa.a, sa.domain, sa.cred.secret, &e) < 0)
 				why = e.text;
 		}
 		send_try(q, d, &sa, &ents[i], why);
 	}
-	explicit_bzero(sa.password, sizeof sa.password);
+	cred_wipe(&sa.cred);
 	deliver_close(d);
 }
 

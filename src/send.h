@@ -23,10 +23,6 @@ struct send_job {
 /* The EHLO name: the account's domain, or the machine's fully qualified name. */
 void send_ehlo_name(const struct account *a, char *out, size_t size);
 
-/* The password the account's AUTH needs, into out; "" when it needs none (auth = off, or a
- * mechanism such as EXTERNAL). -1 with ERR_CONFIG. */
-int send_password(const struct account *a, char *out, size_t size, struct err *e);
-
 /* What the log file says of a submission. */
 struct send_report {
 	char host[256];
