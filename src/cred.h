@@ -27,7 +27,8 @@ void cred_harden(void);
  * that name): "" when auth is off or the mechanism needs none (sasl_no_password), else
  * `password`, the first line of `passwordeval`, ~/.netrc, or the terminal prompt. -1 with
  * ERR_CONFIG (none found, the command failed, printed nothing or more than CRED_SECRET_MAX
- * bytes), or ERR_TEMP when passwordeval missed its deadline (the caller may queue and retry).
+ * bytes), or ERR_TEMP when passwordeval missed its deadline (the caller may queue and retry),
+ * or ERR_OS when a pipe, fork or read for it failed.
  * passwordeval runs with /bin/sh -c in a process group of its own, stdin from /dev/null, and
  * must print its first line and exit within a->timeout seconds; after that, or when the line
  * grows past CRED_SECRET_MAX, the whole group is killed (SIGKILL) and reaped. *out is
