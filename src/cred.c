@@ -263,9 +263,15 @@ static void cred_netrc_skip_macdef(const char *text, size_t len, size_t *pos)
 
 	while (i < len && text[i] != '\n')
 		i++;	/* the rest of the macdef line */
-	while (i < len && !(text[i] == '\n' && i + 1 < len && text[i + 1] == '\n'))
-		i++;
-	*pos = i < len ? i + 1 : len;
+	while (i < len) {
+		size_t start = ++i;
+
+		while (i < len && text[i] != '\n')
+			i++;
+		if (i == start || (i == start + 1 && text[start] == '\r'))
+			break;	/* empty, also with CRLF line ends */
+	}
+	*pos = i;
 }
 
 /* Whether an entry gives the password of user at host: a password, the machine named host (or
@@ -476,8 +482,10 @@ static int cred_prompt(const struct account *a, const char *host, struct cred *o
 	quiet.c_cc[VTIME] = 0;
 	ty = xmalloc(sizeof *ty);
 	memset(ty, 0, sizeof *ty);
-	dprintf(fd, "postbote: password for %s at %s: ", a->user, host);
+	/* quiet before the prompt: what is typed once it shows must be neither echoed nor
+	 * flushed by TCSAFLUSH */
 	tcsetattr(fd, TCSAFLUSH, &quiet);
+	dprintf(fd, "postbote: password for %s at %s: ", a->user, host);
 	cred_prompt_read(fd, &old, ty);
 	tcsetattr(fd, TCSAFLUSH, &old);
 	dprintf(fd, "\n");

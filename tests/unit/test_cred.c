@@ -205,6 +205,11 @@ static const struct {
 	{ "a macdef body is not entries", "macdef init\nmachine mail.example.org password evil\n"
 	  "\nmachine mail.example.org password right\n", "mail.example.org", "alice", "right",
 	  NULL },
+	{ "a macdef body with CRLF line ends", "macdef init\r\nmachine mail.example.org password "
+	  "evil\r\n\r\nmachine mail.example.org password right\r\n", "mail.example.org", "alice",
+	  "right", NULL },
+	{ "a macdef at the end", "machine mail.example.org password right\nmacdef x\nmachine y",
+	  "mail.example.org", "alice", "right", NULL },
 	{ "a machine keyword with no name ends it", "machine", "mail.example.org", "alice", NULL,
 	  NULL },
 	{ "a password keyword with no value", "machine mail.example.org password",
