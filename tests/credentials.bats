@@ -242,31 +242,38 @@ netrc_token() {
 	chmod 600 "$HOME/.netrc"
 }
 
-# tty_answer: runs postbote in a real terminal (tmux) and pastes $TOKEN_FILE at its prompt;
-# sets status, and stderr (postbote's, kept apart from the terminal)
-tty_answer() {
+# tty_start SHELL-COMMAND: runs it in a real terminal (tmux) and waits for postbote's prompt;
+# the screen is in $TTY_OUT
+tty_start() {
 	TMUX_SOCK=$BATS_TEST_TMPDIR/tmux.sock
-	local out=$BATS_TEST_TMPDIR/tty.out errf=$BATS_TEST_TMPDIR/tty.err i
-	tmux -S "$TMUX_SOCK" new-session -d -x 200 -y 20 \
-		"'$POSTBOTE' -C '$CONF' bob@example.org <'$MSG' 2>'$errf'; echo exit=\$?; sleep 60"
-	for ((i = 0; i < 200; i++)); do
-		tmux -S "$TMUX_SOCK" capture-pane -p >"$out"
-		grep -q "password for $FAKE_USER at localhost:" "$out" && break
+	TTY_OUT=$BATS_TEST_TMPDIR/tty.out
+	tmux -S "$TMUX_SOCK" new-session -d -x 200 -y 20 "$1"
+	tty_wait_for "password for $FAKE_USER at localhost:" || fail "no prompt: $(cat "$TTY_OUT")"
+}
+
+# tty_wait_for ERE: waits up to 30 s for the screen to show ERE
+tty_wait_for() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		tmux -S "$TMUX_SOCK" capture-pane -p >"$TTY_OUT"
+		grep -qE -- "$1" "$TTY_OUT" && return 0
 		sleep 0.05
 	done
-	grep -q "password for $FAKE_USER at localhost:" "$out" || fail "no prompt: $(cat "$out")"
+	return 1
+}
+
+# tty_answer: runs postbote in a terminal and pastes $TOKEN_FILE at its prompt; sets status,
+# and stderr (postbote's, kept apart from the terminal)
+tty_answer() {
+	local errf=$BATS_TEST_TMPDIR/tty.err
+	tty_start "'$POSTBOTE' -C '$CONF' bob@example.org <'$MSG' 2>'$errf'; echo exit=\$?; sleep 60"
 	tmux -S "$TMUX_SOCK" load-buffer "$TOKEN_FILE"
 	tmux -S "$TMUX_SOCK" paste-buffer -d
 	tmux -S "$TMUX_SOCK" send-keys Enter
-	for ((i = 0; i < 600; i++)); do
-		tmux -S "$TMUX_SOCK" capture-pane -p >"$out"
-		grep -q '^exit=' "$out" && break
-		sleep 0.05
-	done
-	grep -q '^exit=' "$out" || fail "postbote did not end: $(cat "$out")"
-	status=$(sed -n 's/^exit=//p' "$out")
+	tty_wait_for '^exit=' || fail "postbote did not end: $(cat "$TTY_OUT")"
+	status=$(sed -n 's/^exit=//p' "$TTY_OUT")
 	stderr=$(cat "$errf")
-	! grep -qF "END" "$out" || fail "the token was echoed: $(cat "$out")"
+	! grep -qF "END" "$TTY_OUT" || fail "the token was echoed: $(cat "$TTY_OUT")"
 }
 
 @test "a 2,000-byte XOAUTH2 token from passwordeval reaches the server whole" {
@@ -332,4 +339,25 @@ tty_answer() {
 	assert_equal "$status" 78
 	assert_error_line "the password typed for $FAKE_USER at localhost is longer than 16384 bytes"
 	refute_client_sent '.'
+}
+
+@test "Control-C at the prompt ends postbote like SIGINT and leaves the terminal echoing" {
+	start_nopass
+	# the shell in the terminal survives the ^C (trapped, so postbote gets the default action)
+	tty_start "trap : INT; '$POSTBOTE' -C '$CONF' bob@example.org <'$MSG'; echo exit=\$?; stty -a |
+		 tr ' ;' '\n\n' | grep -x -e echo -e icanon | sort | tr '\n' ' '; echo; sleep 60"
+	tmux -S "$TMUX_SOCK" send-keys "half a password" C-c
+	tty_wait_for 'icanon' || fail "postbote did not end: $(cat "$TTY_OUT")"
+	grep -q 'exit=130$' "$TTY_OUT" || fail "not ended by SIGINT: $(cat "$TTY_OUT")"
+	grep -q '^echo icanon *$' "$TTY_OUT" || fail "echo or icanon not restored: $(cat "$TTY_OUT")"
+	refute_client_sent '.'
+}
+
+@test "the erase key edits the answer at the prompt" {
+	start_nopass
+	tty_start "'$POSTBOTE' -C '$CONF' bob@example.org <'$MSG'; echo exit=\$?; sleep 60"
+	tmux -S "$TMUX_SOCK" send-keys "${FAKE_PASS}xy" BSpace BSpace Enter
+	tty_wait_for '^exit=' || fail "postbote did not end: $(cat "$TTY_OUT")"
+	grep -q '^exit=0$' "$TTY_OUT" || fail "postbote did not succeed: $(cat "$TTY_OUT")"
+	assert_equal "$(plain_password)" "$FAKE_PASS"
 }
