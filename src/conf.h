@@ -82,10 +82,6 @@ void conf_free(struct conf *c);
 int conf_account(const struct conf *c, const char *name, const char *from, struct account *a,
 		 struct err *e);
 
-/* The password for an account: `password`, or the first line of `passwordeval`'s output.
- * Writes it to out (size bytes). -1 with ERR_CONFIG. */
-int conf_password(const struct account *a, char *out, size_t size, struct err *e);
-
 /* True when v is a valid DSN NOTIFY list: "never", or success/failure/delay joined by commas. */
 int conf_dsn_notify_ok(const char *v);
 

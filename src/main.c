@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "cred.h"
 #include "deliver.h"
 #include "log.h"
 #include "mailq.h"
@@ -20,7 +21,6 @@
 #include "net.h"
 #include "rcpt.h"
 #include "runq.h"
-#include "sasl.h"
 #include "submit.h"
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
@@ -338,15 +338,6 @@ static void ehlo_name(const struct account *a, char *out, size_t size)
 		net_fqdn(out, size);
 }
 
-/* The password the account's AUTH needs, into out; "" when it needs none. */
-static int secret_get(const struct account *a, char *out, size_t size, struct err *e)
-{
-	out[0] = '\0';
-	if (strcmp(a->auth, "off") == 0 || sasl_no_password(a->auth))
-		return 0;
-	return conf_password(a, out, size, e);
-}
-
 /* --serverinfo: what deliver_probe collected, for a person to read. */
 static int serverinfo(const struct conf *c, const struct opts *o, struct err *e)
 {
@@ -401,12 +392,13 @@ int main(int argc, char **argv)
 	struct rcpt_list rcpts = { 0 };
 	char sender[1024];
 	struct submit_report rep = { 0 };
-	char domain[256], password[1024] = "", notify[64];
+	char domain[256], notify[64];
 	struct envelope env = { 0 };
 	struct spool sp = { .fd = -1 };
 	int code, sending = 0;
 
 	signal(SIGPIPE, SIG_IGN);
+	cred_harden();	/* before the configuration, which may hold a password, is read */
 	if (parse_args(argc, argv, &o, &e) < 0)
 		goto done;
 	log_set_verbose(o.verbose);
@@ -429,7 +421,6 @@ int main(int argc, char **argv)
 	    conf_account(&conf, o.account, o.from, &a, &e) < 0)
 		goto done;
 	ehlo_name(&a, domain, sizeof domain);
-	if (secret_get(&a, password, sizeof password, &e) < 0)
 		goto done;
 
 	struct msg_opts mo = {
@@ -467,9 +458,8 @@ int main(int argc, char **argv)
 	sp = (struct spool){ .fd = m.fd, .offset = 0, .size = m.size };
 	dsn_params(&o, &a, &env, notify, sizeof notify);
 	sending = 1;
-	submit(&conf, &a, domain, password, &env, &sp, &rep, &e);
+	submit(&conf, &a, domain, &env, &sp, &rep, &e);
 done:
-	explicit_bzero(password, sizeof password);
 	if (sending)
 		report_log(&a, &rep, &env, &sp, &e);
 	msg_close(&m);

@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cred.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
 #include "rate.h"
 #include "runq.h"
-#include "sasl.h"
 
 #define RUNQ_MAX 1000		/* messages one run takes on */
 #define RUNQ_TMP_AGE 86400	/* what a killed writer left in tmp/ goes after a day */
@@ -78,7 +78,7 @@ int runq_open_queue(const struct conf *c, const struct account *a, int existing,
 struct runq_account {
 	struct account a;
 	char domain[256];
-	char secret[1024];
+	struct cred cred;
 	int ok;			/* resolved; else why not is in err */
 	struct err err;
 	struct deliver *d;	/* open session, or NULL */
@@ -118,24 +118,24 @@ static void runq_resolve(const struct conf *c, const char *name, struct runq_acc
  * and only once per run. */
 static void runq_session(struct runq_account *ra)
 {
+	char host[256];
 	struct fate f;
 
 	if (ra->d || ra->why || !ra->ok)
 		return;
-	ra->secret[0] = '\0';
-	if (strcmp(ra->a.auth, "off") != 0 && !sasl_no_password(ra->a.auth) &&
-	    conf_password(&ra->a, ra->secret, sizeof ra->secret, &ra->open_err) < 0) {
+	snprintf(host, sizeof host, "%.*s", (int)strcspn(ra->a.host, ", \t"), ra->a.host);
+	if (cred_get(&ra->a, host, &ra->cred, &ra->open_err) < 0) {
 		ra->why = ra->open_err.text;
 		return;
 	}
-	ra->d = deliver_open(&ra->a, ra->domain, ra->secret, &f, &ra->open_err);
+	ra->d = deliver_open(&ra->a, ra->domain, ra->cred.secret, &f, &ra->open_err);
 	if (!ra->d)
 		ra->why = ra->open_err.text;
 }
 
 static void runq_end_session(struct runq_account *ra)
 {
-	explicit_bzero(ra->secret, sizeof ra->secret);
+	cred_wipe(&ra->cred);
 	if (!ra->borrowed)
 		deliver_close(ra->d);
 	ra->d = NULL;

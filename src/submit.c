@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cred.h"
 #include "deliver.h"
 #include "log.h"
 #include "net.h"
@@ -24,6 +25,7 @@ struct submit {
 	struct queue q;
 	int queue_ok;		/* q is open */
 	time_t next;		/* when a queued message is tried again */
+	struct cred cred;	/* the secret for AUTH */
 	struct err qerr;	/* why the queue could not be opened */
 };
 
@@ -42,9 +44,18 @@ static void submit_all(struct submit *s, const struct fate *f)
 		s->fates[i] = *f;
 }
 
+/* The secret for AUTH, from the account's first host's point of view (~/.netrc, the prompt). */
+static int submit_secret(struct submit *s, struct err *e)
+{
+	char host[256];
+
+	snprintf(host, sizeof host, "%.*s", (int)strcspn(s->a->host, ", \t"), s->a->host);
+	return cred_get(s->a, host, &s->cred, e);
+}
+
 /* The rate gate, then the session and the transfer: every recipient gets its fate. -1 when the
  * submission failed before any transaction for a reason that is not the recipients' (e). */
-static int submit_try(struct submit *s, const char *domain, const char *secret, struct err *e)
+static int submit_try(struct submit *s, const char *domain, struct err *e)
 {
 	struct fate f = { .state = FATE_DEFERRED, .kind = ERR_TEMP };
 	time_t next;
@@ -61,7 +72,14 @@ static int submit_try(struct submit *s, const char *domain, const char *secret, 
 			return 0;
 		}
 	}
-	s->d = deliver_open(s->a, domain, secret, &f, e);
+	if (submit_secret(s, e) < 0) {
+		if (e->kind != ERR_TEMP)
+			return -1;
+		snprintf(f.reason, sizeof f.reason, "%s", e->text);
+		submit_all(s, &f);	/* the queue run will ask again */
+		return 0;
+	}
+	s->d = deliver_open(s->a, domain, s->cred.secret, &f, e);
 	if (!s->d) {
 		if (f.state != FATE_DEFERRED)
 			return -1;	/* a permanent failure before any transaction: say it */
@@ -173,7 +191,7 @@ static void submit_report_failed(struct submit *s, struct err *e)
 	}
 }
 
-int submit(const struct conf *c, const struct account *a, const char *domain, const char *secret,
+int submit(const struct conf *c, const struct account *a, const char *domain,
 	   const struct envelope *env, const struct spool *sp, struct submit_report *rep,
 	   struct err *e)
 {
@@ -184,7 +202,7 @@ int submit(const struct conf *c, const struct account *a, const char *domain, co
 
 	if (!s.fates)
 		err_oom();
-	if (submit_try(&s, domain, secret, e) < 0) {
+	if (submit_try(&s, domain, e) < 0) {
 		result = -1;
 		goto out;
 	}
@@ -213,6 +231,7 @@ out:
 	if (!rep->reply[0])
 		snprintf(rep->reply, sizeof rep->reply, "%s", deliver_last_reply(s.d));
 	deliver_close(s.d);
+	cred_wipe(&s.cred);
 	free(s.fates);
 	return result;
 }

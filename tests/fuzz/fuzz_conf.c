@@ -1,6 +1,6 @@
 /* fuzz_conf: the input as a configuration file (mode 0600, ours, so a password in it is allowed),
  * read with conf_load, then accounts resolved the ways main.c does: by default, by name and by
- * sender. conf_password runs only for a `password` (never passwordeval: no shell commands from
+ * sender. cred_get runs only for a `password` (never passwordeval: no shell commands from
  * fuzz input). Note: conf_load also reads SYSCONFDIR/postbote.conf when it exists. */
 #include <fcntl.h>
 #include <stdint.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "cred.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,7 +36,7 @@ static void check_account(const struct conf *c, const char *name, const char *fr
 {
 	struct account a;
 	struct err e = { 0 };
-	char pw[256];
+	struct cred pw = { 0 };
 
 	if (conf_account(c, name, from, &a, &e) < 0) {
 		REQUIRE(e.kind == ERR_CONFIG && e.text[0]);
@@ -53,10 +54,12 @@ static void check_account(const struct conf *c, const char *name, const char *fr
 	}
 	if (a.password && !a.passwordeval) {
 		memset(&e, 0, sizeof e);
-		if (conf_password(&a, pw, sizeof pw, &e) == 0)
-			REQUIRE(strcmp(pw, a.password) == 0);
+		/* "" when the account's AUTH needs no secret */
+		if (cred_get(&a, a.host, &pw, &e) == 0)
+			REQUIRE(strcmp(pw.secret, a.password) == 0 || !*pw.secret);
 		else
 			REQUIRE(e.kind == ERR_CONFIG);
+		cred_wipe(&pw);
 	}
 	if (a.dsn_notify)
 		REQUIRE(conf_dsn_notify_ok(a.dsn_notify));
