@@ -421,7 +421,6 @@ int main(int argc, char **argv)
 	    conf_account(&conf, o.account, o.from, &a, &e) < 0)
 		goto done;
 	ehlo_name(&a, domain, sizeof domain);
-		goto done;
 
 	struct msg_opts mo = {
 		.dot_ends = !o.ignore_dots,
