@@ -18,22 +18,21 @@ void log_set_verbose(int on)
 }
 
 /* One line, whatever the text holds: control characters (from a peer, an argument or a file)
- * are written as \xNN, so a message can never forge another line or drive the terminal. */
+ * are written as \xNN, so a message can never forge another line or drive the terminal. UTF-8
+ * and the backslash stay as they are: this is read by people, not parsed. */
 static void log_vline(const char *prefix, const char *fmt, va_list ap)
 {
-	char text[1024], line[4 * sizeof text];
-	size_t n = 0;
+	char text[1024];
+	struct buf line;
 
 	vsnprintf(text, sizeof text, fmt, ap);
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			n += (size_t)snprintf(line + n, sizeof line - n, "\\x%02x", *p);
-		else
-			line[n++] = (char)*p;
-	}
-	line[n] = '\0';
-	fprintf(stderr, "postbote: %s%s\n", prefix, line);
+	buf_init(&line, 4 * sizeof text);	/* every byte may need a 4-byte escape */
+	if (buf_add_clean_mode(&line, text, strlen(text),
+			       BUF_CLEAN_KEEP_UTF8 | BUF_CLEAN_KEEP_BACKSLASH) < 0)
+		err_oom();	/* cannot happen: the cap is 4 times the text */
+	fprintf(stderr, "%s%s\n", prefix, line.data);
 	fflush(stderr);
+	buf_free(&line);
 }
 
 void log_error(const char *fmt, ...)
@@ -41,7 +40,7 @@ void log_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vline("", fmt, ap);
+	log_vline("postbote: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -50,7 +49,7 @@ void log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vline("warning: ", fmt, ap);
+	log_vline("postbote: warning: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -61,9 +60,7 @@ void log_note(const char *fmt, ...)
 	if (!log_v)
 		return;
 	va_start(ap, fmt);
-	fputs("--- ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	log_vline("--- ", fmt, ap);
 	va_end(ap);
 }
 
