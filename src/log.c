@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,25 +93,61 @@ void log_transcript(enum log_dir dir, const char *line, size_t len, int flags)
 	buf_free(&b);
 }
 
+/* Characters a value may have and still be written bare; everything else is quoted. '=' and
+ * '"' are not among them, nor the blank, so a bare value can never look like another field. */
+#define LOG_BARE "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+:/,<>-"
+
+int log_field(struct buf *b, const char *key, const char *value)
+{
+	size_t start = b->len, n = strlen(value);
+	int r;
+
+	/* keys are ours, never data: one that would need quoting is a bug */
+	if (!*key || strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(key))
+		abort();
+	r = buf_addch(b, ' ') < 0 || buf_addstr(b, key) < 0 || buf_addch(b, '=') < 0;
+	if (!r && n && strspn(value, LOG_BARE) == n)
+		r = buf_add(b, value, n) < 0;
+	else if (!r)
+		r = buf_addch(b, '"') < 0 || buf_add_clean_mode(b, value, n, BUF_CLEAN_QUOTE) < 0 ||
+		    buf_addch(b, '"') < 0;
+	if (r) {
+		b->len = start;	/* a field is all there or not at all */
+		if (b->cap)
+			b->data[start] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int log_field_num(struct buf *b, const char *key, long long value)
+{
+	char num[32];
+
+	snprintf(num, sizeof num, "%lld", value);
+	return log_field(b, key, num);
+}
+
 void log_append(const char *path, const char *fields)
 {
-	char stamp[64], line[8192];
+	char stamp[64];
 	time_t now = time(NULL);
 	struct tm tm;
-	int fd, n;
+	struct buf line;
+	int fd;
 
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z", &tm);
-	n = snprintf(line, sizeof line, "%s %s\n", stamp, fields);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof line) {
-		n = sizeof line - 1;
-		line[n - 1] = '\n';
-	}
+	if (*fields == ' ')	/* log_field puts a blank before each field */
+		fields++;
+	buf_init(&line, strlen(fields) + sizeof stamp + 2);
+	if (buf_printf(&line, "%s %s\n", stamp, fields) < 0)
+		err_oom();	/* cannot happen: the cap fits */
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || write(fd, line, (size_t)n) != n)
+	/* one write of the whole line: O_APPEND keeps lines of concurrent runs apart */
+	if (fd < 0 || write(fd, line.data, line.len) != (ssize_t)line.len)
 		log_warn("cannot write to log file %s: %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
+	buf_free(&line);
 }

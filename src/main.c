@@ -292,27 +292,33 @@ static const char *tls_name(enum conf_tls t)
 static void log_result(const struct account *a, const struct send_report *rep,
 		       const struct send_job *job, const struct err *e)
 {
-	struct buf b;
+	struct buf b, list;
 
 	if (!a->logfile)
 		return;
-	buf_init(&b, 16384);
-	if (buf_printf(&b, "host=%s tls=%s auth=%s user=%s from=%s recipients=",
-		       rep->host[0] ? rep->host : a->host, tls_name(a->tls),
-		       rep->mech[0] ? rep->mech : "off", a->user ? a->user : "-",
-		       *job->from ? job->from : "<>") < 0)
-		err_oom();
+	buf_init(&b, 65536);	/* room for the list below with every byte escaped */
+	buf_init(&list, 8192 + 4);
 	for (size_t i = 0; i < job->nrcpts; i++)
-		if (buf_printf(&b, "%s%s", i ? "," : "", job->rcpts[i]) < 0)
+		if (list.len + 1 + strlen(job->rcpts[i]) > 8192 ||
+		    buf_printf(&list, "%s%s", i ? "," : "", job->rcpts[i]) < 0) {
+			if (buf_addstr(&list, ",...") < 0)	/* too many for one line: say so */
+				err_oom();	/* cannot happen: 4 bytes are kept for it */
 			break;
-	if (buf_printf(&b, " size=%lld", (long long)job->size) < 0 ||
-	    (rep->queued[0] && buf_printf(&b, " queued=%s", rep->queued) < 0) ||
-	    buf_printf(&b, " %s=\"", e->kind == ERR_NONE ? "reply" : "error") < 0 ||
-	    buf_add_clean(&b, e->kind == ERR_NONE ? rep->reply : e->text,
-			  strlen(e->kind == ERR_NONE ? rep->reply : e->text)) < 0 ||
-	    buf_printf(&b, "\" exit=%d", exit_code(e->kind)) < 0)
+		}
+	if (log_field(&b, "host", rep->host[0] ? rep->host : a->host) < 0 ||
+	    log_field(&b, "tls", tls_name(a->tls)) < 0 ||
+	    log_field(&b, "auth", rep->mech[0] ? rep->mech : "off") < 0 ||
+	    log_field(&b, "user", a->user ? a->user : "-") < 0 ||
+	    log_field(&b, "from", *job->from ? job->from : "<>") < 0 ||
+	    log_field(&b, "recipients", list.data) < 0 ||
+	    log_field_num(&b, "size", (long long)job->size) < 0 ||
+	    (rep->queued[0] && log_field(&b, "queued", rep->queued) < 0) ||
+	    log_field(&b, e->kind == ERR_NONE ? "reply" : "error",
+		      e->kind == ERR_NONE ? rep->reply : e->text) < 0 ||
+	    log_field_num(&b, "exit", exit_code(e->kind)) < 0)
 		log_warn("log line too long; cut short");
 	log_append(a->logfile, b.data);
+	buf_free(&list);
 	buf_free(&b);
 }
 

@@ -345,16 +345,24 @@ static void send_log_try(const struct send_account *sa, const struct deliver *d,
 
 	if (!sa->ok || !sa->a.logfile)
 		return;
-	buf_init(&b, 16384);
-	if (buf_printf(&b, "queue-run id=%s host=%s auth=%s from=%s size=%lld attempt=%u",
-		       ent->id, deliver_host(d), d->s.mech[0] ? d->s.mech : "off",
-		       *ent->from ? ent->from : "<>", (long long)ent->size, ent->attempts + 1) < 0)
+	buf_init(&b, 65536);
+	if (buf_addstr(&b, "queue-run") < 0 || log_field(&b, "id", ent->id) < 0 ||
+	    log_field(&b, "host", deliver_host(d)) < 0 ||
+	    log_field(&b, "auth", d->s.mech[0] ? d->s.mech : "off") < 0 ||
+	    log_field(&b, "from", *ent->from ? ent->from : "<>") < 0 ||
+	    log_field_num(&b, "size", (long long)ent->size) < 0 ||
+	    log_field_num(&b, "attempt", (long long)ent->attempts + 1) < 0)
 		err_oom();
 	for (size_t i = 0; i < n; i++) {
 		const char *reason = r[i].state == DELIVER_PENDING && why ? why : r[i].reason;
+		struct buf v;	/* one field per recipient: ADDRESS:STATE:REASON */
+		int full;
 
-		if (buf_printf(&b, " rcpt=%s:%s:\"", r[i].addr, names[r[i].state]) < 0 ||
-		    buf_add_clean(&b, reason, strlen(reason)) < 0 || buf_addch(&b, '"') < 0)
+		buf_init(&v, 4096);
+		full = buf_printf(&v, "%s:%s:%s", r[i].addr, names[r[i].state], reason) < 0 ||
+		       log_field(&b, "rcpt", v.data) < 0;
+		buf_free(&v);
+		if (full)
 			break;
 	}
 	log_append(sa->a.logfile, b.data);

@@ -1,5 +1,8 @@
-/* Unit tests for log: the one cleaner (buf_add_clean_mode) in the modes log.c uses, and
- * log_note cleaning like log_error. Files go to a fresh directory under $TMPDIR. */
+/* Unit tests for log: log file lines built with log_field from hostile values and read back by
+ * a parser of this file's own (written from the format in postbote.conf(5), not from log.c),
+ * which must find every key with its exact value and no field more; the one cleaner
+ * (buf_add_clean_mode) in the modes log.c uses; and log_note cleaning like log_error. Files
+ * go to a fresh directory under $TMPDIR. */
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +13,190 @@
 #include "unit.h"
 
 static char dir[4096];
+
+/* ---- an independent reader of the format ---- */
+
+#define MAXF 32
+
+struct field {
+	char key[64];
+	char val[4096];
+	size_t vlen;
+};
+
+static int hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Splits " k=v k2="..."" into fields. -1 on anything the format does not allow. */
+static int parse_fields(const char *p, struct field *f, int max)
+{
+	static const char bare[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+:/,<>-";
+	int n = 0;
+
+	while (*p) {
+		struct field *x = &f[n];
+		size_t k = 0;
+
+		if (n == max || *p++ != ' ')
+			return -1;
+		while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')
+			if (k < sizeof x->key - 1)
+				x->key[k++] = *p++;
+			else
+				return -1;
+		x->key[k] = '\0';
+		if (!k || *p++ != '=')
+			return -1;
+		x->vlen = 0;
+		if (*p == '"') {
+			for (p++; *p != '"'; p++) {
+				int c = (unsigned char)*p;
+
+				if (!c || c < 0x20 || c >= 0x7f || x->vlen == sizeof x->val)
+					return -1;	/* raw bytes outside ASCII never appear */
+				if (c == '\\') {
+					p++;
+					if (*p == '"' || *p == '\\') {
+						c = *p;
+					} else if (*p == 'x' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+						c = hexval(p[1]) * 16 + hexval(p[2]);
+						p += 2;
+					} else {
+						return -1;
+					}
+				}
+				x->val[x->vlen++] = (char)c;
+			}
+			p++;
+			if (*p && *p != ' ')
+				return -1;
+		} else {
+			while (*p && *p != ' ') {
+				if (!strchr(bare, *p) || x->vlen == sizeof x->val)
+					return -1;
+				x->val[x->vlen++] = *p++;
+			}
+			if (!x->vlen)
+				return -1;	/* an empty value is always "" */
+		}
+		n++;
+	}
+	return n;
+}
+
+/* ---- log_field ---- */
+
+static const char *const hostile[] = {
+	"250 2.0.0 ok\" exit=75 queued=FAKE x=\"",
+	"\"a b\\\"c\"@example.org",
+	"",
+	" ",
+	"=",
+	"exit=75",
+	"\\",
+	"\\\"",
+	"\"",
+	"a\r\n2026-01-01T00:00:00+0000 host=evil exit=0",
+	"\x01\x1b[31m\x7f",
+	"\xc3\xa9t\xc3\xa9 \xff\xfe",
+	"trailing\\",
+	"x\" y=\"z",
+	"\\x41",
+	"bob@example.org,carol@example.org",
+	"<>",
+	"250",
+};
+
+static void test_field_roundtrip(void)
+{
+	struct buf b;
+	struct field f[MAXF];
+	size_t nh = sizeof hostile / sizeof hostile[0];
+
+	buf_init(&b, 1 << 16);
+	for (size_t i = 0; i < nh; i++) {
+		UNIT_CTX("log_field: value %zu", i);
+		buf_reset(&b);
+		CHECK_INT(log_field(&b, "reply", hostile[i]), 0);
+		CHECK_INT(log_field_num(&b, "exit", 0), 0);
+		if (!CHECK_INT(parse_fields(b.data, f, MAXF), 2)) {
+			fprintf(stderr, "    line: %s\n", b.data);
+			continue;
+		}
+		CHECK_STR(f[0].key, "reply");
+		CHECK_MEM(f[0].val, f[0].vlen, hostile[i], strlen(hostile[i]));
+		CHECK_STR(f[1].key, "exit");
+		CHECK_MEM(f[1].val, f[1].vlen, "0", 1);
+	}
+
+	UNIT_CTX("log_field: every hostile value in one line, in order");
+	buf_reset(&b);
+	for (size_t i = 0; i < nh; i++)
+		CHECK_INT(log_field(&b, i % 2 ? "recipients" : "error", hostile[i]), 0);
+	{
+		int n = parse_fields(b.data, f, MAXF);
+
+		if (CHECK_INT(n, (long long)nh))
+			for (size_t i = 0; i < nh; i++) {
+				CHECK_STR(f[i].key, i % 2 ? "recipients" : "error");
+				CHECK_MEM(f[i].val, f[i].vlen, hostile[i], strlen(hostile[i]));
+			}
+	}
+
+	UNIT_CTX("log_field: every byte value alone");
+	for (int c = 1; c < 256; c++) {
+		char v[3] = { 'a', (char)c, '\0' };
+
+		buf_reset(&b);
+		CHECK_INT(log_field(&b, "k", v), 0);
+		if (!CHECK_INT(parse_fields(b.data, f, MAXF), 1))
+			fprintf(stderr, "    byte 0x%02x: %s\n", c, b.data);
+		else
+			CHECK_MEM(f[0].val, f[0].vlen, v, 2);
+	}
+	buf_free(&b);
+	UNIT_CTX_CLEAR();
+}
+
+static void test_field_forms(void)
+{
+	static const struct {
+		const char *key, *value, *want;
+	} t[] = {
+		{ "host", "smtp.example.org", " host=smtp.example.org" },
+		{ "from", "<>", " from=<>" },
+		{ "recipients", "a+b@example.org,c-d@example.net", " recipients=a+b@example.org,c-d@example.net" },
+		{ "rcpt", "bob@example.org:sent:250", " rcpt=bob@example.org:sent:250" },
+		{ "user", "", " user=\"\"" },
+		{ "reply", "250 2.0.0 ok", " reply=\"250 2.0.0 ok\"" },
+		{ "reply", "ok\" exit=75", " reply=\"ok\\\" exit=75\"" },
+		{ "error", "a\\b\x01\xc3\xa9", " error=\"a\\\\b\\x01\\xc3\\xa9\"" },
+		{ "x", "a=b", " x=\"a=b\"" },
+	};
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		UNIT_CTX("log_field %s='%s'", t[i].key, t[i].value);
+		buf_reset(&b);
+		CHECK_INT(log_field(&b, t[i].key, t[i].value), 0);
+		CHECK_STR(b.data, t[i].want);
+	}
+	buf_free(&b);
+
+	UNIT_CTX("log_field: all or nothing at the cap");
+	buf_init(&b, 20);
+	CHECK_INT(log_field(&b, "host", "localhost"), 0);	/* 15 bytes */
+	CHECK_INT(log_field(&b, "reply", "250 ok"), -1);
+	CHECK_STR(b.data, " host=localhost");
+	CHECK_INT(log_field_num(&b, "n", 42), 0);
+	CHECK_STR(b.data, " host=localhost n=42");
+	buf_free(&b);
+	UNIT_CTX_CLEAR();
+}
 
 /* ---- buf_add_clean_mode, log_note ---- */
 
@@ -94,6 +281,8 @@ int main(void)
 		perror("mkdtemp");
 		return 99;
 	}
+	test_field_roundtrip();
+	test_field_forms();
 	test_clean_modes();
 	test_note();
 	{
