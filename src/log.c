@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +129,47 @@ int log_field_num(struct buf *b, const char *key, long long value)
 	return log_field(b, key, num);
 }
 
+/* The log file, opened for appending only when it is ours: created new (0600), or an existing
+ * regular file with one link that belongs to us or to root. Anything else may be someone else's
+ * trap (a link to a file we can write and they cannot, a file they can read), so it is refused
+ * with a warning that says why. -1 when refused. */
+static int log_open(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0 || errno != EEXIST)
+		goto opened;
+	/* O_NONBLOCK: a FIFO placed there must not hang us in open() */
+	fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+opened:
+	if (fd < 0) {
+		if (errno == ELOOP)
+			log_warn("log file %s is a symbolic link; not writing to it", path);
+		else if (errno == ENXIO)
+			log_warn("log file %s is not a regular file; not writing to it", path);
+		else
+			log_warn("cannot write to log file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		log_warn("cannot write to log file %s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		log_warn("log file %s is not a regular file; not writing to it", path);
+	} else if (st.st_uid != geteuid() && st.st_uid != 0) {
+		log_warn("log file %s belongs to another user (uid %lu); not writing to it", path,
+			 (unsigned long)st.st_uid);
+	} else if (st.st_nlink != 1) {
+		log_warn("log file %s has %lu hard links; not writing to it", path,
+			 (unsigned long)st.st_nlink);
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
 void log_append(const char *path, const char *fields)
 {
 	char stamp[64];
@@ -143,11 +185,14 @@ void log_append(const char *path, const char *fields)
 	buf_init(&line, strlen(fields) + sizeof stamp + 2);
 	if (buf_printf(&line, "%s %s\n", stamp, fields) < 0)
 		err_oom();	/* cannot happen: the cap fits */
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = log_open(path);
+	if (fd < 0) {
+		buf_free(&line);
+		return;
+	}
 	/* one write of the whole line: O_APPEND keeps lines of concurrent runs apart */
-	if (fd < 0 || write(fd, line.data, line.len) != (ssize_t)line.len)
+	if (write(fd, line.data, line.len) != (ssize_t)line.len)
 		log_warn("cannot write to log file %s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	buf_free(&line);
 }

@@ -38,8 +38,10 @@ int log_field_num(struct buf *b, const char *key, long long value)
 	__attribute__((warn_unused_result));
 
 /* Appends one line to path: "TIMESTAMP" and `fields` (built with log_field; a leading blank is
- * dropped). Errors are reported as a warning; a log file never changes the outcome of a
- * delivery. */
+ * dropped). The file must be ours: it is created with O_EXCL (0600), or when it exists it must
+ * be a regular file, not a symbolic link, with one link, owned by the caller or by root;
+ * anything else is refused with a warning naming the file and why, and nothing is written.
+ * Errors are reported as a warning; a log file never changes the outcome of a delivery. */
 void log_append(const char *path, const char *fields);
 
 #endif

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The log file (logfile =): lines a script can parse back whatever the server or the message
-# says.
+# says, and a file that is ours: created 0600, or an existing regular file of our own (or
+# root's); another user's file and a symbolic link are refused with a warning and not written.
 
 load lib/common
 
@@ -86,6 +87,83 @@ EOF
 	assert_line "exit	67"
 	assert_line "error	$said"
 	refute_line --regexp '^x	'
+}
+
+@test "a new log file is created 0600; our own file is appended to" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config "logfile = $LOG"
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(stat -c '%a %u' "$LOG")" "600 $(id -u)"
+	run --separate-stderr pb -C "$CONF" carol@example.org <"$MSG"
+	assert_success
+	assert_equal "$stderr" ""
+	run log_fields "$LOG"
+	assert_success
+	assert_equal "$(grep -c '^--$' <<<"$output")" 2
+	assert_line "recipients	bob@example.org"
+	assert_line "recipients	carol@example.org"
+}
+
+@test "an existing file of our own, mode 0640, is appended to and keeps its lines" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config "logfile = $LOG"
+	printf 'an old line\n' >"$LOG"
+	chmod 640 "$LOG"
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(head -n1 "$LOG")" "an old line"
+	assert_equal "$(wc -l <"$LOG")" 2
+	assert_equal "$(stat -c %a "$LOG")" 640
+}
+
+@test "another user's log file is refused with one warning, not written, and the mail still goes" {
+	[ "$(id -u)" = 0 ] || skip "needs root to create a second user"
+	command -v useradd >/dev/null || skip "no useradd"
+	OTHER_USER=pblog$$
+	useradd --no-create-home --shell /usr/sbin/nologin "$OTHER_USER" ||
+		{ OTHER_USER=; fail "useradd failed"; }
+	local uid
+	uid=$(id -u "$OTHER_USER")
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config "logfile = $LOG"
+	: >"$LOG"
+	chown "$OTHER_USER" "$LOG"
+	chmod 666 "$LOG"
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$stderr" "postbote: warning: log file $LOG belongs to another user (uid $uid); not writing to it"
+	assert_file_empty "$LOG"
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["bob@example.org"]'
+}
+
+@test "a symbolic link as the log file is refused, and the file it points to is not written" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config "logfile = $LOG"
+	: >"$BATS_TEST_TMPDIR/target"
+	ln -s "$BATS_TEST_TMPDIR/target" "$LOG"
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$stderr" "postbote: warning: log file $LOG is a symbolic link; not writing to it"
+	assert_file_empty "$BATS_TEST_TMPDIR/target"
+	[ -L "$LOG" ] || fail "the link was replaced"
+}
+
+@test "a dangling symbolic link as the log file creates nothing where it points" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config "logfile = $LOG"
+	ln -s "$BATS_TEST_TMPDIR/created-by-us" "$LOG"
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$stderr" "postbote: warning: log file $LOG is a symbolic link; not writing to it"
+	assert_file_not_exist "$BATS_TEST_TMPDIR/created-by-us"
 }
 
 @test "queue-run lines quote each recipient's fate" {

@@ -1,8 +1,9 @@
 /* Unit tests for log: log file lines built with log_field from hostile values and read back by
  * a parser of this file's own (written from the format in postbote.conf(5), not from log.c),
  * which must find every key with its exact value and no field more; the one cleaner
- * (buf_add_clean_mode) in the modes log.c uses; and log_note cleaning like log_error. Files
- * go to a fresh directory under $TMPDIR. */
+ * (buf_add_clean_mode) in the modes log.c uses; log_note cleaning like log_error; and
+ * log_append refusing a log file that is not ours (a symbolic link, a FIFO, a hard link, another
+ * user's file) while appending to our own. Files go to a fresh directory under $TMPDIR. */
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -272,6 +273,100 @@ static void test_note(void)
 	UNIT_CTX_CLEAR();
 }
 
+/* ---- log_append ---- */
+
+static char *slurp(const char *path, char *out, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, out, size - 1);
+
+	out[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	return out;
+}
+
+static const char *append_path;
+
+static void append_one(void)
+{
+	log_append(append_path, " host=x exit=0");
+}
+
+/* log_append to path: what it wrote on stderr into warn, and the file's content into got. */
+static void append(const char *path, char *warn, size_t wsize)
+{
+	append_path = path;
+	capture_stderr(append_one, warn, wsize);
+}
+
+static void test_append(void)
+{
+	char path[4200], other[4200], warn[1024], got[4096], before[4096];
+	struct stat st;
+
+	UNIT_CTX("log_append: a new file, mode 0600, one line");
+	snprintf(path, sizeof path, "%s/new.log", dir);
+	append(path, warn, sizeof warn);
+	CHECK_STR(warn, "");
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
+	slurp(path, got, sizeof got);
+	CHECK(strlen(got) > 24 && strcmp(got + strlen(got) - 15, " host=x exit=0\n") == 0);
+	CHECK(strchr(got, ' ') && strchr(got, ' ')[1] == 'h');	/* one blank after the stamp */
+
+	UNIT_CTX("log_append: our own file is appended to");
+	append(path, warn, sizeof warn);
+	CHECK_STR(warn, "");
+	slurp(path, got, sizeof got);
+	CHECK(strchr(got, '\n') && strchr(strchr(got, '\n') + 1, '\n'));	/* two lines */
+
+	UNIT_CTX("log_append: a symbolic link to our own file is refused");
+	snprintf(other, sizeof other, "%s/link.log", dir);
+	CHECK(symlink(path, other) == 0);
+	append(other, warn, sizeof warn);
+	CHECK(strstr(warn, "warning: log file ") && strstr(warn, "link.log is a symbolic link; "
+							       "not writing to it"));
+	CHECK_STR(slurp(path, before, sizeof before), got);	/* the file it points to as it was */
+
+	UNIT_CTX("log_append: a dangling symbolic link is refused, nothing is created");
+	snprintf(other, sizeof other, "%s/dangling.log", dir);
+	CHECK(symlink("target-that-is-not-there", other) == 0);
+	append(other, warn, sizeof warn);
+	CHECK(strstr(warn, "is a symbolic link") != NULL);
+	snprintf(other, sizeof other, "%s/target-that-is-not-there", dir);
+	CHECK(access(other, F_OK) != 0);
+
+	UNIT_CTX("log_append: a second hard link is refused");
+	snprintf(other, sizeof other, "%s/hard.log", dir);
+	CHECK(link(path, other) == 0);
+	append(other, warn, sizeof warn);
+	CHECK(strstr(warn, "hard.log has 2 hard links; not writing to it") != NULL);
+	unlink(other);
+
+	UNIT_CTX("log_append: a FIFO is refused without waiting for a reader");
+	snprintf(other, sizeof other, "%s/fifo.log", dir);
+	CHECK(mkfifo(other, 0600) == 0);
+	append(other, warn, sizeof warn);
+	CHECK(strstr(warn, "fifo.log is not a regular file; not writing to it") != NULL);
+
+	UNIT_CTX("log_append: a directory is refused");
+	append(dir, warn, sizeof warn);
+	CHECK(strstr(warn, "cannot write to log file") != NULL ||
+	      strstr(warn, "is not a regular file") != NULL);
+
+	if (geteuid() == 0) {
+		UNIT_CTX("log_append: a file of another uid is refused, and not written");
+		snprintf(other, sizeof other, "%s/theirs.log", dir);
+		CHECK(close(open(other, O_WRONLY | O_CREAT, 0666)) == 0);
+		CHECK(chown(other, 54321, 54321) == 0);
+		append(other, warn, sizeof warn);
+		CHECK(strstr(warn, "theirs.log belongs to another user (uid 54321); not writing "
+				   "to it") != NULL);
+		CHECK(stat(other, &st) == 0 && st.st_size == 0);
+	}
+	UNIT_CTX_CLEAR();
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -285,6 +380,7 @@ int main(void)
 	test_field_forms();
 	test_clean_modes();
 	test_note();
+	test_append();
 	{
 		char cmd[4300];
 
