@@ -1,4 +1,5 @@
 /* rcpt: recipients from argv and headers, aliases, qualification, dedupe. */
+#include <ctype.h>
 #include <errno.h>
 #include <idn2.h>
 #include <stdio.h>
@@ -334,9 +335,40 @@ int rcpt_is_utf8(const char *addr)
 	return 0;
 }
 
+/* NULL when d is a domain as RFC 5321 writes one in ASCII (labels of letters, digits and
+ * hyphens, not starting or ending with a hyphen, 1 to 63 bytes each, 253 in all), else what is
+ * wrong with it. The A-label form needs this check of its own: UTS #46 maps some characters to
+ * nothing, so a label that looked fine can come out empty. */
+static const char *rcpt_domain_problem(const char *d)
+{
+	size_t total = strlen(d);
+
+	if (!total)
+		return "it is empty";
+	if (total > 253)
+		return "it is longer than 253 bytes";
+	for (const char *p = d;; p++) {
+		size_t n = strcspn(p, ".");
+
+		if (!n)
+			return "it has an empty label";
+		if (n > 63)
+			return "it has a label longer than 63 bytes";
+		if (p[0] == '-' || p[n - 1] == '-')
+			return "a label starts or ends with '-'";
+		for (size_t i = 0; i < n; i++)
+			if (!isascii((unsigned char)p[i]) ||
+			    !(isalnum((unsigned char)p[i]) || p[i] == '-'))
+				return "it has a character other than a letter, digit, '-' or '.'";
+		p += n;
+		if (!*p)
+			return NULL;
+	}
+}
+
 int rcpt_to_ascii(const char *addr, char *out, size_t size, struct err *e)
 {
-	const char *at = strrchr(addr, '@');
+	const char *at = strrchr(addr, '@'), *why;
 	char *ace = NULL;
 	int r;
 
@@ -352,6 +384,13 @@ int rcpt_to_ascii(const char *addr, char *out, size_t size, struct err *e)
 	if (r != IDN2_OK)
 		return err_set(e, ERR_DATA, "the domain of %s is not a valid international domain "
 			       "name: %s", addr, idn2_strerror(r));
+	why = rcpt_domain_problem(ace);
+	if (why) {
+		r = err_set(e, ERR_DATA, "the domain of %s is not a valid international domain name: "
+			    "in ASCII it is '%s' and %s", addr, ace, why);
+		idn2_free(ace);
+		return r;
+	}
 	if ((size_t)snprintf(out, size, "%.*s@%s", (int)(at - addr), addr, ace) >= size) {
 		idn2_free(ace);
 		return err_set(e, ERR_DATA, "the address %s is too long", addr);

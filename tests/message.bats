@@ -143,3 +143,14 @@ EOF
 	printf 'Just a body line, no headers.\r\nsecond line\r\n' >"$WANT"
 	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/body"
 }
+
+# ---- recipients: empty arguments, too many, IDNs that map to nothing ----
+
+@test "an IDN whose first label maps to nothing fails alone, without SMTPUTF8; it never goes out as @.example" {
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" -- $'user@\xe2\x80\x8b.example' bob@example.org <"$MSG"
+	assert_equal "$status" 65
+	assert_error_line $'the domain of user@\xe2\x80\x8b.example is not a valid international domain name: in ASCII it is \'.example\' and it has an empty label'
+	refute_client_sent '^RCPT TO:<user@'
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["bob@example.org"]'
+}

@@ -358,6 +358,14 @@ static void test_to_ascii(void)
 		{ "\"a@\xc3\xbc\"@example.org", NULL, ERR_UNAVAILABLE, "non-ASCII local part" },
 		{ "bob@b\xc3\xbc\xe2\x98\x83" "cher.example", NULL, ERR_DATA,
 		  "not a valid international domain name" },
+		/* UTS #46 maps U+200B to nothing: the A-label form is checked again */
+		{ "user@\xe2\x80\x8b.example", NULL, ERR_DATA,
+		  "in ASCII it is '.example' and it has an empty label" },
+		{ "user@b\xc3\xbc" "cher.\xe2\x80\x8b", NULL, ERR_DATA, "empty label" },
+		{ "user@b\xc3\xbc" "cher.example.", NULL, ERR_DATA, "empty label" },
+		{ "user@b\xc3\xbc" "cher.ex_ample", NULL, ERR_DATA,
+		  "a character other than a letter, digit, '-' or '.'" },
+		{ "user@b\xc3\xbc" "cher.-example", NULL, ERR_DATA, "not a valid international domain" },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		char out[1024] = "untouched";
