@@ -388,14 +388,14 @@ int main(int argc, char **argv)
 			queue_mode(&o, &conf, &e);
 		goto done;
 	}
-	if (o.nrcpts == 0 && !o.extract) {
+	for (size_t i = 0; i < o.nrcpts; i++)
+		if (rcpt_add_arg(&rcpts, o.rcpts[i], &e) < 0)
+			goto done;
+	if (rcpts.n == 0 && !o.extract) {	/* none, or only empty arguments */
 		err_set(&e, ERR_USAGE, "no recipients given; usage: postbote [options] recipient..., "
 			"or -t to read them from the message");
 		goto done;
 	}
-	for (size_t i = 0; i < o.nrcpts; i++)
-		if (rcpt_add_arg(&rcpts, o.rcpts[i], &e) < 0)
-			goto done;
 	if (o.from && !*o.from)
 		o.from = "<>";
 	if (conf_load(&conf, o.config, &e) < 0 ||

@@ -29,6 +29,11 @@ int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e)
 {
 	struct addr_list al = { 0 };
 
+	if (!arg[strspn(arg, " \t")]) {
+		/* some callers build the command line from a variable that may be empty */
+		log_warn("ignoring an empty recipient argument");
+		return 0;
+	}
 	if (addr_parse(arg, strlen(arg), &al, e) < 0) {
 		addr_list_free(&al);
 		e->kind = ERR_USAGE;

@@ -18,7 +18,8 @@ struct rcpt_list {
 /* Adds one address unless it is there already. */
 void rcpt_add(struct rcpt_list *l, const char *addr);
 /* Adds every address of an address list such as a command-line argument: "a@b, Name <c@d>".
- * -1 with ERR_USAGE when it does not parse. */
+ * An argument that is empty or only blanks adds nothing and is named in a warning on stderr
+ * (some callers pass one); 0. -1 with ERR_USAGE when it does not parse. */
 int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e);
 void rcpt_free(struct rcpt_list *l);
 

@@ -146,6 +146,24 @@ EOF
 
 # ---- recipients: empty arguments, too many, IDNs that map to nothing ----
 
+@test "an empty recipient argument is skipped with one warning; the others get the message" {
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" "" bob@example.org "" <"$MSG"
+	assert_success
+	assert_equal "$stderr" "postbote: warning: ignoring an empty recipient argument
+postbote: warning: ignoring an empty recipient argument"
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["bob@example.org"]'
+	assert_equal "$(client_lines | grep -c '^RCPT TO:')" 1
+}
+
+@test "only empty recipient arguments: the usual no-recipients error, exit 64, nothing sent" {
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" "" <"$MSG"
+	assert_equal "$status" 64
+	assert_equal "$(tail -n1 <<<"$stderr")" "postbote: no recipients given; usage: postbote [options] recipient..., or -t to read them from the message"
+	assert_file_empty "$FAKE_OUT/transcript.log"
+}
+
 @test "an IDN whose first label maps to nothing fails alone, without SMTPUTF8; it never goes out as @.example" {
 	std_message >"$MSG"
 	run --separate-stderr pb -C "$CONF" -- $'user@\xe2\x80\x8b.example' bob@example.org <"$MSG"

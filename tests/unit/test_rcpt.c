@@ -94,7 +94,9 @@ static void test_add_arg(void)
 		{ "team: a@example.org, b@example.net;", "x@y,a@example.org,b@example.net", NULL },
 		{ "X@Y, root", "x@y,root", NULL },
 		{ "root (Cron Daemon)", "x@y,root", NULL },
-		{ "", "x@y", "invalid recipient '': no address in it" },
+		/* an empty argument is skipped (with a warning), not an error */
+		{ "", "x@y", NULL },
+		{ " \t ", "x@y", NULL },
 		{ "undisclosed-recipients:;", "x@y", "no address in it" },
 		{ "<>", "x@y", "no address in it" },
 		{ "<a@example.org", "x@y", "invalid recipient '<a@example.org': '<' without '>'" },
