@@ -431,7 +431,8 @@ int main(int argc, char **argv)
 		log_warn("%lu line break%s inserted into body lines longer than %d bytes",
 			 m.split_lines, m.split_lines == 1 ? "" : "s", MSG_LINE_MAX);
 	for (size_t i = 0; i < m.rcpts.n; i++)
-		rcpt_add(&rcpts, m.rcpts.v[i].spec);
+		if (rcpt_add(&rcpts, m.rcpts.v[i].spec, &e) < 0)
+			goto done;
 	if (rcpt_expand(&rcpts, a.aliases, a.maildomain, &e) < 0)
 		goto done;
 	if (rcpts.n == 0) {

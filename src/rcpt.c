@@ -13,21 +13,62 @@
 
 #define RCPT_ALIAS_DEPTH 16
 
-void rcpt_add(struct rcpt_list *l, const char *addr)
+/* The case-insensitive hash of an address, with the same tolower() as strcasecmp, so two
+ * addresses that compare equal always land in the same chain. FNV-1a. */
+static size_t rcpt_hash(const char *s)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (strcasecmp(l->v[i], addr) == 0)
-			return;
+	size_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		h = (h ^ (size_t)tolower(*p)) * 16777619u;
+	return h;
+}
+
+/* Where addr is in the set, or the empty slot where it would go. nslot is a power of two and
+ * never more than half full, so the probe ends. */
+static size_t rcpt_probe(const struct rcpt_list *l, const char *addr)
+{
+	size_t i = rcpt_hash(addr) & (l->nslot - 1);
+
+	while (l->slot[i] && strcasecmp(l->v[l->slot[i] - 1], addr) != 0)
+		i = (i + 1) & (l->nslot - 1);
+	return i;
+}
+
+static void rcpt_rehash(struct rcpt_list *l)
+{
+	free(l->slot);
+	l->nslot = l->nslot ? l->nslot * 2 : 64;
+	l->slot = xmalloc(l->nslot * sizeof *l->slot);
+	memset(l->slot, 0, l->nslot * sizeof *l->slot);
+	for (size_t k = 0; k < l->n; k++)
+		l->slot[rcpt_probe(l, l->v[k])] = k + 1;
+}
+
+int rcpt_add(struct rcpt_list *l, const char *addr, struct err *e)
+{
+	size_t i;
+
+	if (2 * (l->n + 1) > l->nslot)
+		rcpt_rehash(l);
+	i = rcpt_probe(l, addr);
+	if (l->slot[i])
+		return 0;	/* there already: the first spelling stays */
+	if (l->n >= RCPT_MAX)
+		return err_set(e, ERR_DATA, "too many recipients: more than %d", RCPT_MAX);
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 16;
 		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
 	}
 	l->v[l->n++] = xstrdup(addr);
+	l->slot[i] = l->n;
+	return 0;
 }
 
 int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e)
 {
 	struct addr_list al = { 0 };
+	int r = 0;
 
 	if (!arg[strspn(arg, " \t")]) {
 		/* some callers build the command line from a variable that may be empty */
@@ -43,10 +84,10 @@ int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e)
 		addr_list_free(&al);
 		return err_set(e, ERR_USAGE, "invalid recipient '%s': no address in it", arg);
 	}
-	for (size_t i = 0; i < al.n; i++)
-		rcpt_add(l, al.v[i].spec);
+	for (size_t i = 0; i < al.n && r == 0; i++)
+		r = rcpt_add(l, al.v[i].spec, e);
 	addr_list_free(&al);
-	return 0;
+	return r;
 }
 
 void rcpt_free(struct rcpt_list *l)
@@ -54,6 +95,7 @@ void rcpt_free(struct rcpt_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
 	free(l->v);
+	free(l->slot);
 	memset(l, 0, sizeof *l);
 }
 
@@ -245,27 +287,18 @@ static int expand_one(const struct aliases *a, const char *addr, int depth, int 
 	struct addr_list list = { 0 };
 	int r = 0, k;
 
-	if (!rcpt_is_local(addr) || !a->n) {
-		rcpt_add(out, addr);
-		return 0;
-	}
+	if (!rcpt_is_local(addr) || !a->n)
+		return rcpt_add(out, addr, e);
 	al = aliases_find(a, addr);
 	if (!al && use_default)
 		al = aliases_find(a, "default");
-	if (!al) {
-		rcpt_add(out, addr);
-		return 0;
-	}
+	if (!al)
+		return rcpt_add(out, addr, e);
 	k = seen_find(seen, al->name);
-	if (k >= 0) {
-		if (!seen->done[k])
-			rcpt_add(out, addr);	/* the loop closes here */
-		return 0;	/* expanded before: its recipients are in out already */
-	}
-	if (depth >= RCPT_ALIAS_DEPTH) {	/* a chain this deep is a mistake: stop here */
-		rcpt_add(out, addr);
-		return 0;
-	}
+	if (k >= 0)	/* expanded before: its recipients are in out already */
+		return seen->done[k] ? 0 : rcpt_add(out, addr, e);	/* or the loop closes here */
+	if (depth >= RCPT_ALIAS_DEPTH)	/* a chain this deep is a mistake: stop here */
+		return rcpt_add(out, addr, e);
 	seen->names = xrealloc(seen->names, (seen->n + 1) * sizeof *seen->names);
 	seen->done = xrealloc(seen->done, (seen->n + 1) * sizeof *seen->done);
 	seen->names[seen->n] = al->name;
@@ -277,10 +310,10 @@ static int expand_one(const struct aliases *a, const char *addr, int depth, int 
 		return err_wrap(e, "%s:%d: alias '%s'", al->file, al->line, al->name);
 	}
 	if (!list.n)	/* only program, file or include entries: the name stays a recipient */
-		rcpt_add(out, addr);
+		r = rcpt_add(out, addr, e);
 	for (size_t i = 0; i < list.n && r == 0; i++) {
 		if (strcasecmp(list.v[i].spec, addr) == 0)
-			rcpt_add(out, addr);	/* "root: root, admin@x" keeps root */
+			r = rcpt_add(out, addr, e);	/* "root: root, admin@x" keeps root */
 		else
 			r = expand_one(a, list.v[i].spec, depth + 1, 0, seen, out, e);
 	}
@@ -289,46 +322,56 @@ static int expand_one(const struct aliases *a, const char *addr, int depth, int 
 	return r;
 }
 
+/* Local names of in qualified with maildomain into out. */
+static int rcpt_qualify(const struct rcpt_list *in, const char *maildomain,
+			struct rcpt_list *out, struct err *e)
+{
+	struct buf b;
+	int r = 0;
+
+	buf_init(&b, 2048);
+	for (size_t i = 0; i < in->n && r == 0; i++) {
+		if (!rcpt_is_local(in->v[i])) {
+			r = rcpt_add(out, in->v[i], e);
+			continue;
+		}
+		buf_reset(&b);
+		if (buf_printf(&b, "%s@%s", in->v[i], maildomain) < 0)
+			err_oom();
+		r = rcpt_add(out, b.data, e);
+	}
+	buf_free(&b);
+	return r;
+}
+
 int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
 		struct err *e)
 {
 	struct aliases a = { 0 };
-	struct rcpt_list out = { 0 };
+	struct rcpt_list out = { 0 }, q = { 0 };
+	struct alias_seen seen = { 0 };
 	int r = 0;
 
 	if (aliases_file && aliases_read(aliases_file, &a, e) < 0) {
 		aliases_free(&a);
 		return -1;
 	}
-	struct alias_seen seen = { 0 };
-
 	for (size_t i = 0; i < l->n && r == 0; i++)
 		r = expand_one(&a, l->v[i], 0, 1, &seen, &out, e);
 	free(seen.names);
 	free(seen.done);
 	aliases_free(&a);
+	if (r == 0 && maildomain) {
+		r = rcpt_qualify(&out, maildomain, &q, e);
+		rcpt_free(&out);
+		out = q;
+	}
 	if (r < 0) {
 		rcpt_free(&out);
 		return -1;
 	}
 	rcpt_free(l);
-	if (maildomain) {
-		for (size_t i = 0; i < out.n; i++)
-			if (rcpt_is_local(out.v[i])) {
-				struct buf b;
-
-				buf_init(&b, 2048);
-				if (buf_printf(&b, "%s@%s", out.v[i], maildomain) < 0)
-					err_oom();
-				rcpt_add(l, b.data);
-				buf_free(&b);
-			} else {
-				rcpt_add(l, out.v[i]);
-			}
-		rcpt_free(&out);
-	} else {
-		*l = out;
-	}
+	*l = out;
 	return 0;
 }
 

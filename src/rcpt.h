@@ -10,22 +10,35 @@
 #include "addr.h"
 #include "err.h"
 
+/* The most recipients one message may have, from every source together (finding 12 of the
+ * security review: a message can name any number in its header). */
+#define RCPT_MAX 100000
+
+/* { 0 } is an empty list. v[0..n) are the addresses in the order first added; slot is a
+ * case-insensitive hash set of indexes into v (index + 1, 0 = free), so adding is O(1). */
 struct rcpt_list {
 	char **v;
 	size_t n, cap;
+	size_t *slot;
+	size_t nslot;	/* a power of two, at least twice n; 0 before the first add */
 };
 
-/* Adds one address unless it is there already. */
-void rcpt_add(struct rcpt_list *l, const char *addr);
+/* Adds one address (a copy) unless it is there already, compared without regard to case.
+ * -1 with ERR_DATA when the list has RCPT_MAX addresses already (list unchanged). */
+int rcpt_add(struct rcpt_list *l, const char *addr, struct err *e)
+	__attribute__((warn_unused_result));
 /* Adds every address of an address list such as a command-line argument: "a@b, Name <c@d>".
  * An argument that is empty or only blanks adds nothing and is named in a warning on stderr
- * (some callers pass one); 0. -1 with ERR_USAGE when it does not parse. */
-int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e);
+ * (some callers pass one); 0. -1 with ERR_USAGE when it does not parse, ERR_DATA past
+ * RCPT_MAX. */
+int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e)
+	__attribute__((warn_unused_result));
 void rcpt_free(struct rcpt_list *l);
 
 /* Replaces the list by its expansion: aliases from `aliases_file` (NULL: none) applied to local
  * names, then local names qualified with `maildomain` (NULL: left as they are). -1 with ERR_CONFIG
- * (the aliases file is unreadable or malformed). */
+ * (the aliases file is unreadable or malformed) or ERR_DATA (more than RCPT_MAX
+ * recipients); the list is then unchanged. */
 int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
 		struct err *e);
 

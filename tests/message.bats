@@ -164,6 +164,38 @@ postbote: warning: ignoring an empty recipient argument"
 	assert_file_empty "$FAKE_OUT/transcript.log"
 }
 
+@test "-t with more than 100000 recipients: one error line, exit 65, nothing sent" {
+	"$PYTHON" - >"$MSG" <<'PY'
+print("From: alice@example.org")
+n = 100001
+for start in range(0, n, 10000):
+    print("To: " + ", ".join("u%d@example.org" % i for i in range(start, min(n, start + 10000))))
+print("Subject: many\n\nbody")
+PY
+	run --separate-stderr pb -C "$CONF" -t <"$MSG"
+	assert_equal "$status" 65
+	assert_equal "$stderr" "postbote: too many recipients: more than 100000"
+	assert_file_empty "$FAKE_OUT/transcript.log"
+}
+
+@test "-t with exactly 100000 recipients (and duplicates) is not refused" {
+	"$PYTHON" - >"$MSG" <<'PY'
+print("From: alice@example.org")
+n = 100000
+for start in range(0, n, 10000):
+    print("To: " + ", ".join("u%d@example.org" % i for i in range(start, min(n, start + 10000))))
+print("Cc: U0@EXAMPLE.ORG, u99999@example.org")
+print("Subject: many\n\nbody")
+PY
+	# a server that takes none: the answer comes before anything is sent to anyone
+	fake_stop
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --reply 'MAIL=550 5.7.1 not you'
+	fake_config
+	run --separate-stderr pb -C "$CONF" -t <"$MSG"
+	[[ $stderr != *"too many recipients"* ]] || fail "refused: $stderr"
+	assert_equal "$(client_lines | grep -c '^MAIL FROM:')" 1
+}
+
 @test "an IDN whose first label maps to nothing fails alone, without SMTPUTF8; it never goes out as @.example" {
 	std_message >"$MSG"
 	run --separate-stderr pb -C "$CONF" -- $'user@\xe2\x80\x8b.example' bob@example.org <"$MSG"

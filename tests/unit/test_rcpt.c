@@ -39,13 +39,24 @@ static void joined(const struct rcpt_list *l, struct buf *out)
 			abort();
 }
 
+/* rcpt_add, which must not fail here. */
+static void add(struct rcpt_list *l, const char *addr)
+{
+	struct err e = { 0 };
+
+	if (rcpt_add(l, addr, &e) < 0) {
+		fprintf(stderr, "rcpt_add %s: %s\n", addr, e.text);
+		abort();
+	}
+}
+
 /* Adds the comma-free items of "a|b|c" with rcpt_add. */
 static void add_all(struct rcpt_list *l, const char *items)
 {
 	char *copy = strdup(items), *save = NULL;
 
 	for (char *p = strtok_r(copy, "|", &save); p; p = strtok_r(NULL, "|", &save))
-		rcpt_add(l, p);
+		add(l, p);
 	free(copy);
 }
 
@@ -59,12 +70,12 @@ static void test_add(void)
 
 	buf_init(&j, 1 << 16);
 	UNIT_CTX("rcpt_add: dedupe without regard to case, the first spelling stays");
-	rcpt_add(&l, mine);
-	rcpt_add(&l, "Bob@Example.ORG");
-	rcpt_add(&l, "alice@example.org");
-	rcpt_add(&l, "BOB@EXAMPLE.ORG");
-	rcpt_add(&l, "root");
-	rcpt_add(&l, "ROOT");
+	add(&l, mine);
+	add(&l, "Bob@Example.ORG");
+	add(&l, "alice@example.org");
+	add(&l, "BOB@EXAMPLE.ORG");
+	add(&l, "root");
+	add(&l, "ROOT");
 	strcpy(mine, "changed");	/* the list holds copies */
 	joined(&l, &j);
 	CHECK_STR(j.data, "bob@example.org,alice@example.org,root");
@@ -74,7 +85,7 @@ static void test_add(void)
 		char a[32];
 
 		snprintf(a, sizeof a, "user%d@example.org", i % 500);
-		rcpt_add(&l, a);
+		add(&l, a);
 	}
 	CHECK_UINT(l.n, 3 + 500);
 	rcpt_free(&l);
@@ -113,7 +124,7 @@ static void test_add_arg(void)
 		int rc;
 
 		UNIT_CTX("rcpt_add_arg '%s'", t[i].arg);
-		rcpt_add(&l, "x@y");
+		add(&l, "x@y");
 		rc = rcpt_add_arg(&l, t[i].arg, &e);
 		joined(&l, &j);
 		CHECK_STR(j.data, t[i].want);
@@ -291,7 +302,7 @@ static void fanout(void *arg)
 		if (buf_printf(&a, "team%d: m%d@x.example, all\n", i, i) < 0)
 			abort();
 	f = write_file("aliases.fanout", a.data);
-	rcpt_add(&l, "all");
+	add(&l, "all");
 	alarm(20);
 	if (rcpt_expand(&l, f, NULL, &e) < 0 || time(NULL) - t0 > 5 ||
 	    l.n != 11)	/* m1..m10, and "all" where the loop closes */
@@ -307,7 +318,7 @@ static void test_expand_file_errors(void)
 
 	UNIT_CTX("rcpt_expand: a missing aliases file");
 	snprintf(path, sizeof path, "%s/no-such-file", dir);
-	rcpt_add(&l, "root");
+	add(&l, "root");
 	CHECK_INT(rcpt_expand(&l, path, NULL, &e), -1);
 	CHECK_INT(e.kind, ERR_CONFIG);
 	CHECK(strstr(e.text, path) != NULL);
@@ -401,6 +412,56 @@ static void test_to_ascii(void)
 	UNIT_CTX_CLEAR();
 }
 
+/* ---- RCPT_MAX ---- */
+
+static void fill(struct rcpt_list *l, size_t n)
+{
+	char a[32];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(a, sizeof a, "u%zu@example.org", i);
+		add(l, a);
+	}
+}
+
+static void test_max(void)
+{
+	struct rcpt_list l = { 0 };
+	struct err e = { 0 };
+	static const char text[] = "team: one@x.example, two@x.example\n";
+
+	UNIT_CTX("rcpt_add: RCPT_MAX addresses, then one more");
+	fill(&l, RCPT_MAX);
+	CHECK_UINT(l.n, RCPT_MAX);
+	CHECK_INT(rcpt_add(&l, "U7@EXAMPLE.ORG", &e), 0);	/* a duplicate is no new one */
+	CHECK_INT(e.kind, ERR_NONE);
+	CHECK_INT(rcpt_add(&l, "one-too-many@example.org", &e), -1);
+	CHECK_INT(e.kind, ERR_DATA);
+	CHECK_STR(e.text, "too many recipients: more than 100000");
+	CHECK_UINT(l.n, RCPT_MAX);
+	CHECK_STR(l.v[RCPT_MAX - 1], "u99999@example.org");
+	rcpt_free(&l);
+
+	UNIT_CTX("rcpt_add_arg: past RCPT_MAX");
+	fill(&l, RCPT_MAX - 1);
+	memset(&e, 0, sizeof e);
+	CHECK_INT(rcpt_add_arg(&l, "a@example.org, b@example.org", &e), -1);
+	CHECK_INT(e.kind, ERR_DATA);
+	CHECK_UINT(l.n, RCPT_MAX);
+	rcpt_free(&l);
+
+	UNIT_CTX("rcpt_expand: an alias that goes past RCPT_MAX, the list unchanged");
+	fill(&l, RCPT_MAX - 1);
+	add(&l, "team");
+	memset(&e, 0, sizeof e);
+	CHECK_INT(rcpt_expand(&l, write_file("aliases.max", text), NULL, &e), -1);
+	CHECK_INT(e.kind, ERR_DATA);
+	CHECK_UINT(l.n, RCPT_MAX);
+	CHECK_STR(l.v[l.n - 1], "team");
+	rcpt_free(&l);
+	UNIT_CTX_CLEAR();
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -416,6 +477,7 @@ int main(void)
 	test_expand();
 	test_expand_file_errors();
 	test_to_ascii();
+	test_max();
 	/* the directory and its aliases files go */
 	{
 		char cmd[4300];
