@@ -1,17 +1,20 @@
 /* rcpt: recipients from argv and headers, aliases, qualification, dedupe. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <idn2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
 #include "rcpt.h"
 
 #define RCPT_ALIAS_DEPTH 16
+#define RCPT_ALIASES_FILE_MAX (16u << 20)	/* a bigger aliases file is a mistake */
 
 /* The case-insensitive hash of an address, with the same tolower() as strcasecmp, so two
  * addresses that compare equal always land in the same chain. FNV-1a. */
@@ -123,18 +126,23 @@ struct alias {
 	int line;
 };
 
-struct aliases {
+struct rcpt_aliases {
 	struct alias *v;
 	size_t n, cap;
+	char *file;	/* the name in messages; each alias points here */
 };
 
-static void aliases_free(struct aliases *a)
+void rcpt_aliases_free(struct rcpt_aliases *a)
 {
+	if (!a)
+		return;
 	for (size_t i = 0; i < a->n; i++) {
 		free(a->v[i].name);
 		free(a->v[i].value);
 	}
 	free(a->v);
+	free(a->file);
+	free(a);
 }
 
 /* The value without "|program", "/file" and ":include:" entries, which only a local delivery
@@ -172,8 +180,8 @@ static void aliases_filter(const char *name, struct buf *value, const char *file
 	buf_free(&out);
 }
 
-static void aliases_add(struct aliases *a, const char *name, size_t nlen, struct buf *value,
-			const char *file, int line)
+static void aliases_add(struct rcpt_aliases *a, const char *name, size_t nlen, struct buf *value,
+			int line)
 {
 	if (a->n == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 32;
@@ -182,80 +190,128 @@ static void aliases_add(struct aliases *a, const char *name, size_t nlen, struct
 	a->v[a->n].name = xmalloc(nlen + 1);
 	memcpy(a->v[a->n].name, name, nlen);
 	a->v[a->n].name[nlen] = '\0';
-	aliases_filter(a->v[a->n].name, value, file, line);
+	aliases_filter(a->v[a->n].name, value, a->file, line);
 	a->v[a->n].value = xstrdup(value->data);
-	a->v[a->n].file = file;
+	a->v[a->n].file = a->file;
 	a->v[a->n].line = line;
 	a->n++;
 }
 
-/* Reads an aliases file: "name: value, value", '#' comments, indented continuation lines. */
-static int aliases_read(const char *file, struct aliases *a, struct err *e)
-{
-	FILE *f = fopen(file, "re");
-	char *line = NULL, name[256] = "";
-	size_t size = 0, nlen = 0;
-	int lineno = 0, start = 0, r = 0;
+/* The parser's state between lines: the alias being read (continuation lines add to it). */
+struct aliases_state {
+	char name[256];
+	size_t nlen;	/* 0: no alias under way */
+	int start;	/* its first line */
 	struct buf value;
-	ssize_t n;
+};
 
-	if (!f)
+/* One line (its text up to the first CR, LF or NUL, which is what a line of the file has
+ * always meant here). */
+static int aliases_line(struct rcpt_aliases *a, struct aliases_state *st, const char *line,
+			size_t len, int lineno, struct err *e)
+{
+	const char *colon;
+
+	if (len && line[0] == '#')
+		return 0;
+	if (len && (line[0] == ' ' || line[0] == '\t')) {
+		size_t skip = 0;
+
+		while (skip < len && (line[skip] == ' ' || line[skip] == '\t'))
+			skip++;
+		if (skip == len)
+			return 0;
+		if (!st->nlen)
+			return err_set(e, ERR_CONFIG, "%s:%d: continuation line without an alias",
+				       a->file, lineno);
+		if (buf_addch(&st->value, ' ') < 0 || buf_add(&st->value, line + skip, len - skip) < 0)
+			return err_set(e, ERR_CONFIG, "%s:%d: alias too long", a->file, lineno);
+		return 0;
+	}
+	if (st->nlen)
+		aliases_add(a, st->name, st->nlen, &st->value, st->start);
+	st->nlen = 0;
+	buf_reset(&st->value);
+	if (!len)
+		return 0;
+	colon = memchr(line, ':', len);
+	if (!colon || colon == line || (size_t)(colon - line) >= sizeof st->name)
+		return err_set(e, ERR_CONFIG, "%s:%d: expected 'name: address, ...'", a->file,
+			       lineno);
+	st->nlen = (size_t)(colon - line);
+	while (st->nlen && (line[st->nlen - 1] == ' ' || line[st->nlen - 1] == '\t'))
+		st->nlen--;
+	memcpy(st->name, line, st->nlen);
+	st->start = lineno;
+	if (buf_add(&st->value, colon + 1, len - (size_t)(colon + 1 - line)) < 0)
+		return err_set(e, ERR_CONFIG, "%s:%d: alias too long", a->file, lineno);
+	return 0;
+}
+
+int rcpt_aliases_parse(const char *name, const char *text, size_t len,
+		       struct rcpt_aliases **out, struct err *e)
+{
+	struct rcpt_aliases *a = xmalloc(sizeof *a);
+	struct aliases_state st = { .nlen = 0 };
+	const char *p = text, *end = text + len;
+	int lineno = 0, r = 0;
+
+	memset(a, 0, sizeof *a);
+	a->file = xstrdup(name);
+	buf_init(&st.value, 1 << 20);
+	while (p < end && r == 0) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p), k = 0;
+
+		while (k < n && p[k] != '\r' && p[k] != '\0')
+			k++;
+		r = aliases_line(a, &st, p, k, ++lineno, e);
+		p += n + (nl != NULL);
+	}
+	if (!r && st.nlen)
+		aliases_add(a, st.name, st.nlen, &st.value, st.start);
+	buf_free(&st.value);
+	if (r < 0) {
+		rcpt_aliases_free(a);
+		*out = NULL;
+		return -1;
+	}
+	*out = a;
+	return 0;
+}
+
+/* The whole file in memory, then rcpt_aliases_parse. */
+static int aliases_read(const char *file, struct rcpt_aliases **out, struct err *e)
+{
+	struct buf text;
+	char chunk[65536];
+	ssize_t n;
+	int fd = open(file, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
 		return err_set(e, ERR_CONFIG, "cannot read aliases file %s: %s", file,
 			       strerror(errno));
-	buf_init(&value, 1 << 20);
-	while ((n = getline(&line, &size, f)) >= 0) {
-		char *p = line, *colon;
-
-		lineno++;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '#')
+	buf_init(&text, RCPT_ALIASES_FILE_MAX);
+	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (line[0] == ' ' || line[0] == '\t') {
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (!*p)
-				continue;
-			if (!nlen) {
-				r = err_set(e, ERR_CONFIG, "%s:%d: continuation line without an alias",
-					    file, lineno);
-				break;
-			}
-			if (buf_addch(&value, ' ') < 0 || buf_addstr(&value, p) < 0) {
-				r = err_set(e, ERR_CONFIG, "%s:%d: alias too long", file, lineno);
-				break;
-			}
-			continue;
-		}
-		if (nlen)
-			aliases_add(a, name, nlen, &value, file, start);
-		nlen = 0;
-		buf_reset(&value);
-		if (!line[0])
-			continue;
-		colon = strchr(line, ':');
-		if (!colon || colon == line || (size_t)(colon - line) >= sizeof name) {
-			r = err_set(e, ERR_CONFIG, "%s:%d: expected 'name: address, ...'", file, lineno);
-			break;
-		}
-		nlen = (size_t)(colon - line);
-		while (nlen && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'))
-			nlen--;
-		memcpy(name, line, nlen);
-		start = lineno;
-		if (buf_addstr(&value, colon + 1) < 0) {
-			r = err_set(e, ERR_CONFIG, "%s:%d: alias too long", file, lineno);
-			break;
+		if (n < 0 || buf_add(&text, chunk, (size_t)n) < 0) {
+			r = n < 0 ? err_set(e, ERR_CONFIG, "cannot read aliases file %s: %s", file,
+					    strerror(errno))
+				  : err_set(e, ERR_CONFIG, "aliases file %s is larger than %u MiB",
+					    file, RCPT_ALIASES_FILE_MAX >> 20);
+			close(fd);
+			buf_free(&text);
+			return r;
 		}
 	}
-	if (!r && nlen)
-		aliases_add(a, name, nlen, &value, file, start);
-	free(line);
-	buf_free(&value);
-	fclose(f);
+	close(fd);
+	r = rcpt_aliases_parse(file, text.data, text.len, out, e);
+	buf_free(&text);
 	return r;
 }
 
-static const struct alias *aliases_find(const struct aliases *a, const char *name)
+static const struct alias *aliases_find(const struct rcpt_aliases *a, const char *name)
 {
 	for (size_t i = 0; i < a->n; i++)
 		if (strcasecmp(a->v[i].name, name) == 0)
@@ -280,7 +336,7 @@ static int seen_find(const struct alias_seen *v, const char *name)
 	return -1;
 }
 
-static int expand_one(const struct aliases *a, const char *addr, int depth, int use_default,
+static int expand_one(const struct rcpt_aliases *a, const char *addr, int depth, int use_default,
 		      struct alias_seen *seen, struct rcpt_list *out, struct err *e)
 {
 	const struct alias *al;
@@ -344,23 +400,20 @@ static int rcpt_qualify(const struct rcpt_list *in, const char *maildomain,
 	return r;
 }
 
-int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
-		struct err *e)
+int rcpt_expand_aliases(struct rcpt_list *l, const struct rcpt_aliases *a,
+			const char *maildomain, struct err *e)
 {
-	struct aliases a = { 0 };
+	static const struct rcpt_aliases none;
 	struct rcpt_list out = { 0 }, q = { 0 };
 	struct alias_seen seen = { 0 };
 	int r = 0;
 
-	if (aliases_file && aliases_read(aliases_file, &a, e) < 0) {
-		aliases_free(&a);
-		return -1;
-	}
+	if (!a)
+		a = &none;
 	for (size_t i = 0; i < l->n && r == 0; i++)
-		r = expand_one(&a, l->v[i], 0, 1, &seen, &out, e);
+		r = expand_one(a, l->v[i], 0, 1, &seen, &out, e);
 	free(seen.names);
 	free(seen.done);
-	aliases_free(&a);
 	if (r == 0 && maildomain) {
 		r = rcpt_qualify(&out, maildomain, &q, e);
 		rcpt_free(&out);
@@ -373,6 +426,19 @@ int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maild
 	rcpt_free(l);
 	*l = out;
 	return 0;
+}
+
+int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
+		struct err *e)
+{
+	struct rcpt_aliases *a = NULL;
+	int r;
+
+	if (aliases_file && aliases_read(aliases_file, &a, e) < 0)
+		return -1;
+	r = rcpt_expand_aliases(l, a, maildomain, e);
+	rcpt_aliases_free(a);
+	return r;
 }
 
 int rcpt_is_utf8(const char *addr)

@@ -37,10 +37,26 @@ void rcpt_free(struct rcpt_list *l);
 
 /* Replaces the list by its expansion: aliases from `aliases_file` (NULL: none) applied to local
  * names, then local names qualified with `maildomain` (NULL: left as they are). -1 with ERR_CONFIG
- * (the aliases file is unreadable or malformed) or ERR_DATA (more than RCPT_MAX
+ * (the aliases file is unreadable, malformed or over 16 MiB) or ERR_DATA (more than RCPT_MAX
  * recipients); the list is then unchanged. */
 int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
 		struct err *e);
+
+/* An aliases file read into memory. */
+struct rcpt_aliases;
+
+/* Parses len bytes of aliases text ("name: value, value", '#' comments, indented continuation
+ * lines; a line ends at LF and its text at the first CR or NUL). `name` is the file name used
+ * in messages ("NAME:LINE: ..."); it is copied. No I/O but warnings on stderr for entries only a
+ * local delivery agent can use. 0 with *out set (free it with rcpt_aliases_free), or -1 with
+ * ERR_CONFIG and *out NULL. */
+int rcpt_aliases_parse(const char *name, const char *text, size_t len,
+		       struct rcpt_aliases **out, struct err *e) __attribute__((warn_unused_result));
+void rcpt_aliases_free(struct rcpt_aliases *a);	/* NULL is fine */
+
+/* rcpt_expand with aliases already read (NULL: none). */
+int rcpt_expand_aliases(struct rcpt_list *l, const struct rcpt_aliases *a,
+			const char *maildomain, struct err *e) __attribute__((warn_unused_result));
 
 /* True when the address has no '@' outside quotes: a local name such as "root". */
 int rcpt_is_local(const char *addr);

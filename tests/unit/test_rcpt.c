@@ -428,6 +428,7 @@ static void test_max(void)
 {
 	struct rcpt_list l = { 0 };
 	struct err e = { 0 };
+	struct rcpt_aliases *al = NULL;
 	static const char text[] = "team: one@x.example, two@x.example\n";
 
 	UNIT_CTX("rcpt_add: RCPT_MAX addresses, then one more");
@@ -450,15 +451,71 @@ static void test_max(void)
 	CHECK_UINT(l.n, RCPT_MAX);
 	rcpt_free(&l);
 
-	UNIT_CTX("rcpt_expand: an alias that goes past RCPT_MAX, the list unchanged");
+	UNIT_CTX("rcpt_expand_aliases: an alias that goes past RCPT_MAX, the list unchanged");
 	fill(&l, RCPT_MAX - 1);
 	add(&l, "team");
+	CHECK_INT(rcpt_aliases_parse("mem", text, strlen(text), &al, &e), 0);
 	memset(&e, 0, sizeof e);
-	CHECK_INT(rcpt_expand(&l, write_file("aliases.max", text), NULL, &e), -1);
+	CHECK_INT(rcpt_expand_aliases(&l, al, NULL, &e), -1);
 	CHECK_INT(e.kind, ERR_DATA);
 	CHECK_UINT(l.n, RCPT_MAX);
 	CHECK_STR(l.v[l.n - 1], "team");
+	rcpt_aliases_free(al);
 	rcpt_free(&l);
+	UNIT_CTX_CLEAR();
+}
+
+/* ---- rcpt_aliases_parse: from memory ---- */
+
+static void test_aliases_parse(void)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+		size_t len;	/* 0: strlen(text) */
+		const char *in, *want, *err;
+	} t[] = {
+		{ "no newline at the end", "root: a@x.example", 0, "root", "a@x.example", NULL },
+		{ "empty text", "", 0, "root", "root", NULL },
+		{ "a NUL ends the text of its line, not the file",
+		  "root: a@x.example\0, evil@y.example\nops: b@x.example\n", 52, "root|ops",
+		  "a@x.example,b@x.example", NULL },
+		{ "the length counts, not a NUL", "root: a@x.example\nops: b@x.example\n", 18,
+		  "root|ops", "a@x.example,ops", NULL },
+		{ "a CR ends the text of its line", "root: a@x.example\r, c@y.example\n", 0, "root",
+		  "a@x.example", NULL },
+		{ "continuation at the very end", "root: a@x.example,\n  b@x.example", 0, "root",
+		  "a@x.example,b@x.example", NULL },
+		{ "errors name the given name and line", "# c\n\nroot a@x.example\n", 0, "root",
+		  NULL, "mem:3: expected 'name: address, ...'" },
+	};
+	struct buf j;
+
+	buf_init(&j, 1 << 16);
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct rcpt_aliases *a = (struct rcpt_aliases *)&j;	/* must be overwritten */
+		struct rcpt_list l = { 0 };
+		struct err e = { 0 };
+		size_t len = t[i].len ? t[i].len : strlen(t[i].text);
+		int rc;
+
+		UNIT_CTX("rcpt_aliases_parse: %s", t[i].name);
+		add_all(&l, t[i].in);
+		rc = rcpt_aliases_parse("mem", t[i].text, len, &a, &e);
+		if (t[i].err) {
+			CHECK_INT(rc, -1);
+			CHECK(a == NULL);
+			CHECK_INT(e.kind, ERR_CONFIG);
+			CHECK_STR(e.text, t[i].err);
+		} else if (CHECK_INT(rc, 0)) {
+			CHECK_INT(rcpt_expand_aliases(&l, a, NULL, &e), 0);
+			joined(&l, &j);
+			CHECK_STR(j.data, t[i].want);
+		}
+		rcpt_aliases_free(a);
+		rcpt_free(&l);
+	}
+	buf_free(&j);
 	UNIT_CTX_CLEAR();
 }
 
@@ -478,6 +535,7 @@ int main(void)
 	test_expand_file_errors();
 	test_to_ascii();
 	test_max();
+	test_aliases_parse();
 	/* the directory and its aliases files go */
 	{
 		char cmd[4300];
