@@ -416,7 +416,7 @@ static void test_to_ascii(void)
 
 static void fill(struct rcpt_list *l, size_t n)
 {
-	char a[32];
+	char a[48];
 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(a, sizeof a, "u%zu@example.org", i);
