@@ -31,7 +31,7 @@ static void log_vline(const char *prefix, const char *fmt, va_list ap)
 	buf_init(&line, 4 * sizeof text);	/* every byte may need a 4-byte escape */
 	if (buf_add_clean_mode(&line, text, strlen(text),
 			       BUF_CLEAN_KEEP_UTF8 | BUF_CLEAN_KEEP_BACKSLASH) < 0)
-		err_oom();	/* cannot happen: the cap is 4 times the text */
+		abort();	/* cannot happen: the cap is 4 times the text */
 	fprintf(stderr, "%s%s\n", prefix, line.data);
 	fflush(stderr);
 	buf_free(&line);
@@ -184,7 +184,7 @@ void log_append(const char *path, const char *fields)
 		fields++;
 	buf_init(&line, strlen(fields) + sizeof stamp + 2);
 	if (buf_printf(&line, "%s %s\n", stamp, fields) < 0)
-		err_oom();	/* cannot happen: the cap fits */
+		abort();	/* cannot happen: the cap fits */
 	fd = log_open(path);
 	if (fd < 0) {
 		buf_free(&line);

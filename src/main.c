@@ -302,7 +302,7 @@ static void log_result(const struct account *a, const struct send_report *rep,
 		if (list.len + 1 + strlen(job->rcpts[i]) > 8192 ||
 		    buf_printf(&list, "%s%s", i ? "," : "", job->rcpts[i]) < 0) {
 			if (buf_addstr(&list, ",...") < 0)	/* too many for one line: say so */
-				err_oom();	/* cannot happen: 4 bytes are kept for it */
+				abort();	/* cannot happen: 4 bytes are kept for it */
 			break;
 		}
 	if (log_field(&b, "host", rep->host[0] ? rep->host : a->host) < 0 ||
