@@ -125,16 +125,22 @@ void buf_consume(struct buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
-/* The cleaned form of byte c into out (at most 4 bytes); returns its length. */
-static size_t buf_clean_byte(unsigned char c, char *out)
+/* The cleaned form of byte c into out (at most 4 bytes) under the BUF_CLEAN_* flags; returns
+ * its length. */
+static size_t buf_clean_byte(unsigned char c, unsigned flags, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	if (c == '\\') {
+	if (c == '\\' && !(flags & BUF_CLEAN_KEEP_BACKSLASH)) {
 		out[0] = out[1] = '\\';
 		return 2;
 	}
-	if (c >= 0x20 && c < 0x7f) {
+	if (c == '"' && (flags & BUF_CLEAN_QUOTE)) {
+		out[0] = '\\';
+		out[1] = '"';
+		return 2;
+	}
+	if ((c >= 0x20 && c < 0x7f) || (c >= 0x80 && (flags & BUF_CLEAN_KEEP_UTF8))) {
 		out[0] = (char)c;
 		return 1;
 	}
@@ -145,14 +151,14 @@ static size_t buf_clean_byte(unsigned char c, char *out)
 	return 4;
 }
 
-int buf_add_clean(struct buf *b, const void *p, size_t n)
+int buf_add_clean_mode(struct buf *b, const void *p, size_t n, unsigned flags)
 {
 	const unsigned char *s = p;
 	size_t start = b->len;
 
 	for (size_t i = 0; i < n; i++) {
 		char esc[4];
-		size_t k = buf_clean_byte(s[i], esc);
+		size_t k = buf_clean_byte(s[i], flags, esc);
 
 		if (buf_add(b, esc, k) < 0) {
 			b->len = start;	/* all or nothing, as every buf function */
@@ -164,6 +170,11 @@ int buf_add_clean(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
+int buf_add_clean(struct buf *b, const void *p, size_t n)
+{
+	return buf_add_clean_mode(b, p, n, 0);
+}
+
 void buf_clean_str(char *dst, size_t size, const void *src, size_t n)
 {
 	const unsigned char *s = src;
@@ -173,7 +184,7 @@ void buf_clean_str(char *dst, size_t size, const void *src, size_t n)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		char esc[4];
-		size_t k = buf_clean_byte(s[i], esc);
+		size_t k = buf_clean_byte(s[i], 0, esc);
 
 		if (used + k > size - 1)	/* a prefix of the cleaned text: cut to fit */
 			k = size - 1 - used;

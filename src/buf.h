@@ -43,6 +43,19 @@ void buf_consume(struct buf *b, size_t n);
  * \xNN (or \\), so text from a peer can never reach a terminal raw. */
 int buf_add_clean(struct buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
 
+/* The one cleaner for text from a peer, with flags for where it goes. Without flags it is
+ * buf_add_clean: bytes outside printable ASCII as \xNN, the backslash as \\. Control bytes
+ * (below 0x20, and 0x7f) are always escaped.
+ *   BUF_CLEAN_KEEP_UTF8       bytes >= 0x80 stay as they are (stderr: a UTF-8 name is readable)
+ *   BUF_CLEAN_KEEP_BACKSLASH  the backslash stays single (text for a reader, not for a parser)
+ *   BUF_CLEAN_QUOTE           '"' is written as \" (inside a "..." value of a log line)
+ * 0, or -1 when the result would exceed max (buffer unchanged). */
+#define BUF_CLEAN_KEEP_UTF8 1u
+#define BUF_CLEAN_KEEP_BACKSLASH 2u
+#define BUF_CLEAN_QUOTE 4u
+int buf_add_clean_mode(struct buf *b, const void *p, size_t n, unsigned flags)
+	__attribute__((warn_unused_result));
+
 /* The same into a fixed array of size bytes, cut to fit, always terminated. */
 void buf_clean_str(char *dst, size_t size, const void *src, size_t n);
 

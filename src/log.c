@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,22 +20,21 @@ void log_set_verbose(int on)
 }
 
 /* One line, whatever the text holds: control characters (from a peer, an argument or a file)
- * are written as \xNN, so a message can never forge another line or drive the terminal. */
+ * are written as \xNN, so a message can never forge another line or drive the terminal. UTF-8
+ * and the backslash stay as they are: this is read by people, not parsed. */
 static void log_vline(const char *prefix, const char *fmt, va_list ap)
 {
-	char text[1024], line[4 * sizeof text];
-	size_t n = 0;
+	char text[1024];
+	struct buf line;
 
 	vsnprintf(text, sizeof text, fmt, ap);
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			n += (size_t)snprintf(line + n, sizeof line - n, "\\x%02x", *p);
-		else
-			line[n++] = (char)*p;
-	}
-	line[n] = '\0';
-	fprintf(stderr, "postbote: %s%s\n", prefix, line);
+	buf_init(&line, 4 * sizeof text);	/* every byte may need a 4-byte escape */
+	if (buf_add_clean_mode(&line, text, strlen(text),
+			       BUF_CLEAN_KEEP_UTF8 | BUF_CLEAN_KEEP_BACKSLASH) < 0)
+		abort();	/* cannot happen: the cap is 4 times the text */
+	fprintf(stderr, "%s%s\n", prefix, line.data);
 	fflush(stderr);
+	buf_free(&line);
 }
 
 void log_error(const char *fmt, ...)
@@ -41,7 +42,7 @@ void log_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vline("", fmt, ap);
+	log_vline("postbote: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -50,7 +51,7 @@ void log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vline("warning: ", fmt, ap);
+	log_vline("postbote: warning: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -61,9 +62,7 @@ void log_note(const char *fmt, ...)
 	if (!log_v)
 		return;
 	va_start(ap, fmt);
-	fputs("--- ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	log_vline("--- ", fmt, ap);
 	va_end(ap);
 }
 
@@ -95,25 +94,105 @@ void log_transcript(enum log_dir dir, const char *line, size_t len, int flags)
 	buf_free(&b);
 }
 
+/* Characters a value may have and still be written bare; everything else is quoted. '=' and
+ * '"' are not among them, nor the blank, so a bare value can never look like another field. */
+#define LOG_BARE "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+:/,<>-"
+
+int log_field(struct buf *b, const char *key, const char *value)
+{
+	size_t start = b->len, n = strlen(value);
+	int r;
+
+	/* keys are ours, never data: one that would need quoting is a bug */
+	if (!*key || strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(key))
+		abort();
+	r = buf_addch(b, ' ') < 0 || buf_addstr(b, key) < 0 || buf_addch(b, '=') < 0;
+	if (!r && n && strspn(value, LOG_BARE) == n)
+		r = buf_add(b, value, n) < 0;
+	else if (!r)
+		r = buf_addch(b, '"') < 0 || buf_add_clean_mode(b, value, n, BUF_CLEAN_QUOTE) < 0 ||
+		    buf_addch(b, '"') < 0;
+	if (r) {
+		b->len = start;	/* a field is all there or not at all */
+		if (b->cap)
+			b->data[start] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int log_field_num(struct buf *b, const char *key, long long value)
+{
+	char num[32];
+
+	snprintf(num, sizeof num, "%lld", value);
+	return log_field(b, key, num);
+}
+
+/* The log file, opened for appending only when it is ours: created new (0600), or an existing
+ * regular file with one link that belongs to us or to root. Anything else may be someone else's
+ * trap (a link to a file we can write and they cannot, a file they can read), so it is refused
+ * with a warning that says why. -1 when refused. */
+static int log_open(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0 || errno != EEXIST)
+		goto opened;
+	/* O_NONBLOCK: a FIFO placed there must not hang us in open() */
+	fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+opened:
+	if (fd < 0) {
+		if (errno == ELOOP)
+			log_warn("log file %s is a symbolic link; not writing to it", path);
+		else if (errno == ENXIO)
+			log_warn("log file %s is not a regular file; not writing to it", path);
+		else
+			log_warn("cannot write to log file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		log_warn("cannot write to log file %s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		log_warn("log file %s is not a regular file; not writing to it", path);
+	} else if (st.st_uid != geteuid() && st.st_uid != 0) {
+		log_warn("log file %s belongs to another user (uid %lu); not writing to it", path,
+			 (unsigned long)st.st_uid);
+	} else if (st.st_nlink != 1) {
+		log_warn("log file %s has %lu hard links; not writing to it", path,
+			 (unsigned long)st.st_nlink);
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
 void log_append(const char *path, const char *fields)
 {
-	char stamp[64], line[8192];
+	char stamp[64];
 	time_t now = time(NULL);
 	struct tm tm;
-	int fd, n;
+	struct buf line;
+	int fd;
 
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z", &tm);
-	n = snprintf(line, sizeof line, "%s %s\n", stamp, fields);
-	if (n < 0)
+	if (*fields == ' ')	/* log_field puts a blank before each field */
+		fields++;
+	buf_init(&line, strlen(fields) + sizeof stamp + 2);
+	if (buf_printf(&line, "%s %s\n", stamp, fields) < 0)
+		abort();	/* cannot happen: the cap fits */
+	fd = log_open(path);
+	if (fd < 0) {
+		buf_free(&line);
 		return;
-	if ((size_t)n >= sizeof line) {
-		n = sizeof line - 1;
-		line[n - 1] = '\n';
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || write(fd, line, (size_t)n) != n)
+	/* one write of the whole line: O_APPEND keeps lines of concurrent runs apart */
+	if (write(fd, line.data, line.len) != (ssize_t)line.len)
 		log_warn("cannot write to log file %s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	close(fd);
+	buf_free(&line);
 }

@@ -23,8 +23,25 @@ enum log_dir { LOG_IN, LOG_OUT };
 /* One transcript line when verbose: "<-- " for what the server said, "--> " for what we sent. */
 void log_transcript(enum log_dir dir, const char *line, size_t len, int flags);
 
-/* Appends one line to path: "TIMESTAMP key=value ...". The caller builds `fields`. Errors are
- * reported as a warning; a log file never changes the outcome of a delivery. */
+struct buf;
+
+/* Appends ` key=value` to b, the one way a field of a log file line is written. value is written
+ * as it is when it is non-empty and all of it is [A-Za-z0-9._@+:/,<>-]; else as "..." with \"
+ * for '"', \\ for '\', and \xNN for control bytes and bytes >= 0x80. So no value, whatever a
+ * peer put in it, can end its field early or make another: a line splits into fields at the
+ * blanks outside quotes. key must be [a-z0-9-]+ (abort otherwise: keys are ours, not data).
+ * 0, or -1 when b would exceed its max (b unchanged: a field is there whole or not at all). */
+int log_field(struct buf *b, const char *key, const char *value)
+	__attribute__((warn_unused_result));
+/* The same for a number. */
+int log_field_num(struct buf *b, const char *key, long long value)
+	__attribute__((warn_unused_result));
+
+/* Appends one line to path: "TIMESTAMP" and `fields` (built with log_field; a leading blank is
+ * dropped). The file must be ours: it is created with O_EXCL (0600), or when it exists it must
+ * be a regular file, not a symbolic link, with one link, owned by the caller or by root;
+ * anything else is refused with a warning naming the file and why, and nothing is written.
+ * Errors are reported as a warning; a log file never changes the outcome of a delivery. */
 void log_append(const char *path, const char *fields);
 
 #endif

@@ -288,27 +288,33 @@ static const char *tls_mode_name(enum conf_tls t)
 static void report_log(const struct account *a, const struct submit_report *rep,
 		       const struct envelope *env, const struct spool *sp, const struct err *e)
 {
-	struct buf b;
+	struct buf b, list;
 
 	if (!a->logfile)
 		return;
-	buf_init(&b, 16384);
-	if (buf_printf(&b, "host=%s tls=%s auth=%s user=%s from=%s recipients=",
-		       rep->host[0] ? rep->host : a->host, tls_mode_name(a->tls),
-		       rep->mech[0] ? rep->mech : "off", a->user ? a->user : "-",
-		       *env->from ? env->from : "<>") < 0)
-		err_oom();
+	buf_init(&b, 65536);	/* room for the list below with every byte escaped */
+	buf_init(&list, 8192 + 4);
 	for (size_t i = 0; i < env->nrcpts; i++)
-		if (buf_printf(&b, "%s%s", i ? "," : "", env->rcpts[i]) < 0)
+		if (list.len + 1 + strlen(env->rcpts[i]) > 8192 ||
+		    buf_printf(&list, "%s%s", i ? "," : "", env->rcpts[i]) < 0) {
+			if (buf_addstr(&list, ",...") < 0)	/* too many for one line: say so */
+				abort();	/* cannot happen: 4 bytes are kept for it */
 			break;
-	if (buf_printf(&b, " size=%lld", (long long)sp->size) < 0 ||
-	    (rep->queued[0] && buf_printf(&b, " queued=%s", rep->queued) < 0) ||
-	    buf_printf(&b, " %s=\"", e->kind == ERR_NONE ? "reply" : "error") < 0 ||
-	    buf_add_clean(&b, e->kind == ERR_NONE ? rep->reply : e->text,
-			  strlen(e->kind == ERR_NONE ? rep->reply : e->text)) < 0 ||
-	    buf_printf(&b, "\" exit=%d", exit_code(e->kind)) < 0)
+		}
+	if (log_field(&b, "host", rep->host[0] ? rep->host : a->host) < 0 ||
+	    log_field(&b, "tls", tls_mode_name(a->tls)) < 0 ||
+	    log_field(&b, "auth", rep->mech[0] ? rep->mech : "off") < 0 ||
+	    log_field(&b, "user", a->user ? a->user : "-") < 0 ||
+	    log_field(&b, "from", *env->from ? env->from : "<>") < 0 ||
+	    log_field(&b, "recipients", list.data) < 0 ||
+	    log_field_num(&b, "size", (long long)sp->size) < 0 ||
+	    (rep->queued[0] && log_field(&b, "queued", rep->queued) < 0) ||
+	    log_field(&b, e->kind == ERR_NONE ? "reply" : "error",
+		      e->kind == ERR_NONE ? rep->reply : e->text) < 0 ||
+	    log_field_num(&b, "exit", exit_code(e->kind)) < 0)
 		log_warn("log line too long; cut short");
 	log_append(a->logfile, b.data);
+	buf_free(&list);
 	buf_free(&b);
 }
 
@@ -407,14 +413,14 @@ int main(int argc, char **argv)
 			other_mode(&o, &conf, &e);
 		goto done;
 	}
-	if (o.nrcpts == 0 && !o.extract) {
+	for (size_t i = 0; i < o.nrcpts; i++)
+		if (rcpt_add_arg(&rcpts, o.rcpts[i], &e) < 0)
+			goto done;
+	if (rcpts.n == 0 && !o.extract) {	/* none, or only empty arguments */
 		err_set(&e, ERR_USAGE, "no recipients given; usage: postbote [options] recipient..., "
 			"or -t to read them from the message");
 		goto done;
 	}
-	for (size_t i = 0; i < o.nrcpts; i++)
-		if (rcpt_add_arg(&rcpts, o.rcpts[i], &e) < 0)
-			goto done;
 	if (o.from && !*o.from)
 		o.from = "<>";
 	if (conf_load(&conf, o.config, &e) < 0 ||

@@ -1,33 +1,83 @@
 /* rcpt: recipients from argv and headers, aliases, qualification, dedupe. */
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <idn2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
 #include "rcpt.h"
 
 #define RCPT_ALIAS_DEPTH 16
+#define RCPT_ALIASES_FILE_MAX (16u << 20)	/* a bigger aliases file is a mistake */
 
-void rcpt_add(struct rcpt_list *l, const char *addr)
+/* The case-insensitive hash of an address, with the same tolower() as strcasecmp, so two
+ * addresses that compare equal always land in the same chain. FNV-1a. */
+static size_t rcpt_hash(const char *s)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (strcasecmp(l->v[i], addr) == 0)
-			return;
+	size_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		h = (h ^ (size_t)tolower(*p)) * 16777619u;
+	return h;
+}
+
+/* Where addr is in the set, or the empty slot where it would go. nslot is a power of two and
+ * never more than half full, so the probe ends. */
+static size_t rcpt_probe(const struct rcpt_list *l, const char *addr)
+{
+	size_t i = rcpt_hash(addr) & (l->nslot - 1);
+
+	while (l->slot[i] && strcasecmp(l->v[l->slot[i] - 1], addr) != 0)
+		i = (i + 1) & (l->nslot - 1);
+	return i;
+}
+
+static void rcpt_rehash(struct rcpt_list *l)
+{
+	free(l->slot);
+	l->nslot = l->nslot ? l->nslot * 2 : 64;
+	l->slot = xmalloc(l->nslot * sizeof *l->slot);
+	memset(l->slot, 0, l->nslot * sizeof *l->slot);
+	for (size_t k = 0; k < l->n; k++)
+		l->slot[rcpt_probe(l, l->v[k])] = k + 1;
+}
+
+int rcpt_add(struct rcpt_list *l, const char *addr, struct err *e)
+{
+	size_t i;
+
+	if (2 * (l->n + 1) > l->nslot)
+		rcpt_rehash(l);
+	i = rcpt_probe(l, addr);
+	if (l->slot[i])
+		return 0;	/* there already: the first spelling stays */
+	if (l->n >= RCPT_MAX)
+		return err_set(e, ERR_DATA, "too many recipients: more than %d", RCPT_MAX);
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 16;
 		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
 	}
 	l->v[l->n++] = xstrdup(addr);
+	l->slot[i] = l->n;
+	return 0;
 }
 
 int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e)
 {
 	struct addr_list al = { 0 };
+	int r = 0;
 
+	if (!arg[strspn(arg, " \t")]) {
+		/* some callers build the command line from a variable that may be empty */
+		log_warn("ignoring an empty recipient argument");
+		return 0;
+	}
 	if (addr_parse(arg, strlen(arg), &al, e) < 0) {
 		addr_list_free(&al);
 		e->kind = ERR_USAGE;
@@ -37,10 +87,10 @@ int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e)
 		addr_list_free(&al);
 		return err_set(e, ERR_USAGE, "invalid recipient '%s': no address in it", arg);
 	}
-	for (size_t i = 0; i < al.n; i++)
-		rcpt_add(l, al.v[i].spec);
+	for (size_t i = 0; i < al.n && r == 0; i++)
+		r = rcpt_add(l, al.v[i].spec, e);
 	addr_list_free(&al);
-	return 0;
+	return r;
 }
 
 void rcpt_free(struct rcpt_list *l)
@@ -48,6 +98,7 @@ void rcpt_free(struct rcpt_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
 	free(l->v);
+	free(l->slot);
 	memset(l, 0, sizeof *l);
 }
 
@@ -75,18 +126,23 @@ struct alias {
 	int line;
 };
 
-struct aliases {
+struct rcpt_aliases {
 	struct alias *v;
 	size_t n, cap;
+	char *file;	/* the name in messages; each alias points here */
 };
 
-static void aliases_free(struct aliases *a)
+void rcpt_aliases_free(struct rcpt_aliases *a)
 {
+	if (!a)
+		return;
 	for (size_t i = 0; i < a->n; i++) {
 		free(a->v[i].name);
 		free(a->v[i].value);
 	}
 	free(a->v);
+	free(a->file);
+	free(a);
 }
 
 /* The value without "|program", "/file" and ":include:" entries, which only a local delivery
@@ -124,8 +180,8 @@ static void aliases_filter(const char *name, struct buf *value, const char *file
 	buf_free(&out);
 }
 
-static void aliases_add(struct aliases *a, const char *name, size_t nlen, struct buf *value,
-			const char *file, int line)
+static void aliases_add(struct rcpt_aliases *a, const char *name, size_t nlen, struct buf *value,
+			int line)
 {
 	if (a->n == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 32;
@@ -134,80 +190,128 @@ static void aliases_add(struct aliases *a, const char *name, size_t nlen, struct
 	a->v[a->n].name = xmalloc(nlen + 1);
 	memcpy(a->v[a->n].name, name, nlen);
 	a->v[a->n].name[nlen] = '\0';
-	aliases_filter(a->v[a->n].name, value, file, line);
+	aliases_filter(a->v[a->n].name, value, a->file, line);
 	a->v[a->n].value = xstrdup(value->data);
-	a->v[a->n].file = file;
+	a->v[a->n].file = a->file;
 	a->v[a->n].line = line;
 	a->n++;
 }
 
-/* Reads an aliases file: "name: value, value", '#' comments, indented continuation lines. */
-static int aliases_read(const char *file, struct aliases *a, struct err *e)
-{
-	FILE *f = fopen(file, "re");
-	char *line = NULL, name[256] = "";
-	size_t size = 0, nlen = 0;
-	int lineno = 0, start = 0, r = 0;
+/* The parser's state between lines: the alias being read (continuation lines add to it). */
+struct aliases_state {
+	char name[256];
+	size_t nlen;	/* 0: no alias under way */
+	int start;	/* its first line */
 	struct buf value;
-	ssize_t n;
+};
 
-	if (!f)
+/* One line (its text up to the first CR, LF or NUL, which is what a line of the file has
+ * always meant here). */
+static int aliases_line(struct rcpt_aliases *a, struct aliases_state *st, const char *line,
+			size_t len, int lineno, struct err *e)
+{
+	const char *colon;
+
+	if (len && line[0] == '#')
+		return 0;
+	if (len && (line[0] == ' ' || line[0] == '\t')) {
+		size_t skip = 0;
+
+		while (skip < len && (line[skip] == ' ' || line[skip] == '\t'))
+			skip++;
+		if (skip == len)
+			return 0;
+		if (!st->nlen)
+			return err_set(e, ERR_CONFIG, "%s:%d: continuation line without an alias",
+				       a->file, lineno);
+		if (buf_addch(&st->value, ' ') < 0 || buf_add(&st->value, line + skip, len - skip) < 0)
+			return err_set(e, ERR_CONFIG, "%s:%d: alias too long", a->file, lineno);
+		return 0;
+	}
+	if (st->nlen)
+		aliases_add(a, st->name, st->nlen, &st->value, st->start);
+	st->nlen = 0;
+	buf_reset(&st->value);
+	if (!len)
+		return 0;
+	colon = memchr(line, ':', len);
+	if (!colon || colon == line || (size_t)(colon - line) >= sizeof st->name)
+		return err_set(e, ERR_CONFIG, "%s:%d: expected 'name: address, ...'", a->file,
+			       lineno);
+	st->nlen = (size_t)(colon - line);
+	while (st->nlen && (line[st->nlen - 1] == ' ' || line[st->nlen - 1] == '\t'))
+		st->nlen--;
+	memcpy(st->name, line, st->nlen);
+	st->start = lineno;
+	if (buf_add(&st->value, colon + 1, len - (size_t)(colon + 1 - line)) < 0)
+		return err_set(e, ERR_CONFIG, "%s:%d: alias too long", a->file, lineno);
+	return 0;
+}
+
+int rcpt_aliases_parse(const char *name, const char *text, size_t len,
+		       struct rcpt_aliases **out, struct err *e)
+{
+	struct rcpt_aliases *a = xmalloc(sizeof *a);
+	struct aliases_state st = { .nlen = 0 };
+	const char *p = text, *end = text + len;
+	int lineno = 0, r = 0;
+
+	memset(a, 0, sizeof *a);
+	a->file = xstrdup(name);
+	buf_init(&st.value, 1 << 20);
+	while (p < end && r == 0) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p), k = 0;
+
+		while (k < n && p[k] != '\r' && p[k] != '\0')
+			k++;
+		r = aliases_line(a, &st, p, k, ++lineno, e);
+		p += n + (nl != NULL);
+	}
+	if (!r && st.nlen)
+		aliases_add(a, st.name, st.nlen, &st.value, st.start);
+	buf_free(&st.value);
+	if (r < 0) {
+		rcpt_aliases_free(a);
+		*out = NULL;
+		return -1;
+	}
+	*out = a;
+	return 0;
+}
+
+/* The whole file in memory, then rcpt_aliases_parse. */
+static int aliases_read(const char *file, struct rcpt_aliases **out, struct err *e)
+{
+	struct buf text;
+	char chunk[65536];
+	ssize_t n;
+	int fd = open(file, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
 		return err_set(e, ERR_CONFIG, "cannot read aliases file %s: %s", file,
 			       strerror(errno));
-	buf_init(&value, 1 << 20);
-	while ((n = getline(&line, &size, f)) >= 0) {
-		char *p = line, *colon;
-
-		lineno++;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '#')
+	buf_init(&text, RCPT_ALIASES_FILE_MAX);
+	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (line[0] == ' ' || line[0] == '\t') {
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (!*p)
-				continue;
-			if (!nlen) {
-				r = err_set(e, ERR_CONFIG, "%s:%d: continuation line without an alias",
-					    file, lineno);
-				break;
-			}
-			if (buf_addch(&value, ' ') < 0 || buf_addstr(&value, p) < 0) {
-				r = err_set(e, ERR_CONFIG, "%s:%d: alias too long", file, lineno);
-				break;
-			}
-			continue;
-		}
-		if (nlen)
-			aliases_add(a, name, nlen, &value, file, start);
-		nlen = 0;
-		buf_reset(&value);
-		if (!line[0])
-			continue;
-		colon = strchr(line, ':');
-		if (!colon || colon == line || (size_t)(colon - line) >= sizeof name) {
-			r = err_set(e, ERR_CONFIG, "%s:%d: expected 'name: address, ...'", file, lineno);
-			break;
-		}
-		nlen = (size_t)(colon - line);
-		while (nlen && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'))
-			nlen--;
-		memcpy(name, line, nlen);
-		start = lineno;
-		if (buf_addstr(&value, colon + 1) < 0) {
-			r = err_set(e, ERR_CONFIG, "%s:%d: alias too long", file, lineno);
-			break;
+		if (n < 0 || buf_add(&text, chunk, (size_t)n) < 0) {
+			r = n < 0 ? err_set(e, ERR_CONFIG, "cannot read aliases file %s: %s", file,
+					    strerror(errno))
+				  : err_set(e, ERR_CONFIG, "aliases file %s is larger than %u MiB",
+					    file, RCPT_ALIASES_FILE_MAX >> 20);
+			close(fd);
+			buf_free(&text);
+			return r;
 		}
 	}
-	if (!r && nlen)
-		aliases_add(a, name, nlen, &value, file, start);
-	free(line);
-	buf_free(&value);
-	fclose(f);
+	close(fd);
+	r = rcpt_aliases_parse(file, text.data, text.len, out, e);
+	buf_free(&text);
 	return r;
 }
 
-static const struct alias *aliases_find(const struct aliases *a, const char *name)
+static const struct alias *aliases_find(const struct rcpt_aliases *a, const char *name)
 {
 	for (size_t i = 0; i < a->n; i++)
 		if (strcasecmp(a->v[i].name, name) == 0)
@@ -232,34 +336,25 @@ static int seen_find(const struct alias_seen *v, const char *name)
 	return -1;
 }
 
-static int expand_one(const struct aliases *a, const char *addr, int depth, int use_default,
+static int expand_one(const struct rcpt_aliases *a, const char *addr, int depth, int use_default,
 		      struct alias_seen *seen, struct rcpt_list *out, struct err *e)
 {
 	const struct alias *al;
 	struct addr_list list = { 0 };
 	int r = 0, k;
 
-	if (!rcpt_is_local(addr) || !a->n) {
-		rcpt_add(out, addr);
-		return 0;
-	}
+	if (!rcpt_is_local(addr) || !a->n)
+		return rcpt_add(out, addr, e);
 	al = aliases_find(a, addr);
 	if (!al && use_default)
 		al = aliases_find(a, "default");
-	if (!al) {
-		rcpt_add(out, addr);
-		return 0;
-	}
+	if (!al)
+		return rcpt_add(out, addr, e);
 	k = seen_find(seen, al->name);
-	if (k >= 0) {
-		if (!seen->done[k])
-			rcpt_add(out, addr);	/* the loop closes here */
-		return 0;	/* expanded before: its recipients are in out already */
-	}
-	if (depth >= RCPT_ALIAS_DEPTH) {	/* a chain this deep is a mistake: stop here */
-		rcpt_add(out, addr);
-		return 0;
-	}
+	if (k >= 0)	/* expanded before: its recipients are in out already */
+		return seen->done[k] ? 0 : rcpt_add(out, addr, e);	/* or the loop closes here */
+	if (depth >= RCPT_ALIAS_DEPTH)	/* a chain this deep is a mistake: stop here */
+		return rcpt_add(out, addr, e);
 	seen->names = xrealloc(seen->names, (seen->n + 1) * sizeof *seen->names);
 	seen->done = xrealloc(seen->done, (seen->n + 1) * sizeof *seen->done);
 	seen->names[seen->n] = al->name;
@@ -271,10 +366,10 @@ static int expand_one(const struct aliases *a, const char *addr, int depth, int 
 		return err_wrap(e, "%s:%d: alias '%s'", al->file, al->line, al->name);
 	}
 	if (!list.n)	/* only program, file or include entries: the name stays a recipient */
-		rcpt_add(out, addr);
+		r = rcpt_add(out, addr, e);
 	for (size_t i = 0; i < list.n && r == 0; i++) {
 		if (strcasecmp(list.v[i].spec, addr) == 0)
-			rcpt_add(out, addr);	/* "root: root, admin@x" keeps root */
+			r = rcpt_add(out, addr, e);	/* "root: root, admin@x" keeps root */
 		else
 			r = expand_one(a, list.v[i].spec, depth + 1, 0, seen, out, e);
 	}
@@ -283,47 +378,67 @@ static int expand_one(const struct aliases *a, const char *addr, int depth, int 
 	return r;
 }
 
-int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
-		struct err *e)
+/* Local names of in qualified with maildomain into out. */
+static int rcpt_qualify(const struct rcpt_list *in, const char *maildomain,
+			struct rcpt_list *out, struct err *e)
 {
-	struct aliases a = { 0 };
-	struct rcpt_list out = { 0 };
+	struct buf b;
 	int r = 0;
 
-	if (aliases_file && aliases_read(aliases_file, &a, e) < 0) {
-		aliases_free(&a);
-		return -1;
+	buf_init(&b, 2048);
+	for (size_t i = 0; i < in->n && r == 0; i++) {
+		if (!rcpt_is_local(in->v[i])) {
+			r = rcpt_add(out, in->v[i], e);
+			continue;
+		}
+		buf_reset(&b);
+		if (buf_printf(&b, "%s@%s", in->v[i], maildomain) < 0)
+			err_oom();
+		r = rcpt_add(out, b.data, e);
 	}
-	struct alias_seen seen = { 0 };
+	buf_free(&b);
+	return r;
+}
 
+int rcpt_expand_aliases(struct rcpt_list *l, const struct rcpt_aliases *a,
+			const char *maildomain, struct err *e)
+{
+	static const struct rcpt_aliases none;
+	struct rcpt_list out = { 0 }, q = { 0 };
+	struct alias_seen seen = { 0 };
+	int r = 0;
+
+	if (!a)
+		a = &none;
 	for (size_t i = 0; i < l->n && r == 0; i++)
-		r = expand_one(&a, l->v[i], 0, 1, &seen, &out, e);
+		r = expand_one(a, l->v[i], 0, 1, &seen, &out, e);
 	free(seen.names);
 	free(seen.done);
-	aliases_free(&a);
+	if (r == 0 && maildomain) {
+		r = rcpt_qualify(&out, maildomain, &q, e);
+		rcpt_free(&out);
+		out = q;
+	}
 	if (r < 0) {
 		rcpt_free(&out);
 		return -1;
 	}
 	rcpt_free(l);
-	if (maildomain) {
-		for (size_t i = 0; i < out.n; i++)
-			if (rcpt_is_local(out.v[i])) {
-				struct buf b;
-
-				buf_init(&b, 2048);
-				if (buf_printf(&b, "%s@%s", out.v[i], maildomain) < 0)
-					err_oom();
-				rcpt_add(l, b.data);
-				buf_free(&b);
-			} else {
-				rcpt_add(l, out.v[i]);
-			}
-		rcpt_free(&out);
-	} else {
-		*l = out;
-	}
+	*l = out;
 	return 0;
+}
+
+int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
+		struct err *e)
+{
+	struct rcpt_aliases *a = NULL;
+	int r;
+
+	if (aliases_file && aliases_read(aliases_file, &a, e) < 0)
+		return -1;
+	r = rcpt_expand_aliases(l, a, maildomain, e);
+	rcpt_aliases_free(a);
+	return r;
 }
 
 int rcpt_is_utf8(const char *addr)
@@ -334,9 +449,40 @@ int rcpt_is_utf8(const char *addr)
 	return 0;
 }
 
+/* NULL when d is a domain as RFC 5321 writes one in ASCII (labels of letters, digits and
+ * hyphens, not starting or ending with a hyphen, 1 to 63 bytes each, 253 in all), else what is
+ * wrong with it. The A-label form needs this check of its own: UTS #46 maps some characters to
+ * nothing, so a label that looked fine can come out empty. */
+static const char *rcpt_domain_problem(const char *d)
+{
+	size_t total = strlen(d);
+
+	if (!total)
+		return "it is empty";
+	if (total > 253)
+		return "it is longer than 253 bytes";
+	for (const char *p = d;; p++) {
+		size_t n = strcspn(p, ".");
+
+		if (!n)
+			return "it has an empty label";
+		if (n > 63)
+			return "it has a label longer than 63 bytes";
+		if (p[0] == '-' || p[n - 1] == '-')
+			return "a label starts or ends with '-'";
+		for (size_t i = 0; i < n; i++)
+			if (!isascii((unsigned char)p[i]) ||
+			    !(isalnum((unsigned char)p[i]) || p[i] == '-'))
+				return "it has a character other than a letter, digit, '-' or '.'";
+		p += n;
+		if (!*p)
+			return NULL;
+	}
+}
+
 int rcpt_to_ascii(const char *addr, char *out, size_t size, struct err *e)
 {
-	const char *at = strrchr(addr, '@');
+	const char *at = strrchr(addr, '@'), *why;
 	char *ace = NULL;
 	int r;
 
@@ -352,6 +498,13 @@ int rcpt_to_ascii(const char *addr, char *out, size_t size, struct err *e)
 	if (r != IDN2_OK)
 		return err_set(e, ERR_DATA, "the domain of %s is not a valid international domain "
 			       "name: %s", addr, idn2_strerror(r));
+	why = rcpt_domain_problem(ace);
+	if (why) {
+		r = err_set(e, ERR_DATA, "the domain of %s is not a valid international domain name: "
+			    "in ASCII it is '%s' and %s", addr, ace, why);
+		idn2_free(ace);
+		return r;
+	}
 	if ((size_t)snprintf(out, size, "%.*s@%s", (int)(at - addr), addr, ace) >= size) {
 		idn2_free(ace);
 		return err_set(e, ERR_DATA, "the address %s is too long", addr);
@@ -384,7 +537,10 @@ static int rcpt_add_field(struct rcpt_list *l, const struct hdr_field *f, struct
 			       "%s; nothing was sent", (int)f->name_len, f->text, f->line, pe.text);
 	}
 	for (size_t i = 0; i < al.n; i++)
-		rcpt_add(l, al.v[i].spec);
+		if (rcpt_add(l, al.v[i].spec, e) < 0) {
+			addr_list_free(&al);
+			return -1;
+		}
 	addr_list_free(&al);
 	return 0;
 }

@@ -11,16 +11,29 @@
 #include "err.h"
 #include "hdr.h"
 
+/* The most recipients one message may have, from every source together (finding 12 of the
+ * security review: a message can name any number in its header). */
+#define RCPT_MAX 100000
+
+/* { 0 } is an empty list. v[0..n) are the addresses in the order first added; slot is a
+ * case-insensitive hash set of indexes into v (index + 1, 0 = free), so adding is O(1). */
 struct rcpt_list {
 	char **v;
 	size_t n, cap;
+	size_t *slot;
+	size_t nslot;	/* a power of two, at least twice n; 0 before the first add */
 };
 
-/* Adds one address unless it is there already. */
-void rcpt_add(struct rcpt_list *l, const char *addr);
+/* Adds one address (a copy) unless it is there already, compared without regard to case.
+ * -1 with ERR_DATA when the list has RCPT_MAX addresses already (list unchanged). */
+int rcpt_add(struct rcpt_list *l, const char *addr, struct err *e)
+	__attribute__((warn_unused_result));
 /* Adds every address of an address list such as a command-line argument: "a@b, Name <c@d>".
- * -1 with ERR_USAGE when it does not parse. */
-int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e);
+ * An argument that is empty or only blanks adds nothing and is named in a warning on stderr
+ * (some callers pass one); 0. -1 with ERR_USAGE when it does not parse, ERR_DATA past
+ * RCPT_MAX. */
+int rcpt_add_arg(struct rcpt_list *l, const char *arg, struct err *e)
+	__attribute__((warn_unused_result));
 void rcpt_free(struct rcpt_list *l);
 
 /* -t: adds the recipients that the header section names: To:, Cc: and Bcc:, or, when the message
@@ -30,9 +43,26 @@ int rcpt_from_headers(struct rcpt_list *l, const struct hdr_fields *f, struct er
 
 /* Replaces the list by its expansion: aliases from `aliases_file` (NULL: none) applied to local
  * names, then local names qualified with `maildomain` (NULL: left as they are). -1 with ERR_CONFIG
- * (the aliases file is unreadable or malformed). */
+ * (the aliases file is unreadable, malformed or over 16 MiB) or ERR_DATA (more than RCPT_MAX
+ * recipients); the list is then unchanged. */
 int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
 		struct err *e);
+
+/* An aliases file read into memory. */
+struct rcpt_aliases;
+
+/* Parses len bytes of aliases text ("name: value, value", '#' comments, indented continuation
+ * lines; a line ends at LF and its text at the first CR or NUL). `name` is the file name used
+ * in messages ("NAME:LINE: ..."); it is copied. No I/O but warnings on stderr for entries only a
+ * local delivery agent can use. 0 with *out set (free it with rcpt_aliases_free), or -1 with
+ * ERR_CONFIG and *out NULL. */
+int rcpt_aliases_parse(const char *name, const char *text, size_t len,
+		       struct rcpt_aliases **out, struct err *e) __attribute__((warn_unused_result));
+void rcpt_aliases_free(struct rcpt_aliases *a);	/* NULL is fine */
+
+/* rcpt_expand with aliases already read (NULL: none). */
+int rcpt_expand_aliases(struct rcpt_list *l, const struct rcpt_aliases *a,
+			const char *maildomain, struct err *e) __attribute__((warn_unused_result));
 
 /* True when the address has no '@' outside quotes: a local name such as "root". */
 int rcpt_is_local(const char *addr);

@@ -284,7 +284,8 @@ static void runq_after(struct queue *q, struct runq_account *ra, struct queue_en
 	}
 }
 
-/* One log file line per try of a queued message: what each recipient's fate was. */
+/* One log file line per try of a queued message: what each recipient's fate was, one field
+ * ADDRESS:STATE:REASON per recipient tried (quoted by log_field, so no value can forge one). */
 static void runq_log_try(const struct runq_account *ra, const struct queue_entry *ent,
 			 const struct fate *f, const unsigned char *tried, const char *why)
 {
@@ -292,22 +293,28 @@ static void runq_log_try(const struct runq_account *ra, const struct queue_entry
 
 	if (!ra->ok || !ra->a.logfile)
 		return;
-	buf_init(&b, 16384);
-	if (buf_printf(&b, "queue-run id=%s host=%s auth=%s from=%s size=%lld attempt=%u", ent->id,
-		       deliver_host(ra->d), *deliver_mech(ra->d) ? deliver_mech(ra->d) : "off",
-		       *ent->env.from ? ent->env.from : "<>", (long long)ent->spool.size,
-		       ent->st.attempts + 1) < 0)
+	buf_init(&b, 65536);
+	if (buf_addstr(&b, "queue-run") < 0 || log_field(&b, "id", ent->id) < 0 ||
+	    log_field(&b, "host", deliver_host(ra->d)) < 0 ||
+	    log_field(&b, "auth", *deliver_mech(ra->d) ? deliver_mech(ra->d) : "off") < 0 ||
+	    log_field(&b, "from", *ent->env.from ? ent->env.from : "<>") < 0 ||
+	    log_field_num(&b, "size", (long long)ent->spool.size) < 0 ||
+	    log_field_num(&b, "attempt", (long long)ent->st.attempts + 1) < 0)
 		err_oom();
 	for (size_t i = 0; i < ent->env.nrcpts; i++) {
 		/* a recipient still pending was not tried: the connection failed before */
-		int pending = f[i].state == FATE_PENDING;
+		int pending = f[i].state == FATE_PENDING, full;
 		const char *reason = pending && why ? why : f[i].reason;
+		struct buf v;
 
 		if (!tried[i])
 			continue;
-		if (buf_printf(&b, " rcpt=%s:%s:\"", ent->env.rcpts[i],
-			       pending ? "deferred" : fate_name(f[i].state)) < 0 ||
-		    buf_add_clean(&b, reason, strlen(reason)) < 0 || buf_addch(&b, '"') < 0)
+		buf_init(&v, 4096);
+		full = buf_printf(&v, "%s:%s:%s", ent->env.rcpts[i],
+				  pending ? "deferred" : fate_name(f[i].state), reason) < 0 ||
+		       log_field(&b, "rcpt", v.data) < 0;
+		buf_free(&v);
+		if (full)
 			break;
 	}
 	log_append(ra->a.logfile, b.data);

@@ -143,3 +143,64 @@ EOF
 	printf 'Just a body line, no headers.\r\nsecond line\r\n' >"$WANT"
 	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/body"
 }
+
+# ---- recipients: empty arguments, too many, IDNs that map to nothing ----
+
+@test "an empty recipient argument is skipped with one warning; the others get the message" {
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" "" bob@example.org "" <"$MSG"
+	assert_success
+	assert_equal "$stderr" "postbote: warning: ignoring an empty recipient argument
+postbote: warning: ignoring an empty recipient argument"
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["bob@example.org"]'
+	assert_equal "$(client_lines | grep -c '^RCPT TO:')" 1
+}
+
+@test "only empty recipient arguments: the usual no-recipients error, exit 64, nothing sent" {
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" "" <"$MSG"
+	assert_equal "$status" 64
+	assert_equal "$(tail -n1 <<<"$stderr")" "postbote: no recipients given; usage: postbote [options] recipient..., or -t to read them from the message"
+	assert_file_empty "$FAKE_OUT/transcript.log"
+}
+
+@test "-t with more than 100000 recipients: one error line, exit 65, nothing sent" {
+	"$PYTHON" - >"$MSG" <<'PY'
+print("From: alice@example.org")
+n = 100001
+for start in range(0, n, 10000):
+    print("To: " + ", ".join("u%d@example.org" % i for i in range(start, min(n, start + 10000))))
+print("Subject: many\n\nbody")
+PY
+	run --separate-stderr pb -C "$CONF" -t <"$MSG"
+	assert_equal "$status" 65
+	assert_equal "$stderr" "postbote: too many recipients: more than 100000"
+	assert_file_empty "$FAKE_OUT/transcript.log"
+}
+
+@test "-t with exactly 100000 recipients (and duplicates) is not refused" {
+	"$PYTHON" - >"$MSG" <<'PY'
+print("From: alice@example.org")
+n = 100000
+for start in range(0, n, 10000):
+    print("To: " + ", ".join("u%d@example.org" % i for i in range(start, min(n, start + 10000))))
+print("Cc: U0@EXAMPLE.ORG, u99999@example.org")
+print("Subject: many\n\nbody")
+PY
+	# a server that takes none: the answer comes before anything is sent to anyone
+	fake_stop
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --reply 'MAIL=550 5.7.1 not you'
+	fake_config
+	run --separate-stderr pb -C "$CONF" -t <"$MSG"
+	[[ $stderr != *"too many recipients"* ]] || fail "refused: $stderr"
+	assert_equal "$(client_lines | grep -c '^MAIL FROM:')" 1
+}
+
+@test "an IDN whose first label maps to nothing fails alone, without SMTPUTF8; it never goes out as @.example" {
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" -- $'user@\xe2\x80\x8b.example' bob@example.org <"$MSG"
+	assert_equal "$status" 65
+	assert_error_line $'the domain of user@\xe2\x80\x8b.example is not a valid international domain name: in ASCII it is \'.example\' and it has an empty label'
+	refute_client_sent '^RCPT TO:<user@'
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["bob@example.org"]'
+}

@@ -39,13 +39,24 @@ static void joined(const struct rcpt_list *l, struct buf *out)
 			abort();
 }
 
+/* rcpt_add, which must not fail here. */
+static void add(struct rcpt_list *l, const char *addr)
+{
+	struct err e = { 0 };
+
+	if (rcpt_add(l, addr, &e) < 0) {
+		fprintf(stderr, "rcpt_add %s: %s\n", addr, e.text);
+		abort();
+	}
+}
+
 /* Adds the comma-free items of "a|b|c" with rcpt_add. */
 static void add_all(struct rcpt_list *l, const char *items)
 {
 	char *copy = strdup(items), *save = NULL;
 
 	for (char *p = strtok_r(copy, "|", &save); p; p = strtok_r(NULL, "|", &save))
-		rcpt_add(l, p);
+		add(l, p);
 	free(copy);
 }
 
@@ -59,12 +70,12 @@ static void test_add(void)
 
 	buf_init(&j, 1 << 16);
 	UNIT_CTX("rcpt_add: dedupe without regard to case, the first spelling stays");
-	rcpt_add(&l, mine);
-	rcpt_add(&l, "Bob@Example.ORG");
-	rcpt_add(&l, "alice@example.org");
-	rcpt_add(&l, "BOB@EXAMPLE.ORG");
-	rcpt_add(&l, "root");
-	rcpt_add(&l, "ROOT");
+	add(&l, mine);
+	add(&l, "Bob@Example.ORG");
+	add(&l, "alice@example.org");
+	add(&l, "BOB@EXAMPLE.ORG");
+	add(&l, "root");
+	add(&l, "ROOT");
 	strcpy(mine, "changed");	/* the list holds copies */
 	joined(&l, &j);
 	CHECK_STR(j.data, "bob@example.org,alice@example.org,root");
@@ -74,7 +85,7 @@ static void test_add(void)
 		char a[32];
 
 		snprintf(a, sizeof a, "user%d@example.org", i % 500);
-		rcpt_add(&l, a);
+		add(&l, a);
 	}
 	CHECK_UINT(l.n, 3 + 500);
 	rcpt_free(&l);
@@ -94,7 +105,9 @@ static void test_add_arg(void)
 		{ "team: a@example.org, b@example.net;", "x@y,a@example.org,b@example.net", NULL },
 		{ "X@Y, root", "x@y,root", NULL },
 		{ "root (Cron Daemon)", "x@y,root", NULL },
-		{ "", "x@y", "invalid recipient '': no address in it" },
+		/* an empty argument is skipped (with a warning), not an error */
+		{ "", "x@y", NULL },
+		{ " \t ", "x@y", NULL },
 		{ "undisclosed-recipients:;", "x@y", "no address in it" },
 		{ "<>", "x@y", "no address in it" },
 		{ "<a@example.org", "x@y", "invalid recipient '<a@example.org': '<' without '>'" },
@@ -111,7 +124,7 @@ static void test_add_arg(void)
 		int rc;
 
 		UNIT_CTX("rcpt_add_arg '%s'", t[i].arg);
-		rcpt_add(&l, "x@y");
+		add(&l, "x@y");
 		rc = rcpt_add_arg(&l, t[i].arg, &e);
 		joined(&l, &j);
 		CHECK_STR(j.data, t[i].want);
@@ -289,7 +302,7 @@ static void fanout(void *arg)
 		if (buf_printf(&a, "team%d: m%d@x.example, all\n", i, i) < 0)
 			abort();
 	f = write_file("aliases.fanout", a.data);
-	rcpt_add(&l, "all");
+	add(&l, "all");
 	alarm(20);
 	if (rcpt_expand(&l, f, NULL, &e) < 0 || time(NULL) - t0 > 5 ||
 	    l.n != 11)	/* m1..m10, and "all" where the loop closes */
@@ -305,7 +318,7 @@ static void test_expand_file_errors(void)
 
 	UNIT_CTX("rcpt_expand: a missing aliases file");
 	snprintf(path, sizeof path, "%s/no-such-file", dir);
-	rcpt_add(&l, "root");
+	add(&l, "root");
 	CHECK_INT(rcpt_expand(&l, path, NULL, &e), -1);
 	CHECK_INT(e.kind, ERR_CONFIG);
 	CHECK(strstr(e.text, path) != NULL);
@@ -358,6 +371,14 @@ static void test_to_ascii(void)
 		{ "\"a@\xc3\xbc\"@example.org", NULL, ERR_UNAVAILABLE, "non-ASCII local part" },
 		{ "bob@b\xc3\xbc\xe2\x98\x83" "cher.example", NULL, ERR_DATA,
 		  "not a valid international domain name" },
+		/* UTS #46 maps U+200B to nothing: the A-label form is checked again */
+		{ "user@\xe2\x80\x8b.example", NULL, ERR_DATA,
+		  "in ASCII it is '.example' and it has an empty label" },
+		{ "user@b\xc3\xbc" "cher.\xe2\x80\x8b", NULL, ERR_DATA, "empty label" },
+		{ "user@b\xc3\xbc" "cher.example.", NULL, ERR_DATA, "empty label" },
+		{ "user@b\xc3\xbc" "cher.ex_ample", NULL, ERR_DATA,
+		  "a character other than a letter, digit, '-' or '.'" },
+		{ "user@b\xc3\xbc" "cher.-example", NULL, ERR_DATA, "not a valid international domain" },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		char out[1024] = "untouched";
@@ -391,6 +412,113 @@ static void test_to_ascii(void)
 	UNIT_CTX_CLEAR();
 }
 
+/* ---- RCPT_MAX ---- */
+
+static void fill(struct rcpt_list *l, size_t n)
+{
+	char a[48];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(a, sizeof a, "u%zu@example.org", i);
+		add(l, a);
+	}
+}
+
+static void test_max(void)
+{
+	struct rcpt_list l = { 0 };
+	struct err e = { 0 };
+	struct rcpt_aliases *al = NULL;
+	static const char text[] = "team: one@x.example, two@x.example\n";
+
+	UNIT_CTX("rcpt_add: RCPT_MAX addresses, then one more");
+	fill(&l, RCPT_MAX);
+	CHECK_UINT(l.n, RCPT_MAX);
+	CHECK_INT(rcpt_add(&l, "U7@EXAMPLE.ORG", &e), 0);	/* a duplicate is no new one */
+	CHECK_INT(e.kind, ERR_NONE);
+	CHECK_INT(rcpt_add(&l, "one-too-many@example.org", &e), -1);
+	CHECK_INT(e.kind, ERR_DATA);
+	CHECK_STR(e.text, "too many recipients: more than 100000");
+	CHECK_UINT(l.n, RCPT_MAX);
+	CHECK_STR(l.v[RCPT_MAX - 1], "u99999@example.org");
+	rcpt_free(&l);
+
+	UNIT_CTX("rcpt_add_arg: past RCPT_MAX");
+	fill(&l, RCPT_MAX - 1);
+	memset(&e, 0, sizeof e);
+	CHECK_INT(rcpt_add_arg(&l, "a@example.org, b@example.org", &e), -1);
+	CHECK_INT(e.kind, ERR_DATA);
+	CHECK_UINT(l.n, RCPT_MAX);
+	rcpt_free(&l);
+
+	UNIT_CTX("rcpt_expand_aliases: an alias that goes past RCPT_MAX, the list unchanged");
+	fill(&l, RCPT_MAX - 1);
+	add(&l, "team");
+	CHECK_INT(rcpt_aliases_parse("mem", text, strlen(text), &al, &e), 0);
+	memset(&e, 0, sizeof e);
+	CHECK_INT(rcpt_expand_aliases(&l, al, NULL, &e), -1);
+	CHECK_INT(e.kind, ERR_DATA);
+	CHECK_UINT(l.n, RCPT_MAX);
+	CHECK_STR(l.v[l.n - 1], "team");
+	rcpt_aliases_free(al);
+	rcpt_free(&l);
+	UNIT_CTX_CLEAR();
+}
+
+/* ---- rcpt_aliases_parse: from memory ---- */
+
+static void test_aliases_parse(void)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+		size_t len;	/* 0: strlen(text) */
+		const char *in, *want, *err;
+	} t[] = {
+		{ "no newline at the end", "root: a@x.example", 0, "root", "a@x.example", NULL },
+		{ "empty text", "", 0, "root", "root", NULL },
+		{ "a NUL ends the text of its line, not the file",
+		  "root: a@x.example\0, evil@y.example\nops: b@x.example\n", 52, "root|ops",
+		  "a@x.example,b@x.example", NULL },
+		{ "the length counts, not a NUL", "root: a@x.example\nops: b@x.example\n", 18,
+		  "root|ops", "a@x.example,ops", NULL },
+		{ "a CR ends the text of its line", "root: a@x.example\r, c@y.example\n", 0, "root",
+		  "a@x.example", NULL },
+		{ "continuation at the very end", "root: a@x.example,\n  b@x.example", 0, "root",
+		  "a@x.example,b@x.example", NULL },
+		{ "errors name the given name and line", "# c\n\nroot a@x.example\n", 0, "root",
+		  NULL, "mem:3: expected 'name: address, ...'" },
+	};
+	struct buf j;
+
+	buf_init(&j, 1 << 16);
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct rcpt_aliases *a = (struct rcpt_aliases *)&j;	/* must be overwritten */
+		struct rcpt_list l = { 0 };
+		struct err e = { 0 };
+		size_t len = t[i].len ? t[i].len : strlen(t[i].text);
+		int rc;
+
+		UNIT_CTX("rcpt_aliases_parse: %s", t[i].name);
+		add_all(&l, t[i].in);
+		rc = rcpt_aliases_parse("mem", t[i].text, len, &a, &e);
+		if (t[i].err) {
+			CHECK_INT(rc, -1);
+			CHECK(a == NULL);
+			CHECK_INT(e.kind, ERR_CONFIG);
+			CHECK_STR(e.text, t[i].err);
+		} else if (CHECK_INT(rc, 0)) {
+			CHECK_INT(rcpt_expand_aliases(&l, a, NULL, &e), 0);
+			joined(&l, &j);
+			CHECK_STR(j.data, t[i].want);
+		}
+		rcpt_aliases_free(a);
+		rcpt_free(&l);
+	}
+	buf_free(&j);
+	UNIT_CTX_CLEAR();
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -406,6 +534,8 @@ int main(void)
 	test_expand();
 	test_expand_file_errors();
 	test_to_ascii();
+	test_max();
+	test_aliases_parse();
 	/* the directory and its aliases files go */
 	{
 		char cmd[4300];
