@@ -9,24 +9,6 @@
 #include "log.h"
 #include "rcpt.h"
 
-/* "a.example.org, b.example.org" or blank-separated. */
-static void deliver_split_hosts(struct deliver *d, const char *list)
-{
-	const char *p = list;
-
-	d->nhosts = 0;
-	while (*p && d->nhosts < DELIVER_HOSTS_MAX) {
-		size_t n;
-
-		p += strspn(p, ", \t");
-		n = strcspn(p, ", \t");
-		if (!n)
-			break;
-		snprintf(d->hosts[d->nhosts++], sizeof d->hosts[0], "%.*s", (int)n, p);
-		p += n;
-	}
-}
-
 /* The account's TLS settings for one host: the one place they are read. */
 static void deliver_tls_opts(const struct account *a, const char *host, struct tls_opts *to)
 {
@@ -65,8 +47,9 @@ static int deliver_session(struct deliver *d, const char *host, struct err *e)
 	if (a->tls == CONF_TLS_STARTTLS &&
 	    (smtp_starttls(s, &to, e) < 0 || smtp_ehlo(s, d->domain, e) < 0))
 		return -1;
-	if (strcmp(a->auth, "off") != 0 &&
-	    smtp_auth(s, a->auth, a->auth_plaintext, a->user, d->password, e) < 0)
+	if (a->auth != CONF_AUTH_OFF &&
+	    smtp_auth(s, a->auth == CONF_AUTH_MECH ? a->mech : "on", a->auth_plaintext, a->user,
+		      d->password, e) < 0)
 		return -1;
 	return 0;
 }
@@ -79,11 +62,10 @@ int deliver_open(struct deliver *d, const struct account *a, const char *domain,
 	d->a = a;
 	d->domain = domain;
 	d->password = password;
-	deliver_split_hosts(d, a->host);
-	for (size_t i = 0; i < d->nhosts; i++) {
+	for (size_t i = 0; i < a->nhosts; i++) {
 		if (i)
-			log_note("trying the next host, %s", d->hosts[i]);
-		if (deliver_session(d, d->hosts[i], e) == 0) {
+			log_note("trying the next host, %s", a->hosts[i]);
+		if (deliver_session(d, a->hosts[i], e) == 0) {
 			d->open = 1;
 			memset(e, 0, sizeof *e);	/* what failed on the hosts before is over */
 			return 0;
@@ -92,7 +74,7 @@ int deliver_open(struct deliver *d, const struct account *a, const char *domain,
 		/* only a failure that another host may not have is worth another host */
 		if (e->kind != ERR_TEMP && e->kind != ERR_NOHOST)
 			break;
-		if (i + 1 < d->nhosts)
+		if (i + 1 < a->nhosts)
 			log_note("%s", e->text);
 	}
 	return -1;
@@ -100,7 +82,7 @@ int deliver_open(struct deliver *d, const struct account *a, const char *domain,
 
 const char *deliver_host(const struct deliver *d)
 {
-	return d->s.host ? d->s.host : d->nhosts ? d->hosts[0] : "";
+	return d->s.host ? d->s.host : d->a && d->a->nhosts ? d->a->hosts[0] : "";
 }
 
 void deliver_close(struct deliver *d)
@@ -296,12 +278,11 @@ int deliver_serverinfo(const struct account *a, const char *domain, struct err *
 	struct smtp *s = &d.s;
 	int r = -1;
 
-	deliver_split_hosts(&d, a->host);
-	deliver_tls_opts(a, d.hosts[0], &to);
-	printf("Server: %s port %d, tls = %s\n", d.hosts[0], a->port,
+	deliver_tls_opts(a, a->hosts[0], &to);
+	printf("Server: %s port %d, tls = %s\n", a->hosts[0], a->port,
 	       a->tls == CONF_TLS_STARTTLS ? "starttls" : a->tls == CONF_TLS_IMPLICIT ? "implicit" : "off");
-	if (a->tls == CONF_TLS_IMPLICIT ? smtp_open_tls(s, d.hosts[0], a->port, a->timeout, &to, e)
-					 : smtp_open(s, d.hosts[0], a->port, a->timeout, e))
+	if (a->tls == CONF_TLS_IMPLICIT ? smtp_open_tls(s, a->hosts[0], a->port, a->timeout, &to, e)
+					 : smtp_open(s, a->hosts[0], a->port, a->timeout, e))
 		goto out;
 	{
 		char greeting[600];

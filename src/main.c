@@ -298,7 +298,7 @@ static void log_result(const struct account *a, const struct send_report *rep,
 		return;
 	buf_init(&b, 16384);
 	if (buf_printf(&b, "host=%s tls=%s auth=%s user=%s from=%s recipients=",
-		       rep->host[0] ? rep->host : a->host, tls_name(a->tls),
+		       rep->host[0] ? rep->host : a->hosts[0], tls_name(a->tls),
 		       rep->mech[0] ? rep->mech : "off", a->user ? a->user : "-",
 		       *job->from ? job->from : "<>") < 0)
 		err_oom();
@@ -329,8 +329,8 @@ static void dsn_params(const struct opts *o, const struct account *a, struct sen
 		job->dsn_notify = notify;
 	}
 	job->dsn_ret = o->dsn_ret ? o->dsn_ret
-		       : !a->dsn_return ? NULL
-		       : strcmp(a->dsn_return, "full") == 0 ? "FULL" : "HDRS";
+		       : a->dsn_return == CONF_DSN_RET_FULL ? "FULL"
+		       : a->dsn_return == CONF_DSN_RET_HDRS ? "HDRS" : NULL;
 	job->dsn_envid = o->dsn_envid;
 }
 
@@ -405,9 +405,9 @@ int main(int argc, char **argv)
 		.extract = o.extract,
 		.maildomain = a.maildomain,
 		.remove_bcc = a.remove_bcc_headers,
-		.set_from = strcmp(a.set_from_header, "on") == 0    ? MSG_FROM_ON
-			    : strcmp(a.set_from_header, "off") == 0 ? MSG_FROM_OFF
-								    : MSG_FROM_AUTO,
+		.set_from = a.set_from_header == CONF_FROM_ON	 ? MSG_FROM_ON
+			    : a.set_from_header == CONF_FROM_OFF ? MSG_FROM_OFF
+								 : MSG_FROM_AUTO,
 		.set_date = a.set_date_header,
 		.set_msgid = a.set_msgid_header,
 		.full_name = o.full_name ? o.full_name : a.from_full_name,

@@ -50,10 +50,6 @@ struct queue_entry {
  * belongs to another user or that others can write (ERR_CONFIG). */
 int queue_open(struct queue *q, const char *dir, struct err *e);
 
-/* The default queue directory: $XDG_STATE_HOME/postbote/queue (~/.local/state/...) for ordinary
- * users, localstatedir/spool/postbote for root. */
-void queue_default_dir(char *out, size_t size);
-
 /* Adds a message: the envelope from *meta (its id, area and state fields are ignored), the
  * message from size bytes of spool_fd at offset 0. Writes the new id. */
 int queue_add(struct queue *q, const char *area, const struct queue_entry *meta, int spool_fd,

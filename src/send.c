@@ -19,81 +19,27 @@
 
 void send_ehlo_name(const struct account *a, char *out, size_t size)
 {
-	if (a->domain)
-		snprintf(out, size, "%s", a->domain);
-	else
-		net_fqdn(out, size);
+	snprintf(out, size, "%s", a->domain);
 }
 
 int send_password(const struct account *a, char *out, size_t size, struct err *e)
 {
 	out[0] = '\0';
-	if (strcmp(a->auth, "off") == 0 || sasl_no_password(a->auth))
+	if (a->auth == CONF_AUTH_OFF || (a->auth == CONF_AUTH_MECH && sasl_no_password(a->mech)))
 		return 0;
 	return conf_password(a, out, size, e);
 }
 
-/* The queue directory for an account (NULL: the default account's, or [defaults]'s). */
-static void send_queue_dir(const struct conf *c, const struct account *a, char *out,
-			   size_t size)
-{
-	struct account def;
-	struct err e;
-	const char *dir;
-
-	/* without an account named, the default account's queue (which [defaults] sets too) */
-	if (!a && conf_account(c, NULL, NULL, &def, &e) == 0)
-		a = &def;
-	dir = a ? a->queue_dir : conf_default(c, "queue_dir");
-
-	if (dir)
-		snprintf(out, size, "%s", dir);
-	else
-		queue_default_dir(out, size);
-}
-
 #define SEND_DIRS_MAX 64
-
-/* The queue directories to work on: the named account's, or every account's (each once). */
-static size_t send_queue_dirs(const struct conf *c, const char *account, char (*dirs)[4096],
-			      struct err *e)
-{
-	const char *names[SEND_DIRS_MAX];
-	size_t n = 0, nn;
-	struct account a;
-
-	if (account) {
-		if (conf_account(c, account, NULL, &a, e) < 0)
-			return 0;
-		send_queue_dir(c, &a, dirs[0], sizeof dirs[0]);
-		return 1;
-	}
-	send_queue_dir(c, NULL, dirs[n++], sizeof dirs[0]);
-	nn = conf_accounts(c, names, SEND_DIRS_MAX);
-	for (size_t i = 0; i < nn && n < SEND_DIRS_MAX; i++) {
-		struct err ae;
-		size_t k;
-
-		if (conf_account(c, names[i], NULL, &a, &ae) < 0)
-			continue;
-		send_queue_dir(c, &a, dirs[n], sizeof dirs[0]);
-		for (k = 0; k < n && strcmp(dirs[k], dirs[n]) != 0; k++)
-			;
-		n += k == n;
-	}
-	return n;
-}
 
 /* Opens (and creates) the account's queue; with `existing`, only one that is there already. */
 static int send_open_queue(const struct conf *c, const struct account *a, int existing,
 			   struct queue *q, struct err *e)
 {
-	char dir[4096];
-
-	send_queue_dir(c, a, dir, sizeof dir);
-	if (existing && access(dir, F_OK) < 0)
-		return err_set(e, ERR_IO, "no queue directory %s", dir);
-	return queue_open(q, dir, e);
+	(void)c;
+	if (existing && access(a->queue_dir, F_OK) < 0)
+		return err_set(e, ERR_IO, "no queue directory %s", a->queue_dir);
+	return queue_open(q, a->queue_dir, e);
 }
 
 static time_t send_backoff(const struct account *a, unsigned attempts)
@@ -469,10 +415,7 @@ static void send_account_run(const struct conf *c, struct queue *q, struct queue
 		/* the account is gone or broken: keep trying on the defaults, so that fixing the
 		 * configuration is enough, and give up only after the default lifetime */
 		why = sa.err.text;
-		sa.a.name = ents[0].account;
-		sa.a.queue_lifetime = CONF_QUEUE_LIFETIME;
-		sa.a.queue_retry_min = CONF_QUEUE_RETRY_MIN;
-		sa.a.queue_retry_max = CONF_QUEUE_RETRY_MAX;
+		conf_account_fallback(&sa.a, ents[0].account);
 	}
 	for (size_t i = 0; i < n; i++) {
 		time_t oldest;
@@ -517,7 +460,7 @@ static void send_run_queue(const struct conf *c, struct queue *q, struct queue_e
 int send_run(const struct conf *c, const struct send_run_opts *o, struct err *e)
 {
 	static char dirs[SEND_DIRS_MAX][4096];
-	size_t ndirs = send_queue_dirs(c, o->account, dirs, e), total = 0;
+	size_t ndirs = conf_queue_dirs(c, o->account, dirs, SEND_DIRS_MAX, e), total = 0;
 
 	if (!ndirs)
 		return -1;
@@ -743,7 +686,7 @@ static void send_list_area(struct queue *q, const char *area, size_t *count)
 int send_list(const struct conf *c, const char *account, struct err *e)
 {
 	static char dirs[SEND_DIRS_MAX][4096];
-	size_t ndirs = send_queue_dirs(c, account, dirs, e), count = 0, used = 0;
+	size_t ndirs = conf_queue_dirs(c, account, dirs, SEND_DIRS_MAX, e), count = 0, used = 0;
 	const char *where = NULL;
 
 	if (!ndirs)
@@ -779,7 +722,7 @@ int send_edit(const struct conf *c, const char *account, enum send_edit what, co
 {
 	static const char *const from_areas[] = { "q", "hold", NULL };
 	static char dirs[SEND_DIRS_MAX][4096];
-	size_t ndirs = send_queue_dirs(c, account, dirs, e);
+	size_t ndirs = conf_queue_dirs(c, account, dirs, SEND_DIRS_MAX, e);
 	struct queue_entry ent;
 	struct queue q;
 	int r = 1;
