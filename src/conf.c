@@ -65,6 +65,15 @@ struct conf_key {
 		offsetof(struct account, l) + sizeof(((struct account *)0)->l) -                      \
 			offsetof(struct account, f)
 
+/* SPAN's fields must follow each other, or the span would cover others (or wrap around) */
+#define CONF_NEXT(f, l)                                                                       \
+	(offsetof(struct account, l) - offsetof(struct account, f) -                          \
+		 sizeof(((struct account *)0)->f) <                                           \
+	 _Alignof(__typeof__(((struct account *)0)->l)))
+_Static_assert(CONF_NEXT(hosts, nhosts) && CONF_NEXT(auth, mech) &&
+		       CONF_NEXT(rate_limit, rate_window),
+	       "the fields of a SPAN are declared next to each other");
+
 /* conf_choice stores an int; the enums it fills must have that size */
 _Static_assert(sizeof(enum conf_tls) == sizeof(int) && sizeof(enum conf_auth) == sizeof(int) &&
 		       sizeof(enum conf_set_from) == sizeof(int) &&

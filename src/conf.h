@@ -94,11 +94,12 @@ struct conf {
  * refused unless it belongs to the caller or root and neither its group nor others may write it;
  * one that holds a password must not be readable by others either. An unreadable default user
  * file is skipped with a warning when the system file was read. -1 with ERR_CONFIG and
- * "FILE:LINE: ..." (or "FILE ...") on any problem; c is then empty but must still be freed. */
+ * "FILE:LINE: ..." (or "FILE ...") on any problem. c must be freed either way. */
 int conf_load(struct conf *c, const char *file, struct err *e);
 
 /* The same from len bytes of text, as if they were the only file, called `name` in messages.
- * Reads no file at all (git's git_config_from_mem): for the unit tests and the fuzzer. */
+ * Reads no file at all (git's git_config_from_mem) and so checks no owner or mode: for the unit
+ * tests and the fuzzer. -1 with ERR_CONFIG; c must be freed either way. */
 int conf_load_mem(struct conf *c, const char *name, const char *text, size_t len, struct err *e);
 
 void conf_free(struct conf *c);
