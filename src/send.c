@@ -36,7 +36,6 @@ int send_password(const struct account *a, char *out, size_t size, struct err *e
 static int send_open_queue(const struct conf *c, const struct account *a, int existing,
 			   struct queue *q, struct err *e)
 {
-	(void)c;
 	if (existing && access(a->queue_dir, F_OK) < 0)
 		return err_set(e, ERR_IO, "no queue directory %s", a->queue_dir);
 	return queue_open(q, a->queue_dir, e);

@@ -37,9 +37,9 @@ struct tls;
 
 /* A SHA-256 fingerprint as users copy it from certtool, openssl or a browser: 64 hex digits in
  * either case, where ':' may stand between two pairs (not first, not last, not inside a pair).
- * Pure: no GnuTLS; the configuration checks tls_fingerprint with it, and tls_new uses it. 0 with the 32 bytes in pin, *colons set when ':' separated the pairs and
- * *upper when a letter digit was upper case (so a mismatch can be answered in kind); -1 when s
- * is not such a fingerprint. */
+ * Pure (no GnuTLS): conf checks tls_fingerprint with it, tls_new uses it. 0 with the 32 bytes
+ * in pin, *colons set when ':' separated pairs and *upper when a hex letter was upper case (so
+ * that a mismatch can be answered in kind); -1 when s is not such a fingerprint. */
 int tls_pin_parse(const char *s, unsigned char pin[TLS_PIN_SIZE], int *colons, int *upper);
 
 /* Sets up a session on fd. NULL with ERR_CONFIG (an option or a file it names is unusable, said

@@ -78,10 +78,16 @@ static const char *field(const struct account *a, const char *key)
 
 /* ---- every type: good values (the converted field) and bad ones (the exact message) ---- */
 
-#define FP_COLONS "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89"
+#define FP_QUARTER "ab:cd:ef:01:23:45:67:89"
+#define FP_COLONS FP_QUARTER ":" FP_QUARTER ":" FP_QUARTER ":" FP_QUARTER
 #define FP_BARE "ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789"
 #define FP_MSG "tls_fingerprint must be the SHA-256 fingerprint of the server's certificate: 64 " \
 	       "hex digits, pairs separated by ':' or not (postbote --serverinfo shows it), not '"
+
+#define DSN_MSG "dsn_notify must be never or a comma-separated list of success, failure and " \
+		"delay, not "
+#define DURATION_MSG " must be a duration such as 90s, 15m, 2h or 5d, not "
+#define AUTH_MSG "auth must be on, off or a mechanism name such as SCRAM-SHA-256, not "
 
 static const struct {
 	const char *key, *value;
@@ -116,21 +122,22 @@ static const struct {
 	{ "dsn_return", "hdrs", "!dsn_return must be full or headers, not 'hdrs'" },
 	{ "dsn_notify", "success,Delay", "SUCCESS,DELAY" },
 	{ "dsn_notify", "never", "NEVER" },
-	{ "dsn_notify", "success,", "!dsn_notify must be never or a comma-separated list of success, failure and delay, not 'success,'" },
-	{ "dsn_notify", "never,success", "!dsn_notify must be never or a comma-separated list of success, failure and delay, not 'never,success'" },
+	{ "dsn_notify", "success,", "!" DSN_MSG "'success,'" },
+	{ "dsn_notify", "never,success", "!" DSN_MSG "'never,success'" },
 	{ "queue_lifetime", "90", "90" },
 	{ "queue_lifetime", "15m", "900" },
 	{ "queue_lifetime", "2h", "7200" },
 	{ "queue_lifetime", "5d", "432000" },
-	{ "queue_lifetime", "5days", "!queue_lifetime must be a duration such as 90s, 15m, 2h or 5d, not '5days'" },
-	{ "queue_retry_min", "-1", "!queue_retry_min must be a duration such as 90s, 15m, 2h or 5d, not '-1'" },
+	{ "queue_lifetime", "5days", "!queue_lifetime" DURATION_MSG "'5days'" },
+	{ "queue_retry_min", "-1", "!queue_retry_min" DURATION_MSG "'-1'" },
 	{ "rate_limit", "100/hour", "100/3600" },
 	{ "rate_limit", "5/d", "5/86400" },
 	{ "rate_limit", "0/day", "!rate_limit must be N/hour or N/day, not '0/day'" },
 	{ "rate_limit", "5/week", "!rate_limit must be N/hour or N/day, not '5/week'" },
 	{ "maildomain", "example.org", "example.org" },
 	{ "maildomain", "a@b", "!maildomain must be a domain name, not 'a@b'" },
-	{ "tls_host_override", "mx example", "!tls_host_override must be a domain name, not 'mx example'" },
+	{ "tls_host_override", "mx example",
+	  "!tls_host_override must be a domain name, not 'mx example'" },
 	{ "tls_fingerprint", FP_COLONS, FP_COLONS },
 	{ "tls_fingerprint", FP_BARE, FP_BARE },
 	{ "tls_fingerprint", "ab:cd:ef", "!" FP_MSG "ab:cd:ef'" },
@@ -141,9 +148,9 @@ static const struct {
 	{ "auth", "On", "ON" },
 	{ "auth", "OFF", "OFF" },
 	{ "auth", "scram-sha-256", "SCRAM-SHA-256" },
-	{ "auth", "plain text", "!auth must be on, off or a mechanism name such as SCRAM-SHA-256, not 'plain text'" },
+	{ "auth", "plain text", "!" AUTH_MSG "'plain text'" },
 	{ "auth", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-	  "!auth must be on, off or a mechanism name such as SCRAM-SHA-256, not 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'" },
+	  "!" AUTH_MSG "'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'" },
 	{ "user", "", "!user has an empty value" },
 	{ "queue_dir", "", "!queue_dir has an empty value" },
 	{ "logfile", "/var/log/pb.log", "/var/log/pb.log" },
