@@ -284,6 +284,11 @@ static int conf_hosts(const struct conf_key *k, char *v, struct account *a, stru
 		if (n > CONF_HOST_MAX)
 			return err_set(e, ERR_CONFIG, "%s: '%.40s...' is longer than %d bytes", k->key,
 				       p, CONF_HOST_MAX);
+		/* no name or address has these; a "; comment" after the list is the likely one */
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)p[i] < ' ' || strchr(";#@<>()\"\\'", p[i]))
+				return err_set(e, ERR_CONFIG, "%s must list host names or addresses, "
+					       "not '%.*s'", k->key, (int)n, p);
 		if (a->nhosts == CONF_HOSTS_MAX)
 			return err_set(e, ERR_CONFIG, "%s lists more than %d hosts", k->key,
 				       CONF_HOSTS_MAX);

@@ -161,6 +161,9 @@ static const struct {
 	{ "host", "1,2,3,4,5,6,7,8", "1|2|3|4|5|6|7|8" },
 	{ "host", "1,2,3,4,5,6,7,8,9", "!host lists more than 8 hosts" },
 	{ "host", " , ", "!host has an empty value" },
+	{ "host", "::1 [2001:db8::1] 192.0.2.1", "::1|[2001:db8::1]|192.0.2.1" },
+	{ "host", "smtp.example.org ; the relay", "!host must list host names or addresses, not ';'" },
+	{ "host", "a@b.example", "!host must list host names or addresses, not 'a@b.example'" },
 };
 
 static void test_values(void)
