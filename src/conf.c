@@ -1,4 +1,4 @@
-/* conf: INI files through libinih; every value checked where it is read. */
+/* conf: INI files through libinih; every value converted and checked once, where it is read. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,70 +8,338 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "log.h"
+#include "net.h"
+#include "sasl.h"
+#include "tls.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+#define CONF_SYSTEM_FILE SYSCONFDIR "/postbote.conf"
+
+/* inih starts an inline comment at " ;", which would cut `passwordeval = a ; b` to "a" without
+ * a word. conf_read_line hands inih every ';' as this byte instead, which a line may not
+ * contain, and the handler puts the ';' back. */
+#define CONF_SEMI '\x01'
 
 struct conf_entry {
 	const char *file;	/* owned by conf.files */
 	int line;
 	char *section, *key, *value;
+	const struct conf_key *k;
+	unsigned char *val;	/* the converted field(s): k->size bytes of a struct account */
 };
 
-enum conf_type { T_STR, T_PORT, T_TLS, T_AUTH, T_ALLOW, T_TIMEOUT, T_PATH, T_ONOFF, T_AUTOONOFF,
-		 T_AUTOOFF, T_DSN_NOTIFY, T_DSN_RETURN, T_DOMAIN, T_DURATION, T_RATE, T_COUNT,
-		 T_FINGERPRINT, T_TLSVERSION };
+struct conf_word {
+	const char *word;
+	int val;
+};
 
-static const struct {
+/* One key: where its value goes in struct account, how it is converted, and its default. */
+struct conf_key {
 	const char *key;
-	enum conf_type type;
-} conf_keys[] = {
-	{ "host", T_STR },
-	{ "port", T_PORT },
-	{ "tls", T_TLS },
-	{ "tls_trust_file", T_PATH },
-	{ "tls_crl_file", T_PATH },
-	{ "tls_fingerprint", T_FINGERPRINT },
-	{ "tls_cert_file", T_PATH },
-	{ "tls_key_file", T_PATH },
-	{ "tls_priorities", T_STR },
-	{ "tls_min_version", T_TLSVERSION },
-	{ "tls_host_override", T_DOMAIN },
-	{ "tls_certcheck", T_ONOFF },
-	{ "auth", T_AUTH },
-	{ "auth_plaintext", T_ALLOW },
-	{ "user", T_STR },
-	{ "password", T_STR },
-	{ "passwordeval", T_STR },
-	{ "from", T_STR },
-	{ "domain", T_STR },
-	{ "timeout", T_TIMEOUT },
-	{ "logfile", T_PATH },
-	{ "default_account", T_STR },
-	{ "maildomain", T_DOMAIN },
-	{ "aliases", T_PATH },
-	{ "allow_from_override", T_ONOFF },
-	{ "set_from_header", T_AUTOONOFF },
-	{ "from_full_name", T_STR },
-	{ "set_date_header", T_AUTOOFF },
-	{ "set_msgid_header", T_AUTOOFF },
-	{ "remove_bcc_headers", T_ONOFF },
-	{ "dsn_notify", T_DSN_NOTIFY },
-	{ "dsn_return", T_DSN_RETURN },
-	{ "queue", T_ONOFF },
-	{ "queue_dir", T_PATH },
-	{ "queue_lifetime", T_DURATION },
-	{ "queue_retry_min", T_DURATION },
-	{ "queue_retry_max", T_DURATION },
-	{ "queue_flush", T_ONOFF },
-	{ "rate_limit", T_RATE },
-	{ "max_recipients", T_COUNT },
+	/* Converts v (its own copy, which it may change; never for a default) into the key's
+	 * field(s) of a; -1 with the complaint, without file and line, in e. */
+	int (*conv)(const struct conf_key *k, char *v, struct account *a, struct err *e);
+	size_t off, size;	/* the field(s) in struct account; size 0: none (default_account) */
+	const char *def;	/* the default as a file would say it; NULL: zero, or a rule below */
+	long min, max;		/* conf_number's range */
+	const char *unit;	/* conf_number: " of seconds" in the message */
+	const struct conf_word *words;	/* conf_choice's words, NULL-terminated */
+};
+
+/* the field f, or the fields from f to l (declared next to each other in struct account) */
+#define F(f) offsetof(struct account, f), sizeof(((struct account *)0)->f)
+#define SPAN(f, l)                                                                            \
+	offsetof(struct account, f),                                                              \
+		offsetof(struct account, l) + sizeof(((struct account *)0)->l) -                      \
+			offsetof(struct account, f)
+
+/* SPAN's fields must follow each other, or the span would cover others (or wrap around) */
+#define CONF_NEXT(f, l)                                                                       \
+	(offsetof(struct account, l) - offsetof(struct account, f) -                          \
+		 sizeof(((struct account *)0)->f) <                                           \
+	 _Alignof(__typeof__(((struct account *)0)->l)))
+_Static_assert(CONF_NEXT(hosts, nhosts) && CONF_NEXT(auth, mech) &&
+		       CONF_NEXT(rate_limit, rate_window),
+	       "the fields of a SPAN are declared next to each other");
+
+/* conf_choice stores an int; the enums it fills must have that size */
+_Static_assert(sizeof(enum conf_tls) == sizeof(int) && sizeof(enum conf_auth) == sizeof(int) &&
+		       sizeof(enum conf_set_from) == sizeof(int) &&
+		       sizeof(enum conf_dsn_ret) == sizeof(int),
+	       "enums of struct account are int-sized");
+
+static const struct conf_word conf_onoff[] = { { "on", 1 }, { "off", 0 }, { NULL, 0 } };
+static const struct conf_word conf_autooff[] = { { "auto", 1 }, { "off", 0 }, { NULL, 0 } };
+static const struct conf_word conf_allow[] = { { "allow", 1 }, { "deny", 0 }, { NULL, 0 } };
+static const struct conf_word conf_tlsmode[] = {
+	{ "starttls", CONF_TLS_STARTTLS }, { "implicit", CONF_TLS_IMPLICIT }, { "off", CONF_TLS_OFF },
+	{ NULL, 0 }
+};
+static const struct conf_word conf_tlsversion[] = { { "1.2", 12 }, { "1.3", 13 }, { NULL, 0 } };
+static const struct conf_word conf_setfrom[] = {
+	{ "auto", CONF_FROM_AUTO }, { "on", CONF_FROM_ON }, { "off", CONF_FROM_OFF }, { NULL, 0 }
+};
+static const struct conf_word conf_dsnret[] = {
+	{ "full", CONF_DSN_RET_FULL }, { "headers", CONF_DSN_RET_HDRS }, { NULL, 0 }
+};
+
+/* ---- converters ---- */
+
+static int conf_str(const struct conf_key *k, char *v, struct account *a, struct err *e)
+{
+	if (!*v)
+		return err_set(e, ERR_CONFIG, "%s has an empty value", k->key);
+	if (k->size)
+		*(const char **)((char *)a + k->off) = v;
+	return 0;
+}
+
+static int conf_choice(const struct conf_key *k, char *v, struct account *a, struct err *e)
+{
+	char list[200] = "";
+	size_t i, n;
+
+	for (i = 0; k->words[i].word; i++)
+		if (strcmp(v, k->words[i].word) == 0) {
+			*(int *)((char *)a + k->off) = k->words[i].val;
+			return 0;
+		}
+	for (n = i, i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+			 i == 0 ? "" : i + 1 == n ? " or " : ", ", k->words[i].word);
+	return err_set(e, ERR_CONFIG, "%s must be %s, not '%s'", k->key, list, v);
+}
+
+static int conf_int(const char *v, long min, long max, long *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int conf_number(const struct conf_key *k, char *v, struct account *a, struct err *e)
+{
+	long n;
+
+	if (conf_int(v, k->min, k->max, &n) < 0)
+		return err_set(e, ERR_CONFIG, "%s must be a number%s from %ld to %ld, not '%s'",
+			       k->key, k->unit ? k->unit : "", k->min, k->max, v);
+	*(int *)((char *)a + k->off) = (int)n;
+	return 0;
+}
+
+/* "90", "90s", "15m", "2h", "5d" in seconds. */
+static int conf_duration(const struct conf_key *k, char *v, struct account *a, struct err *e)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || n < 0 || n > 1000000000L || (*end && end[1]))
+		goto bad;
+	switch (*end) {
+	case '\0':
+	case 's': break;
+	case 'm': n *= 60; break;
+	case 'h': n *= 3600; break;
+	case 'd': n *= 86400; break;
+	default: goto bad;
+	}
+	*(long *)((char *)a + k->off) = n;
+	return 0;
+bad:
+	return err_set(e, ERR_CONFIG, "%s must be a duration such as 90s, 15m, 2h or 5d, not '%s'",
+		       k->key, v);
+}
+
+/* "N/hour" or "N/day". */
+static int conf_rate(const struct conf_key *k, char *v, struct account *a, struct err *e)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || n < 1 || n > 1000000)
+		goto bad;
+	if (strcmp(end, "/hour") == 0 || strcmp(end, "/h") == 0)
+		a->rate_window = 3600;
+	else if (strcmp(end, "/day") == 0 || strcmp(end, "/d") == 0)
+		a->rate_window = 86400;
+	else
+		goto bad;
+	a->rate_limit = (int)n;
+	return 0;
+bad:
+	return err_set(e, ERR_CONFIG, "%s must be N/hour or N/day, not '%s'", k->key, v);
+}
+
+/* "never", or success, failure and delay joined by commas (RFC 3461 NOTIFY). */
+int conf_dsn_notify_ok(const char *v)
+{
+	const char *p = v;
+
+	if (strcasecmp(v, "never") == 0)
+		return 1;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (!((n == 7 && strncasecmp(p, "success", 7) == 0) ||
+		      (n == 7 && strncasecmp(p, "failure", 7) == 0) ||
+		      (n == 5 && strncasecmp(p, "delay", 5) == 0)))
+			return 0;
+		p += n;
+		if (*p == ',' && *++p == '\0')
+			return 0;
+	}
+	return *v != '\0';
+}
+
+/* Stored upper case, as it goes on the wire. */
+static int conf_dsn_notify(const struct conf_key *k, char *v, struct account *a, struct err *e)
+{
+	if (!conf_dsn_notify_ok(v))
+		return err_set(e, ERR_CONFIG, "%s must be never or a comma-separated list of "
+			       "success, failure and delay, not '%s'", k->key, v);
+	for (char *p = v; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	a->dsn_notify = v;
+	return 0;
+}
+
+static int conf_domain(const struct conf_key *k, char *v, struct account *a, struct err *e)
+{
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || strchr("@<>()[],;:\\\"", *p))
+			return err_set(e, ERR_CONFIG, "%s must be a domain name, not '%s'", k->key, v);
+	return conf_str(k, v, a, e);
+}
+
+static int conf_fingerprint(const struct conf_key *k, char *v, struct account *a, struct err *e)
+{
+	unsigned char pin[TLS_PIN_SIZE];
+	int colons, upper;
+
+	if (tls_pin_parse(v, pin, &colons, &upper) < 0)
+		return err_set(e, ERR_CONFIG, "%s must be the SHA-256 fingerprint of the server's "
+			       "certificate: 64 hex digits, pairs separated by ':' or not (postbote "
+			       "--serverinfo shows it), not '%s'", k->key, v);
+	a->tls_fingerprint = v;
+	return 0;
+}
+
+/* "on" and "off" in any case, else a mechanism name, which is upper case on the wire. */
+static int conf_auth(const struct conf_key *k, char *v, struct account *a, struct err *e)
+{
+	size_t n = strlen(v);
+
+	if (strcasecmp(v, "on") == 0 || strcasecmp(v, "off") == 0) {
+		a->auth = strcasecmp(v, "on") == 0 ? CONF_AUTH_ON : CONF_AUTH_OFF;
+		return 0;
+	}
+	if (!n)
+		return err_set(e, ERR_CONFIG, "%s has an empty value", k->key);
+	if (n >= sizeof a->mech || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					  "0123456789-_") != n)
+		return err_set(e, ERR_CONFIG, "%s must be on, off or a mechanism name such as "
+			       "SCRAM-SHA-256, not '%s'", k->key, v);
+	for (size_t i = 0; i <= n; i++)
+		a->mech[i] = (char)toupper((unsigned char)v[i]);
+	a->auth = CONF_AUTH_MECH;
+	return 0;
+}
+
+/* "a.example.org, b.example.org" or blank-separated. */
+static int conf_hosts(const struct conf_key *k, char *v, struct account *a, struct err *e)
+{
+	const char *p = v;
+
+	a->nhosts = 0;
+	for (;;) {
+		size_t n;
+
+		p += strspn(p, ", \t");
+		n = strcspn(p, ", \t");
+		if (!n)
+			break;
+		if (n > CONF_HOST_MAX)
+			return err_set(e, ERR_CONFIG, "%s: '%.40s...' is longer than %d bytes", k->key,
+				       p, CONF_HOST_MAX);
+		/* no name or address has these; a "; comment" after the list is the likely one */
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)p[i] < ' ' || strchr(";#@<>()\"\\'", p[i]))
+				return err_set(e, ERR_CONFIG, "%s must list host names or addresses, "
+					       "not '%.*s'", k->key, (int)n, p);
+		if (a->nhosts == CONF_HOSTS_MAX)
+			return err_set(e, ERR_CONFIG, "%s lists more than %d hosts", k->key,
+				       CONF_HOSTS_MAX);
+		memcpy(a->hosts[a->nhosts], p, n);
+		a->hosts[a->nhosts++][n] = '\0';
+		p += n;
+	}
+	if (!a->nhosts)
+		return err_set(e, ERR_CONFIG, "%s has an empty value", k->key);
+	return 0;
+}
+
+static const struct conf_key conf_keys[] = {
+	{ "host", conf_hosts, SPAN(hosts, nhosts), NULL, 0, 0, NULL, NULL },
+	{ "port", conf_number, F(port), NULL, 1, 65535, NULL, NULL },
+	{ "tls", conf_choice, F(tls), "starttls", 0, 0, NULL, conf_tlsmode },
+	{ "tls_trust_file", conf_str, F(tls_trust_file), "system", 0, 0, NULL, NULL },
+	{ "tls_crl_file", conf_str, F(tls_crl_file), NULL, 0, 0, NULL, NULL },
+	{ "tls_fingerprint", conf_fingerprint, F(tls_fingerprint), NULL, 0, 0, NULL, NULL },
+	{ "tls_cert_file", conf_str, F(tls_cert_file), NULL, 0, 0, NULL, NULL },
+	{ "tls_key_file", conf_str, F(tls_key_file), NULL, 0, 0, NULL, NULL },
+	{ "tls_priorities", conf_str, F(tls_priorities), NULL, 0, 0, NULL, NULL },
+	{ "tls_min_version", conf_choice, F(tls_min_version), "1.2", 0, 0, NULL, conf_tlsversion },
+	{ "tls_host_override", conf_domain, F(tls_host_override), NULL, 0, 0, NULL, NULL },
+	{ "tls_certcheck", conf_choice, F(tls_certcheck), "on", 0, 0, NULL, conf_onoff },
+	{ "auth", conf_auth, SPAN(auth, mech), NULL, 0, 0, NULL, NULL },
+	{ "auth_plaintext", conf_choice, F(auth_plaintext), "deny", 0, 0, NULL, conf_allow },
+	{ "user", conf_str, F(user), NULL, 0, 0, NULL, NULL },
+	{ "password", conf_str, F(password), NULL, 0, 0, NULL, NULL },
+	{ "passwordeval", conf_str, F(passwordeval), NULL, 0, 0, NULL, NULL },
+	{ "from", conf_str, F(from), NULL, 0, 0, NULL, NULL },
+	{ "domain", conf_str, F(domain), NULL, 0, 0, NULL, NULL },
+	{ "timeout", conf_number, F(timeout), "60", 1, 3600, " of seconds", NULL },
+	{ "logfile", conf_str, F(logfile), NULL, 0, 0, NULL, NULL },
+	{ "default_account", conf_str, 0, 0, NULL, 0, 0, NULL, NULL },
+	{ "maildomain", conf_domain, F(maildomain), NULL, 0, 0, NULL, NULL },
+	{ "aliases", conf_str, F(aliases), NULL, 0, 0, NULL, NULL },
+	{ "allow_from_override", conf_choice, F(allow_from_override), "on", 0, 0, NULL, conf_onoff },
+	{ "set_from_header", conf_choice, F(set_from_header), "auto", 0, 0, NULL, conf_setfrom },
+	{ "from_full_name", conf_str, F(from_full_name), NULL, 0, 0, NULL, NULL },
+	{ "set_date_header", conf_choice, F(set_date_header), "auto", 0, 0, NULL, conf_autooff },
+	{ "set_msgid_header", conf_choice, F(set_msgid_header), "auto", 0, 0, NULL, conf_autooff },
+	{ "remove_bcc_headers", conf_choice, F(remove_bcc_headers), "on", 0, 0, NULL, conf_onoff },
+	{ "dsn_notify", conf_dsn_notify, F(dsn_notify), NULL, 0, 0, NULL, NULL },
+	{ "dsn_return", conf_choice, F(dsn_return), NULL, 0, 0, NULL, conf_dsnret },
+	{ "queue", conf_choice, F(queue), "on", 0, 0, NULL, conf_onoff },
+	{ "queue_dir", conf_str, F(queue_dir), NULL, 0, 0, NULL, NULL },
+	{ "queue_lifetime", conf_duration, F(queue_lifetime), "5d", 0, 0, NULL, NULL },
+	{ "queue_retry_min", conf_duration, F(queue_retry_min), "60", 0, 0, NULL, NULL },
+	{ "queue_retry_max", conf_duration, F(queue_retry_max), "3600", 0, 0, NULL, NULL },
+	{ "queue_flush", conf_choice, F(queue_flush), "on", 0, 0, NULL, conf_onoff },
+	{ "rate_limit", conf_rate, SPAN(rate_limit, rate_window), NULL, 0, 0, NULL, NULL },
+	{ "max_recipients", conf_number, F(max_recipients), NULL, 1, 100000, NULL, NULL },
 };
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
 
@@ -118,201 +386,48 @@ static const char *conf_suggest(const char *key)
 	return best;
 }
 
-static int conf_int(const char *v, long min, long max, long *out)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n < min || n > max)
-		return -1;
-	*out = n;
-	return 0;
-}
-
-/* "90", "90s", "15m", "2h", "5d" in seconds; -1 when malformed. */
-static long conf_duration(const char *v)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || end == v || n < 0 || n > 1000000000L)
-		return -1;
-	switch (*end) {
-	case '\0':
-	case 's': break;
-	case 'm': n *= 60; break;
-	case 'h': n *= 3600; break;
-	case 'd': n *= 86400; break;
-	default: return -1;
-	}
-	return *end && end[1] ? -1 : n;
-}
-
-/* "N/hour" or "N/day": the count, and the window in *window. -1 when malformed. */
-static int conf_rate(const char *v, long *window)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno || end == v || n < 1 || n > 1000000)
-		return -1;
-	if (strcmp(end, "/hour") == 0 || strcmp(end, "/h") == 0)
-		*window = 3600;
-	else if (strcmp(end, "/day") == 0 || strcmp(end, "/d") == 0)
-		*window = 86400;
-	else
-		return -1;
-	return (int)n;
-}
-
-/* "never", or success, failure and delay joined by commas (RFC 3461 NOTIFY). */
-int conf_dsn_notify_ok(const char *v)
-{
-	const char *p = v;
-
-	if (strcasecmp(v, "never") == 0)
-		return 1;
-	while (*p) {
-		size_t n = strcspn(p, ",");
-
-		if (!((n == 7 && strncasecmp(p, "success", 7) == 0) ||
-		      (n == 7 && strncasecmp(p, "failure", 7) == 0) ||
-		      (n == 5 && strncasecmp(p, "delay", 5) == 0)))
-			return 0;
-		p += n;
-		if (*p == ',' && *++p == '\0')
-			return 0;
-	}
-	return *v != '\0';
-}
-
-/* Checks one value; 0, or -1 with the complaint (without file and line) in e. */
-static int conf_check(enum conf_type t, const char *key, const char *v, struct err *e)
-{
-	long n;
-
-	switch (t) {
-	case T_STR:
-	case T_PATH:
-		if (!*v)
-			return err_set(e, ERR_CONFIG, "%s has an empty value", key);
-		return 0;
-	case T_PORT:
-		if (conf_int(v, 1, 65535, &n) < 0)
-			return err_set(e, ERR_CONFIG, "port must be a number from 1 to 65535, not '%s'",
-				       v);
-		return 0;
-	case T_TIMEOUT:
-		if (conf_int(v, 1, 3600, &n) < 0)
-			return err_set(e, ERR_CONFIG, "timeout must be a number of seconds from 1 to "
-				       "3600, not '%s'", v);
-		return 0;
-	case T_TLS:
-		if (strcmp(v, "starttls") && strcmp(v, "implicit") && strcmp(v, "off"))
-			return err_set(e, ERR_CONFIG, "tls must be starttls, implicit or off, not '%s'",
-				       v);
-		return 0;
-	case T_ALLOW:
-		if (strcmp(v, "allow") && strcmp(v, "deny"))
-			return err_set(e, ERR_CONFIG, "%s must be allow or deny, not '%s'", key, v);
-		return 0;
-	case T_ONOFF:
-		if (strcmp(v, "on") && strcmp(v, "off"))
-			return err_set(e, ERR_CONFIG, "%s must be on or off, not '%s'", key, v);
-		return 0;
-	case T_AUTOONOFF:
-		if (strcmp(v, "auto") && strcmp(v, "on") && strcmp(v, "off"))
-			return err_set(e, ERR_CONFIG, "%s must be auto, on or off, not '%s'", key, v);
-		return 0;
-	case T_AUTOOFF:
-		if (strcmp(v, "auto") && strcmp(v, "off"))
-			return err_set(e, ERR_CONFIG, "%s must be auto or off, not '%s'", key, v);
-		return 0;
-	case T_DSN_RETURN:
-		if (strcmp(v, "full") && strcmp(v, "headers"))
-			return err_set(e, ERR_CONFIG, "dsn_return must be full or headers, not '%s'", v);
-		return 0;
-	case T_DSN_NOTIFY:
-		if (conf_dsn_notify_ok(v))
-			return 0;
-		return err_set(e, ERR_CONFIG, "dsn_notify must be never or a comma-separated list of "
-			       "success, failure and delay, not '%s'", v);
-	case T_DOMAIN:
-		for (const char *p = v; *p; p++)
-			if ((unsigned char)*p <= ' ' || strchr("@<>()[],;:\\\"", *p))
-				return err_set(e, ERR_CONFIG, "%s must be a domain name, not '%s'", key,
-					       v);
-		if (!*v)
-			return err_set(e, ERR_CONFIG, "%s has an empty value", key);
-		return 0;
-	case T_FINGERPRINT: {
-		size_t hex = 0;
-
-		for (const char *p = v; *p; p++) {
-			if (isxdigit((unsigned char)*p))
-				hex++;
-			else if (*p != ':')
-				hex = 999;
-		}
-		if (hex != 64)
-			return err_set(e, ERR_CONFIG, "tls_fingerprint must be the SHA-256 fingerprint of "
-				       "the server's certificate: 64 hex digits, pairs separated by "
-				       "':' or not (postbote --serverinfo shows it), not '%s'", v);
-		return 0;
-	}
-	case T_TLSVERSION:
-		if (strcmp(v, "1.2") && strcmp(v, "1.3"))
-			return err_set(e, ERR_CONFIG, "tls_min_version must be 1.2 or 1.3, not '%s'", v);
-		return 0;
-	case T_DURATION:
-		if (conf_duration(v) < 0)
-			return err_set(e, ERR_CONFIG, "%s must be a duration such as 90s, 15m, 2h or 5d, "
-				       "not '%s'", key, v);
-		return 0;
-	case T_RATE:
-		if (conf_rate(v, &n) < 0)
-			return err_set(e, ERR_CONFIG, "rate_limit must be N/hour or N/day, not '%s'", v);
-		return 0;
-	case T_COUNT:
-		if (conf_int(v, 1, 100000, &n) < 0)
-			return err_set(e, ERR_CONFIG, "%s must be a number from 1 to 100000, not '%s'",
-				       key, v);
-		return 0;
-	case T_AUTH:
-		for (const char *p = v; *p; p++)
-			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-				return err_set(e, ERR_CONFIG, "auth must be on, off or a mechanism name "
-					       "such as SCRAM-SHA-256, not '%s'", v);
-		if (!*v)
-			return err_set(e, ERR_CONFIG, "auth has an empty value");
-		return 0;
-	}
-	return 0;
-}
-
 /* ---- reading files ---- */
 
 struct conf_reader {
 	struct conf *c;
-	FILE *f;
+	FILE *f;		/* a file, or */
+	const char *mem;	/* len bytes of text */
+	size_t len, pos;
 	const char *path;
 	int line;
 	int has_password;
 	struct err *e;
 	int failed;
-	char *held;		/* getline's buffer */
+	char *held;		/* the current line */
 	size_t held_size;
 };
 
+/* The next line, with its newline if it has one, in r->held; its length, or -1 at the end. */
+static ssize_t conf_next_line(struct conf_reader *r)
+{
+	const char *nl;
+	size_t n;
+
+	if (r->f)
+		return getline(&r->held, &r->held_size, r->f);
+	if (r->pos >= r->len)
+		return -1;
+	nl = memchr(r->mem + r->pos, '\n', r->len - r->pos);
+	n = nl ? (size_t)(nl - (r->mem + r->pos)) + 1 : r->len - r->pos;
+	if (n + 1 > r->held_size) {
+		r->held_size = n + 1;
+		r->held = xrealloc(r->held, r->held_size);
+	}
+	memcpy(r->held, r->mem + r->pos, n);
+	r->held[n] = '\0';
+	r->pos += n;
+	return (ssize_t)n;
+}
+
 /* Feeds inih one line at a time: counts lines, drops leading blanks (so indentation never turns
- * a line into a continuation), and catches lines longer than inih's fixed buffer, which it would
- * otherwise cut silently. */
+ * a line into a continuation), turns comment lines into empty ones and hides every other ';'
+ * (see CONF_SEMI), and catches lines longer than inih's fixed buffer, which it would otherwise
+ * cut silently. */
 static char *conf_read_line(char *str, int num, void *stream)
 {
 	struct conf_reader *r = stream;
@@ -321,7 +436,7 @@ static char *conf_read_line(char *str, int num, void *stream)
 
 	if (r->failed)
 		return NULL;
-	n = getline(&r->held, &r->held_size, r->f);
+	n = conf_next_line(r);
 	if (n < 0)
 		return NULL;
 	r->line++;
@@ -333,77 +448,132 @@ static char *conf_read_line(char *str, int num, void *stream)
 		p[--n] = '\0';
 	if (n > 0 && p[n - 1] == '\r')
 		p[--n] = '\0';
-	if (memchr(p, '\0', (size_t)n)) {
+	if (memchr(p, '\0', (size_t)n) || memchr(p, CONF_SEMI, (size_t)n)) {
 		r->failed = 1;
-		err_set(r->e, ERR_CONFIG, "%s:%d: the line contains a NUL byte", r->path, r->line);
+		err_set(r->e, ERR_CONFIG, "%s:%d: the line contains a %s", r->path, r->line,
+			memchr(p, '\0', (size_t)n) ? "NUL byte" : "control character (0x01)");
 		return NULL;
 	}
+	if (*p == ';' || *p == '#')
+		n = 0;	/* a comment: inih sees an empty line, whatever its length */
 	if (n + 2 > num) {
 		r->failed = 1;
 		err_set(r->e, ERR_CONFIG, "%s:%d: line too long (%zd bytes; the limit is %d)",
 			r->path, r->line, n, num - 2);
 		return NULL;
 	}
-	memcpy(str, p, (size_t)n);
+	for (ssize_t i = 0; i < n; i++)
+		str[i] = p[i] == ';' ? CONF_SEMI : p[i];
 	str[n] = '\n';
 	str[n + 1] = '\0';
 	return str;
 }
 
-static int conf_handler(void *user, const char *section, const char *key, const char *value)
+static char *conf_unhide(const char *s)
+{
+	char *copy = xstrdup(s);
+
+	for (char *p = copy; *p; p++)
+		if (*p == CONF_SEMI)
+			*p = ';';
+	return copy;
+}
+
+/* Where a key may be; 0, or -1 with the complaint in r->e. */
+static int conf_placed(struct conf_reader *r, const char *section, const char *key)
+{
+	size_t i;
+	const char *s;
+
+	for (i = 0; i < CONF_NKEYS && strcmp(conf_keys[i].key, key) != 0; i++)
+		;
+	if (i == CONF_NKEYS && (s = conf_suggest(key)))
+		return err_set(r->e, ERR_CONFIG, "%s:%d: unknown key '%s'; did you mean '%s'?",
+			       r->path, r->line, key, s);
+	if (i == CONF_NKEYS)
+		return err_set(r->e, ERR_CONFIG, "%s:%d: unknown key '%s' (see postbote.conf(5))",
+			       r->path, r->line, key);
+	if (!*section)
+		return err_set(r->e, ERR_CONFIG, "%s:%d: '%s' is outside any section; put it under "
+			       "[defaults] or an [account]", r->path, r->line, key);
+	if (strcmp(key, "default_account") == 0 && strcmp(section, "defaults") != 0)
+		return err_set(r->e, ERR_CONFIG, "%s:%d: default_account belongs in [defaults]",
+			       r->path, r->line);
+	return 0;
+}
+
+static int conf_handler(void *user, const char *hsection, const char *hkey, const char *hvalue)
 {
 	struct conf_reader *r = user;
 	struct conf *c = r->c;
-	struct conf_entry *en;
-	size_t i;
+	struct conf_entry en = { .file = r->path, .line = r->line };
+	struct account scratch;
 
 	if (r->failed)
 		return 1;
-	for (i = 0; i < CONF_NKEYS; i++)
-		if (strcmp(conf_keys[i].key, key) == 0)
-			break;
-	if (i == CONF_NKEYS) {
-		const char *s = conf_suggest(key);
-
-		r->failed = 1;
-		if (s)
-			err_set(r->e, ERR_CONFIG, "%s:%d: unknown key '%s'; did you mean '%s'?",
-				r->path, r->line, key, s);
-		else
-			err_set(r->e, ERR_CONFIG, "%s:%d: unknown key '%s' (see postbote.conf(5))",
-				r->path, r->line, key);
-		return 1;
-	}
-	if (!*section) {
-		r->failed = 1;
-		err_set(r->e, ERR_CONFIG, "%s:%d: '%s' is outside any section; put it under "
-			"[defaults] or an [account]", r->path, r->line, key);
-		return 1;
-	}
-	if (strcmp(key, "default_account") == 0 && strcmp(section, "defaults") != 0) {
-		r->failed = 1;
-		err_set(r->e, ERR_CONFIG, "%s:%d: default_account belongs in [defaults]", r->path,
-			r->line);
-		return 1;
-	}
-	if (conf_check(conf_keys[i].type, key, value, r->e) < 0) {
-		r->failed = 1;
+	en.section = conf_unhide(hsection);
+	en.key = conf_unhide(hkey);
+	en.value = conf_unhide(hvalue);
+	if (conf_placed(r, en.section, en.key) < 0)
+		goto fail;
+	for (en.k = conf_keys; strcmp(en.k->key, en.key) != 0; en.k++)
+		;
+	memset(&scratch, 0, sizeof scratch);
+	if (en.k->conv(en.k, en.value, &scratch, r->e) < 0) {
 		err_wrap(r->e, "%s:%d", r->path, r->line);
-		return 1;
+		goto fail;
 	}
-	if (strcmp(key, "password") == 0)
+	en.val = xmalloc(en.k->size ? en.k->size : 1);
+	memcpy(en.val, (char *)&scratch + en.k->off, en.k->size);
+	if (strcmp(en.key, "password") == 0)
 		r->has_password = 1;
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 32;
 		c->v = xrealloc(c->v, c->cap * sizeof *c->v);
 	}
-	en = &c->v[c->n++];
-	en->file = r->path;
-	en->line = r->line;
-	en->section = xstrdup(section);
-	en->key = xstrdup(key);
-	en->value = xstrdup(value);
+	c->v[c->n++] = en;
 	return 1;
+fail:
+	r->failed = 1;
+	free(en.section);
+	free(en.key);
+	free(en.value);
+	return 1;
+}
+
+/* Runs inih over the reader; 0, or -1 with the first problem in e. */
+static int conf_parse(struct conf_reader *r)
+{
+	int rc = ini_parse_stream(conf_read_line, r, conf_handler, r);
+
+	if (!r->failed && r->f && ferror(r->f))
+		err_set(r->e, ERR_CONFIG, "cannot read %s: %s", r->path, strerror(errno)),
+			r->failed = 1;
+	free(r->held);
+	r->held = NULL;
+	if (r->failed)
+		return -1;
+	if (rc > 0)
+		return err_set(r->e, ERR_CONFIG, "%s:%d: syntax error: expected [section] or "
+			       "key = value", r->path, rc);
+	if (rc < 0)
+		return err_set(r->e, ERR_CONFIG, "cannot parse %s", r->path);
+	return 0;
+}
+
+/* A file whose owner is neither the caller nor root, or that its group or others may change,
+ * could hold anyone's passwordeval, logfile or host: it is refused, whatever it holds. */
+static int conf_check_trust(const char *path, const struct stat *st, int system, struct err *e)
+{
+	if (st->st_uid != 0 && st->st_uid != getuid())
+		return err_set(e, ERR_CONFIG, "%s belongs to uid %u, neither you nor root, so "
+			       "postbote does not trust it; run: chown %u %s", path,
+			       (unsigned)st->st_uid, system ? 0u : (unsigned)getuid(), path);
+	if (st->st_mode & 022)
+		return err_set(e, ERR_CONFIG, "%s may be changed by %s, so postbote does not trust "
+			       "it; run: chmod go-w %s", path,
+			       st->st_mode & 002 ? "everyone" : "its group", path);
+	return 0;
 }
 
 /* A file that holds a password must not be readable by other users. The system file may be
@@ -429,17 +599,31 @@ static int conf_check_mode(const char *path, const struct stat *st, int system, 
 	return 0;
 }
 
-/* Reads one file. `must`: a missing file is an error. Returns 1 when read, 0 when absent. */
-static int conf_read_file(struct conf *c, const char *path, int must, int system, struct err *e)
+enum conf_file { CONF_FILE_SYSTEM, CONF_FILE_NAMED, CONF_FILE_USER };
+
+/* Reads one file: the system file, one named with -C or POSTBOTE_CONFIG (which must exist), or
+ * the default user file. Returns 1 when read, 0 when absent, CONF_UNREADABLE when it exists but
+ * may not be read and that is no error (the system file, or the user file after it), -1 with
+ * ERR_CONFIG. */
+#define CONF_UNREADABLE 2
+static int conf_read_file(struct conf *c, const char *path, enum conf_file kind, struct err *e)
 {
 	struct conf_reader r = { .c = c, .e = e };
+	int system = kind == CONF_FILE_SYSTEM;
 	struct stat st;
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		if (!must && (errno == ENOENT || (system && errno == EACCES)))
+		if (kind != CONF_FILE_NAMED && errno == ENOENT)
 			return 0;
+		if (system && errno == EACCES)
+			return CONF_UNREADABLE;
+		if (kind == CONF_FILE_USER && c->nfiles > 0) {
+			log_warn("cannot read %s (%s); going on with %s alone", path, strerror(errno),
+				 c->files[0]);
+			return CONF_UNREADABLE;
+		}
 		return err_set(e, ERR_CONFIG, "cannot read configuration file %s: %s", path,
 			       strerror(errno));
 	}
@@ -447,59 +631,101 @@ static int conf_read_file(struct conf *c, const char *path, int must, int system
 		close(fd);
 		return err_set(e, ERR_CONFIG, "%s is not a regular file", path);
 	}
+	if (conf_check_trust(path, &st, system, e) < 0) {
+		close(fd);
+		return -1;
+	}
 	r.f = fdopen(fd, "r");
 	if (!r.f)
 		err_oom();
 	c->files[c->nfiles] = xstrdup(path);
 	r.path = c->files[c->nfiles++];
-	rc = ini_parse_stream(conf_read_line, &r, conf_handler, &r);
-	if (!r.failed && ferror(r.f))
-		err_set(e, ERR_CONFIG, "cannot read %s: %s", path, strerror(errno)), r.failed = 1;
+	rc = conf_parse(&r);
 	fclose(r.f);
-	free(r.held);
-	if (r.failed)
-		return -1;
-	if (rc > 0)
-		return err_set(e, ERR_CONFIG, "%s:%d: syntax error: expected [section] or key = value",
-			       path, rc);
 	if (rc < 0)
-		return err_set(e, ERR_CONFIG, "cannot parse %s", path);
+		return -1;
 	if (r.has_password && conf_check_mode(path, &st, system, e) < 0)
 		return -1;
 	return 1;
 }
 
-int conf_load(struct conf *c, const char *file, struct err *e)
+/* Where the queue is when nothing says otherwise: root's in the spool, a user's in the XDG
+ * state directory. */
+static char *conf_builtin_queue_dir(void)
 {
-	char path[4096];
-	const char *env;
-	int r;
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char out[4096];
+	struct passwd *pw;
 
+	if (geteuid() == 0) {
+		snprintf(out, sizeof out, "%s/spool/postbote", LOCALSTATEDIR);
+	} else if (state && *state) {
+		snprintf(out, sizeof out, "%s/postbote/queue", state);
+	} else {
+		if ((!home || !*home) && (pw = getpwuid(getuid())))
+			home = pw->pw_dir;
+		snprintf(out, sizeof out, "%s/.local/state/postbote/queue", home ? home : "");
+	}
+	return xstrdup(out);
+}
+
+static void conf_init(struct conf *c)
+{
 	memset(c, 0, sizeof *c);
-	if (conf_read_file(c, SYSCONFDIR "/postbote.conf", 0, 1, e) < 0)
-		return -1;
-	if (file)
-		return conf_read_file(c, file, 1, 0, e) < 0 ? -1 : 0;
-	env = getenv("POSTBOTE_CONFIG");
-	if (env && *env)
-		return conf_read_file(c, env, 1, 0, e) < 0 ? -1 : 0;
-	env = getenv("XDG_CONFIG_HOME");
+	c->default_queue_dir = conf_builtin_queue_dir();
+}
+
+int conf_load_mem(struct conf *c, const char *name, const char *text, size_t len, struct err *e)
+{
+	struct conf_reader r = { .c = c, .e = e, .mem = text, .len = len };
+
+	conf_init(c);
+	c->files[c->nfiles] = xstrdup(name);
+	r.path = c->files[c->nfiles++];
+	return conf_parse(&r);
+}
+
+/* The default user file: $XDG_CONFIG_HOME/postbote/config, else below HOME (or passwd's). */
+static void conf_user_file(char *path, size_t size)
+{
+	const char *env = getenv("XDG_CONFIG_HOME");
+
 	if (env && *env) {
-		snprintf(path, sizeof path, "%s/postbote/config", env);
+		snprintf(path, size, "%s/postbote/config", env);
 	} else {
 		const char *home = getenv("HOME");
 		struct passwd *pw;
 
 		if ((!home || !*home) && (pw = getpwuid(getuid())))
 			home = pw->pw_dir;
-		snprintf(path, sizeof path, "%s/.config/postbote/config", home ? home : "");
+		snprintf(path, size, "%s/.config/postbote/config", home ? home : "");
 	}
-	r = conf_read_file(c, path, 0, 0, e);
+}
+
+int conf_load(struct conf *c, const char *file, struct err *e)
+{
+	char path[4096];
+	const char *env = getenv("POSTBOTE_CONFIG");
+	int sys, r;
+
+	conf_init(c);
+	sys = conf_read_file(c, CONF_SYSTEM_FILE, CONF_FILE_SYSTEM, e);
+	if (sys < 0)
+		return -1;
+	if (file || (env && *env))
+		return conf_read_file(c, file ? file : env, CONF_FILE_NAMED, e) < 0 ? -1 : 0;
+	conf_user_file(path, sizeof path);
+	r = conf_read_file(c, path, CONF_FILE_USER, e);
 	if (r < 0)
 		return -1;
+	if (r == 0 && sys == CONF_UNREADABLE)
+		return err_set(e, ERR_CONFIG, "you may not read %s and have no %s: ask the "
+			       "administrator to add you to the group of %s (see A SHARED SYSTEM "
+			       "ACCOUNT in postbote.conf(5)), or write a file of your own",
+			       CONF_SYSTEM_FILE, path, CONF_SYSTEM_FILE);
 	if (r == 0 && c->nfiles == 0)
 		return err_set(e, ERR_CONFIG, "no configuration: create %s or %s "
-			       "(see postbote.conf(5))", path, SYSCONFDIR "/postbote.conf");
+			       "(see postbote.conf(5))", path, CONF_SYSTEM_FILE);
 	return 0;
 }
 
@@ -509,10 +735,12 @@ void conf_free(struct conf *c)
 		free(c->v[i].section);
 		free(c->v[i].key);
 		free(c->v[i].value);
+		free(c->v[i].val);
 	}
 	free(c->v);
 	for (size_t i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
+	free(c->default_queue_dir);
 	memset(c, 0, sizeof *c);
 }
 
@@ -536,13 +764,13 @@ static const struct conf_entry *conf_section(const struct conf *c, const char *n
 	return NULL;
 }
 
-static const char *conf_get(const struct conf *c, const char *account, const char *key)
+/* The account's setting of key, else [defaults]'. */
+static const struct conf_entry *conf_get(const struct conf *c, const char *account,
+					 const char *key)
 {
 	const struct conf_entry *en = conf_find(c, account, key);
 
-	if (!en)
-		en = conf_find(c, "defaults", key);
-	return en ? en->value : NULL;
+	return en ? en : conf_find(c, "defaults", key);
 }
 
 size_t conf_accounts(const struct conf *c, const char **names, size_t max)
@@ -562,13 +790,6 @@ size_t conf_accounts(const struct conf *c, const char **names, size_t max)
 	return n;
 }
 
-const char *conf_default(const struct conf *c, const char *key)
-{
-	const struct conf_entry *en = conf_find(c, "defaults", key);
-
-	return en ? en->value : NULL;
-}
-
 static void conf_files(const struct conf *c, char *out, size_t size)
 {
 	out[0] = '\0';
@@ -580,8 +801,8 @@ static void conf_files(const struct conf *c, char *out, size_t size)
 static const char *conf_pick_name(const struct conf *c, const char *name, const char *from,
 				  struct err *e)
 {
+	const struct conf_entry *def;
 	char files[1024];
-	const char *def;
 
 	conf_files(c, files, sizeof files);
 	if (name) {
@@ -598,14 +819,14 @@ static const char *conf_pick_name(const struct conf *c, const char *name, const 
 			    strcasecmp(c->v[i].value, from) == 0)
 				return c->v[i].section;
 	}
-	def = conf_get(c, "defaults", "default_account");
+	def = conf_find(c, "defaults", "default_account");
 	if (def) {
-		if (!conf_section(c, def) || strcmp(def, "defaults") == 0) {
+		if (!conf_section(c, def->value) || strcmp(def->value, "defaults") == 0) {
 			err_set(e, ERR_CONFIG, "default_account names '%s', but %s has no such account",
-				def, files);
+				def->value, files);
 			return NULL;
 		}
-		return def;
+		return def->value;
 	}
 	if (conf_section(c, "default"))
 		return "default";
@@ -614,119 +835,127 @@ static const char *conf_pick_name(const struct conf *c, const char *name, const 
 	return NULL;
 }
 
-int conf_account(const struct conf *c, const char *name, const char *from, struct account *a,
-		 struct err *e)
+/* Every key from the account, [defaults] or its default. */
+static void conf_fill(const struct conf *c, struct account *a)
 {
-	const char *v;
-	long n;
+	for (const struct conf_key *k = conf_keys; k < conf_keys + CONF_NKEYS; k++) {
+		const struct conf_entry *en = conf_get(c, a->name, k->key);
+		struct err e;
 
-	memset(a, 0, sizeof *a);
-	a->name = conf_pick_name(c, name, from, e);
-	if (!a->name)
-		return -1;
-	a->file = conf_section(c, a->name)->file;
-	a->host = conf_get(c, a->name, "host");
-	if (!a->host)
+		if (!k->size)
+			continue;
+		if (en)
+			memcpy((char *)a + k->off, en->val, k->size);
+		else if (k->def && k->conv(k, (char *)k->def, a, &e) < 0)
+			abort();	/* a default of our own that its converter refuses */
+	}
+}
+
+/* The rules between keys, and the defaults that depend on other keys. */
+static int conf_rules(const struct conf *c, struct account *a, struct err *e)
+{
+	const char *mech;
+
+	if (!a->nhosts)
 		return err_set(e, ERR_CONFIG, "%s: account '%s' has no host", a->file, a->name);
-	v = conf_get(c, a->name, "tls");
-	a->tls = !v || strcmp(v, "starttls") == 0 ? CONF_TLS_STARTTLS
-		 : strcmp(v, "implicit") == 0	  ? CONF_TLS_IMPLICIT
-						  : CONF_TLS_OFF;
-	v = conf_get(c, a->name, "port");
-	a->port = v && conf_int(v, 1, 65535, &n) == 0 ? (int)n
-		  : a->tls == CONF_TLS_IMPLICIT	      ? 465
-						      : 587;
-	v = conf_get(c, a->name, "timeout");
-	a->timeout = v && conf_int(v, 1, 3600, &n) == 0 ? (int)n : 60;
-	a->tls_trust_file = conf_get(c, a->name, "tls_trust_file");
-	if (!a->tls_trust_file)
-		a->tls_trust_file = "system";
-	a->tls_crl_file = conf_get(c, a->name, "tls_crl_file");
-	a->tls_fingerprint = conf_get(c, a->name, "tls_fingerprint");
-	a->tls_cert_file = conf_get(c, a->name, "tls_cert_file");
-	a->tls_key_file = conf_get(c, a->name, "tls_key_file");
-	a->tls_priorities = conf_get(c, a->name, "tls_priorities");
-	a->tls_min_version = conf_get(c, a->name, "tls_min_version");
-	a->tls_host_override = conf_get(c, a->name, "tls_host_override");
-	v = conf_get(c, a->name, "tls_certcheck");
-	a->tls_certcheck = !v || strcmp(v, "on") == 0;
+	if (!conf_get(c, a->name, "port"))
+		a->port = a->tls == CONF_TLS_IMPLICIT ? 465 : 587;
+	if (!conf_get(c, a->name, "auth"))
+		a->auth = a->user ? CONF_AUTH_ON : CONF_AUTH_OFF;
+	mech = a->auth == CONF_AUTH_MECH ? a->mech : "on";
+	if (!a->domain) {
+		static char fqdn[CONF_HOST_MAX + 1];	/* the machine's name does not change */
+
+		if (!fqdn[0])
+			net_fqdn(fqdn, sizeof fqdn);
+		a->domain = fqdn;
+	}
+	if (!a->queue_dir)
+		a->queue_dir = c->default_queue_dir;
+	if (a->queue_retry_min < 1)
+		a->queue_retry_min = 1;
+	if (a->queue_retry_max < a->queue_retry_min)
+		a->queue_retry_max = a->queue_retry_min;
 	if (!a->tls_cert_file != !a->tls_key_file)
 		return err_set(e, ERR_CONFIG, "%s: account '%s' sets %s without %s; a client "
 			       "certificate needs both", a->file, a->name,
 			       a->tls_cert_file ? "tls_cert_file" : "tls_key_file",
 			       a->tls_cert_file ? "tls_key_file" : "tls_cert_file");
-	a->user = conf_get(c, a->name, "user");
-	a->password = conf_get(c, a->name, "password");
-	a->passwordeval = conf_get(c, a->name, "passwordeval");
-	a->from = conf_get(c, a->name, "from");
-	a->domain = conf_get(c, a->name, "domain");
-	a->logfile = conf_get(c, a->name, "logfile");
-	v = conf_get(c, a->name, "auth_plaintext");
-	a->auth_plaintext = v && strcmp(v, "allow") == 0;
-	a->maildomain = conf_get(c, a->name, "maildomain");
-	a->aliases = conf_get(c, a->name, "aliases");
-	v = conf_get(c, a->name, "allow_from_override");
-	a->allow_from_override = !v || strcmp(v, "on") == 0;
-	a->set_from_header = conf_get(c, a->name, "set_from_header");
-	if (!a->set_from_header)
-		a->set_from_header = "auto";
-	a->from_full_name = conf_get(c, a->name, "from_full_name");
-	v = conf_get(c, a->name, "set_date_header");
-	a->set_date_header = !v || strcmp(v, "auto") == 0;
-	v = conf_get(c, a->name, "set_msgid_header");
-	a->set_msgid_header = !v || strcmp(v, "auto") == 0;
-	v = conf_get(c, a->name, "remove_bcc_headers");
-	a->remove_bcc_headers = !v || strcmp(v, "on") == 0;
-	a->dsn_notify = conf_get(c, a->name, "dsn_notify");
-	a->dsn_return = conf_get(c, a->name, "dsn_return");
-	v = conf_get(c, a->name, "queue");
-	a->queue = !v || strcmp(v, "on") == 0;
-	a->queue_dir = conf_get(c, a->name, "queue_dir");
-	v = conf_get(c, a->name, "queue_lifetime");
-	a->queue_lifetime = v ? conf_duration(v) : CONF_QUEUE_LIFETIME;
-	v = conf_get(c, a->name, "queue_retry_min");
-	a->queue_retry_min = v ? conf_duration(v) : CONF_QUEUE_RETRY_MIN;
-	v = conf_get(c, a->name, "queue_retry_max");
-	a->queue_retry_max = v ? conf_duration(v) : CONF_QUEUE_RETRY_MAX;
-	if (a->queue_retry_min < 1)
-		a->queue_retry_min = 1;
-	if (a->queue_retry_max < a->queue_retry_min)
-		a->queue_retry_max = a->queue_retry_min;
-	v = conf_get(c, a->name, "queue_flush");
-	a->queue_flush = !v || strcmp(v, "on") == 0;
-	v = conf_get(c, a->name, "rate_limit");
-	a->rate_limit = v ? conf_rate(v, &a->rate_window) : 0;
-	v = conf_get(c, a->name, "max_recipients");
-	a->max_recipients = v && conf_int(v, 1, 100000, &n) == 0 ? (int)n : 0;
-	v = conf_get(c, a->name, "auth");
-	if (!v)
-		a->auth = a->user ? "on" : "off";
-	else if (strcasecmp(v, "on") == 0)
-		a->auth = "on";
-	else if (strcasecmp(v, "off") == 0)
-		a->auth = "off";
-	else {
-		/* mechanism names are upper case on the wire; accept any case here */
-		char *up = a->auth_upper;
-
-		snprintf(up, sizeof a->auth_upper, "%s", v);
-		for (char *q = up; *q; q++)
-			*q = (char)toupper((unsigned char)*q);
-		a->auth = up;
-	}
-	if (strcmp(a->auth, "EXTERNAL") == 0 || strcmp(a->auth, "GSSAPI") == 0) {
-		/* no password: the certificate or the Kerberos ticket is the credential */
-	} else if (strcmp(a->auth, "off") != 0) {
-		if (!a->user)
-			return err_set(e, ERR_CONFIG, "%s: account '%s' has auth = %s but no user",
-				       a->file, a->name, a->auth);
-		if (a->password && a->passwordeval)
-			return err_set(e, ERR_CONFIG, "%s: account '%s' sets both password and "
-				       "passwordeval; keep one", a->file, a->name);
-		if (a->tls == CONF_TLS_OFF && !a->auth_plaintext)
-			return err_set(e, ERR_CONFIG, "%s: account '%s' has tls = off, so the password "
-				       "would cross the network in cleartext; turn TLS on (or, "
-				       "dangerously, set auth_plaintext = allow)", a->file, a->name);
-	}
+	/* the certificate or the Kerberos ticket is the credential: no password, maybe no user */
+	if (a->auth == CONF_AUTH_OFF || sasl_no_password(mech))
+		return 0;
+	if (!a->user)
+		return err_set(e, ERR_CONFIG, "%s: account '%s' has auth = %s but no user", a->file,
+			       a->name, a->auth == CONF_AUTH_MECH ? a->mech : "on");
+	if (a->password && a->passwordeval)
+		return err_set(e, ERR_CONFIG, "%s: account '%s' sets both password and passwordeval; "
+			       "keep one", a->file, a->name);
+	if (a->tls == CONF_TLS_OFF && !a->auth_plaintext)
+		return err_set(e, ERR_CONFIG, "%s: account '%s' has tls = off, so the password would "
+			       "cross the network in cleartext; turn TLS on (or, dangerously, set "
+			       "auth_plaintext = allow)", a->file, a->name);
 	return 0;
+}
+
+int conf_account(const struct conf *c, const char *name, const char *from, struct account *a,
+		 struct err *e)
+{
+	memset(a, 0, sizeof *a);
+	a->name = conf_pick_name(c, name, from, e);
+	if (!a->name)
+		return -1;
+	a->file = conf_section(c, a->name)->file;
+	conf_fill(c, a);
+	return conf_rules(c, a, e);
+}
+
+void conf_account_fallback(struct account *a, const char *name)
+{
+	memset(a, 0, sizeof *a);
+	a->name = name;
+	a->queue_lifetime = CONF_QUEUE_LIFETIME;
+	a->queue_retry_min = CONF_QUEUE_RETRY_MIN;
+	a->queue_retry_max = CONF_QUEUE_RETRY_MAX;
+}
+
+/* Adds dir to dirs unless it is there; the new count. */
+static size_t conf_add_dir(char (*dirs)[4096], size_t n, const char *dir)
+{
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(dirs[k], dir) == 0)
+			return n;
+	snprintf(dirs[n], sizeof dirs[n], "%s", dir);
+	return n + 1;
+}
+
+size_t conf_queue_dirs(const struct conf *c, const char *account, char (*dirs)[4096], size_t max,
+		       struct err *e)
+{
+	const struct conf_entry *en;
+	const char **names;
+	struct account a;
+	struct err ae;
+	size_t n, nn;
+
+	if (max == 0)
+		return 0;
+	if (account) {
+		if (conf_account(c, account, NULL, &a, e) < 0)
+			return 0;
+		return conf_add_dir(dirs, 0, a.queue_dir);
+	}
+	/* first the default account's queue (which [defaults] sets too) */
+	if (conf_account(c, NULL, NULL, &a, &ae) == 0)
+		n = conf_add_dir(dirs, 0, a.queue_dir);
+	else if ((en = conf_find(c, "defaults", "queue_dir")))
+		n = conf_add_dir(dirs, 0, en->value);
+	else
+		n = conf_add_dir(dirs, 0, c->default_queue_dir);
+	names = xmalloc(max * sizeof *names);
+	nn = conf_accounts(c, names, max);
+	for (size_t i = 0; i < nn && n < max; i++)
+		if (conf_account(c, names[i], NULL, &a, &ae) == 0)
+			n = conf_add_dir(dirs, n, a.queue_dir);
+	free(names);
+	return n;
 }

@@ -46,7 +46,7 @@ void cred_wipe(struct cred *c)
  * conf gives auth an enum. */
 static int cred_needed(const struct account *a)
 {
-	return strcmp(a->auth, "off") != 0 && !sasl_no_password(a->auth);
+	return a->auth == CONF_AUTH_ON || (a->auth == CONF_AUTH_MECH && !sasl_no_password(a->mech));
 }
 
 static void cred_set(struct cred *out, const char *p, size_t n)

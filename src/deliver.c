@@ -11,34 +11,10 @@
 #include "smtp.h"
 #include "trouble.h"
 
-#define DELIVER_HOSTS_MAX 8
-
 struct deliver {
 	const struct account *a;
-	const char *domain;	/* EHLO name */
-	const char *secret;	/* NULL without AUTH */
-	char hosts[DELIVER_HOSTS_MAX][256];
-	size_t nhosts;
 	struct smtp *s;
 };
-
-/* "a.example.org, b.example.org" or blank-separated. */
-static void deliver_split_hosts(struct deliver *d, const char *list)
-{
-	const char *p = list;
-
-	d->nhosts = 0;
-	while (*p && d->nhosts < DELIVER_HOSTS_MAX) {
-		size_t n;
-
-		p += strspn(p, ", \t");
-		n = strcspn(p, ", \t");
-		if (!n)
-			break;
-		snprintf(d->hosts[d->nhosts++], sizeof d->hosts[0], "%.*s", (int)n, p);
-		p += n;
-	}
-}
 
 /* The account's TLS settings for one host: the one place they are read. */
 static void deliver_tls_opts(const struct account *a, const char *host, struct tls_opts *to)
@@ -113,24 +89,21 @@ static void deliver_open_fate(const struct deliver_failure *df, const struct err
 	snprintf(f->reason, sizeof f->reason, "%s", e->text);
 }
 
-struct deliver *deliver_open(const struct account *a, const char *domain, const char *secret,
-			     struct fate *fate, struct err *e)
+struct deliver *deliver_open(const struct account *a, const char *secret, struct fate *fate,
+			     struct err *e)
 {
 	struct deliver *d = xmalloc(sizeof *d);
 
 	memset(d, 0, sizeof *d);
 	d->a = a;
-	d->domain = domain;
-	d->secret = secret;
-	deliver_split_hosts(d, a->host);
-	for (size_t i = 0; i < d->nhosts; i++) {
+	for (size_t i = 0; i < a->nhosts; i++) {
 		struct deliver_failure df = { 0 };
 
 		if (i)
-			log_note("trying the next host, %s", d->hosts[i]);
-		d->s = deliver_connect(a, d->hosts[i], domain, &df, e);
-		if (d->s && (strcmp(a->auth, "off") == 0 ||
-			     smtp_auth(d->s, strcmp(a->auth, "on") == 0 ? NULL : a->auth,
+			log_note("trying the next host, %s", a->hosts[i]);
+		d->s = deliver_connect(a, a->hosts[i], a->domain, &df, e);
+		if (d->s && (a->auth == CONF_AUTH_OFF ||
+			     smtp_auth(d->s, a->auth == CONF_AUTH_MECH ? a->mech : NULL,
 				       a->auth_plaintext, a->user, secret, e) == 0)) {
 			memset(e, 0, sizeof *e);	/* what failed on the hosts before is over */
 			return d;
@@ -143,7 +116,7 @@ struct deliver *deliver_open(const struct account *a, const char *domain, const 
 		/* only a failure that another host may not have is worth another host */
 		if (e->kind != ERR_TEMP && e->kind != ERR_NOHOST)
 			break;
-		if (i + 1 < d->nhosts)
+		if (i + 1 < a->nhosts)
 			log_note("%s", e->text);
 	}
 	free(d);
@@ -389,18 +362,16 @@ static void deliver_print_caps(const struct smtp *s, FILE *f)
 	smtp_print_reply(s, f, "    ");
 }
 
-int deliver_probe(const struct account *a, const char *domain, struct deliver_probe *p,
-		  struct err *e)
+int deliver_probe(const struct account *a, struct deliver_probe *p, struct err *e)
 {
-	struct deliver d = { 0 };
+	const char *domain = a->domain;
 	struct tls_opts to;
 	enum smtp_phase phase;
 	struct smtp *s;
 
 	memset(p, 0, sizeof *p);
-	deliver_split_hosts(&d, a->host);
-	deliver_tls_opts(a, d.hosts[0], &to);
-	s = smtp_open(d.hosts[0], a->port, a->timeout, a->tls == CONF_TLS_IMPLICIT ? &to : NULL,
+	deliver_tls_opts(a, a->hosts[0], &to);
+	s = smtp_open(a->hosts[0], a->port, a->timeout, a->tls == CONF_TLS_IMPLICIT ? &to : NULL,
 		      &phase, e);
 	if (!s)
 		return -1;

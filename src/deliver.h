@@ -13,11 +13,11 @@
 
 struct deliver;
 
-/* Connects, says EHLO, starts TLS, authenticates with secret (NULL or "" without AUTH), trying
- * the hosts in order. NULL when no host could be used: e has the last host's error and *fate
+/* Connects, says EHLO (as the account's domain), starts TLS, authenticates with secret (NULL or
+ * "" without AUTH), trying the account's hosts in order. NULL when no host could be used: e has the last host's error and *fate
  * what it means for the message's recipients (deferred or failed, with the exit kind). */
-struct deliver *deliver_open(const struct account *a, const char *domain, const char *secret,
-			     struct fate *fate, struct err *e);
+struct deliver *deliver_open(const struct account *a, const char *secret, struct fate *fate,
+			     struct err *e);
 
 /* Sends one message to its recipients whose fate is FATE_PENDING (fates[i] belongs to
  * env->rcpts[i]); each ends SENT, DEFERRED or FAILED with its reason. Returns 0, or -1 when the
@@ -44,8 +44,7 @@ struct deliver_probe {
 	char *tls_desc;		/* "TLS1.3 AES-256-GCM" */
 	char *tls_info;		/* protocol, verification and the certificate, see tls_print_info */
 };
-int deliver_probe(const struct account *a, const char *domain, struct deliver_probe *p,
-		  struct err *e);
+int deliver_probe(const struct account *a, struct deliver_probe *p, struct err *e);
 void deliver_probe_free(struct deliver_probe *p);
 
 #endif

@@ -18,7 +18,6 @@
 #include "log.h"
 #include "mailq.h"
 #include "msg.h"
-#include "net.h"
 #include "rcpt.h"
 #include "runq.h"
 #include "submit.h"
@@ -301,7 +300,7 @@ static void report_log(const struct account *a, const struct submit_report *rep,
 				abort();	/* cannot happen: 4 bytes are kept for it */
 			break;
 		}
-	if (log_field(&b, "host", rep->host[0] ? rep->host : a->host) < 0 ||
+	if (log_field(&b, "host", rep->host[0] ? rep->host : a->hosts[0]) < 0 ||
 	    log_field(&b, "tls", tls_mode_name(a->tls)) < 0 ||
 	    log_field(&b, "auth", rep->mech[0] ? rep->mech : "off") < 0 ||
 	    log_field(&b, "user", a->user ? a->user : "-") < 0 ||
@@ -331,17 +330,9 @@ static void dsn_params(const struct opts *o, const struct account *a, struct env
 		env->dsn_notify = notify;
 	}
 	env->dsn_ret = o->dsn_ret ? o->dsn_ret
-		       : !a->dsn_return ? NULL
-		       : strcmp(a->dsn_return, "full") == 0 ? "FULL" : "HDRS";
+		       : a->dsn_return == CONF_DSN_RET_FULL ? "FULL"
+		       : a->dsn_return == CONF_DSN_RET_HDRS ? "HDRS" : NULL;
 	env->dsn_envid = o->dsn_envid;
-}
-
-static void ehlo_name(const struct account *a, char *out, size_t size)
-{
-	if (a->domain)
-		snprintf(out, size, "%s", a->domain);
-	else
-		net_fqdn(out, size);
 }
 
 /* --serverinfo: what deliver_probe collected, for a person to read. */
@@ -349,15 +340,12 @@ static int serverinfo(const struct conf *c, const struct opts *o, struct err *e)
 {
 	struct deliver_probe p;
 	struct account a;
-	char domain[256], host[256];
 	int r;
 
 	if (conf_account(c, o->account, o->from, &a, e) < 0)
 		return -1;
-	ehlo_name(&a, domain, sizeof domain);
-	snprintf(host, sizeof host, "%.*s", (int)strcspn(a.host, ", \t"), a.host);
-	printf("Server: %s port %d, tls = %s\n", host, a.port, tls_mode_name(a.tls));
-	r = deliver_probe(&a, domain, &p, e);
+	printf("Server: %s port %d, tls = %s\n", a.hosts[0], a.port, tls_mode_name(a.tls));
+	r = deliver_probe(&a, &p, e);
 	if (p.greeting)
 		printf("Greeting: %s\n", p.greeting);
 	if (p.ehlo_plain)
@@ -398,7 +386,7 @@ int main(int argc, char **argv)
 	struct rcpt_list rcpts = { 0 };
 	char sender[1024];
 	struct submit_report rep = { 0 };
-	char domain[256], notify[64];
+	char notify[64];
 	struct envelope env = { 0 };
 	struct spool sp = { .fd = -1 };
 	int code, sending = 0;
@@ -426,23 +414,22 @@ int main(int argc, char **argv)
 	if (conf_load(&conf, o.config, &e) < 0 ||
 	    conf_account(&conf, o.account, o.from, &a, &e) < 0)
 		goto done;
-	ehlo_name(&a, domain, sizeof domain);
 
 	struct msg_opts mo = {
 		.dot_ends = !o.ignore_dots,
 		.maildomain = a.maildomain,
 		.remove_bcc = a.remove_bcc_headers,
-		.set_from = strcmp(a.set_from_header, "on") == 0    ? MSG_FROM_ON
-			    : strcmp(a.set_from_header, "off") == 0 ? MSG_FROM_OFF
-								    : MSG_FROM_AUTO,
+		.set_from = a.set_from_header == CONF_FROM_ON	 ? MSG_FROM_ON
+			    : a.set_from_header == CONF_FROM_OFF ? MSG_FROM_OFF
+								 : MSG_FROM_AUTO,
 		.set_date = a.set_date_header,
 		.set_msgid = a.set_msgid_header,
 		.full_name = o.full_name ? o.full_name : a.from_full_name,
-		.domain = domain,
+		.domain = a.domain,
 	};
 	/* the header section first: the sender and (-t) the recipients can depend on it */
 	if (msg_read_headers(0, &mo, &m, &e) < 0 ||
-	    decide_sender(&o, &a, domain, m.header_from, sender, sizeof sender, &e) < 0 ||
+	    decide_sender(&o, &a, a.domain, m.header_from, sender, sizeof sender, &e) < 0 ||
 	    (o.extract && rcpt_from_headers(&rcpts, &m.fields, &e) < 0) ||
 	    msg_write(&m, sender, &e) < 0)
 		goto done;
@@ -463,7 +450,7 @@ int main(int argc, char **argv)
 	sp = (struct spool){ .fd = m.fd, .offset = 0, .size = m.size };
 	dsn_params(&o, &a, &env, notify, sizeof notify);
 	sending = 1;
-	submit(&conf, &a, domain, &env, &sp, &rep, &e);
+	submit(&conf, &a, &env, &sp, &rep, &e);
 done:
 	if (sending)
 		report_log(&a, &rep, &env, &sp, &e);

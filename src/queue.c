@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +12,6 @@
 
 #include "buf.h"
 #include "queue.h"
-
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
 
 #define QUEUE_VERSION "postbote-queue 1"
 #define QUEUE_END "end\n"
@@ -84,24 +79,6 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /* ---- the directory ---- */
-
-void queue_default_dir(char *out, size_t size)
-{
-	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	struct passwd *pw;
-
-	if (geteuid() == 0) {
-		snprintf(out, size, "%s/spool/postbote", LOCALSTATEDIR);
-		return;
-	}
-	if (state && *state) {
-		snprintf(out, size, "%s/postbote/queue", state);
-		return;
-	}
-	if ((!home || !*home) && (pw = getpwuid(getuid())))
-		home = pw->pw_dir;
-	snprintf(out, size, "%s/.local/state/postbote/queue", home ? home : "");
-}
 
 /* mkdir -p, each missing directory 0700. */
 static int queue_mkdirs(const char *dir, struct err *e)

@@ -54,10 +54,6 @@ const char *queue_area_name(enum queue_area a);
  * belongs to another user or that others can write (ERR_CONFIG). */
 int queue_open(struct queue *q, const char *dir, struct err *e);
 
-/* The default queue directory: $XDG_STATE_HOME/postbote/queue (~/.local/state/...) for ordinary
- * users, localstatedir/spool/postbote for root. */
-void queue_default_dir(char *out, size_t size);
-
 /* Adds a message for account: the envelope, the message from sp (its offset and size), and its
  * first state (st; NULL: none yet). Writes the new id. The message is durably queued when this
  * returns 0, state included; on -1 nothing is left behind. */

@@ -18,66 +18,22 @@
 
 /* ---- the queue directories ---- */
 
-/* The queue directory for an account (NULL: the default account's, or [defaults]'s). */
-static void runq_dir(const struct conf *c, const struct account *a, char *out, size_t size)
-{
-	struct account def;
-	struct err e;
-	const char *dir;
-
-	if (!a && conf_account(c, NULL, NULL, &def, &e) == 0)
-		a = &def;
-	dir = a ? a->queue_dir : conf_default(c, "queue_dir");
-	if (dir)
-		snprintf(out, size, "%s", dir);
-	else
-		queue_default_dir(out, size);
-}
-
 size_t runq_dirs(const struct conf *c, const char *account, char (*dirs)[4096], struct err *e)
 {
-	const char *names[RUNQ_DIRS_MAX];
-	size_t n = 0, nn;
-	struct account a;
-
-	if (account) {
-		if (conf_account(c, account, NULL, &a, e) < 0)
-			return 0;
-		runq_dir(c, &a, dirs[0], sizeof dirs[0]);
-		return 1;
-	}
-	runq_dir(c, NULL, dirs[n++], sizeof dirs[0]);
-	nn = conf_accounts(c, names, RUNQ_DIRS_MAX);
-	for (size_t i = 0; i < nn && n < RUNQ_DIRS_MAX; i++) {
-		struct err ae;
-		size_t k;
-
-		if (conf_account(c, names[i], NULL, &a, &ae) < 0)
-			continue;
-		runq_dir(c, &a, dirs[n], sizeof dirs[0]);
-		for (k = 0; k < n && strcmp(dirs[k], dirs[n]) != 0; k++)
-			;
-		n += k == n;
-	}
-	return n;
+	return conf_queue_dirs(c, account, dirs, RUNQ_DIRS_MAX, e);
 }
 
-int runq_open_queue(const struct conf *c, const struct account *a, int existing, struct queue *q,
-		    struct err *e)
+int runq_open_queue(const struct account *a, int existing, struct queue *q, struct err *e)
 {
-	char dir[4096];
-
-	runq_dir(c, a, dir, sizeof dir);
-	if (existing && access(dir, F_OK) < 0)
-		return err_set(e, ERR_IO, "no queue directory %s", dir);
-	return queue_open(q, dir, e);
+	if (existing && access(a->queue_dir, F_OK) < 0)
+		return err_set(e, ERR_IO, "no queue directory %s", a->queue_dir);
+	return queue_open(q, a->queue_dir, e);
 }
 
 /* ---- one account's session ---- */
 
 struct runq_account {
 	struct account a;
-	char domain[256];
 	struct cred cred;
 	int ok;			/* resolved; else why not is in err */
 	struct err err;
@@ -88,14 +44,6 @@ struct runq_account {
 	struct err open_err;
 };
 
-static void runq_ehlo_name(const struct account *a, char *out, size_t size)
-{
-	if (a->domain)
-		snprintf(out, size, "%s", a->domain);
-	else
-		net_fqdn(out, size);
-}
-
 /* The account a queued message names. A blank one with the built-in queue timing when it is
  * gone or broken: fixing the configuration is then enough, and the message is given up only
  * after the default lifetime. */
@@ -103,32 +51,26 @@ static void runq_resolve(const struct conf *c, const char *name, struct runq_acc
 {
 	memset(ra, 0, sizeof *ra);
 	if (conf_account(c, name, NULL, &ra->a, &ra->err) == 0) {
-		runq_ehlo_name(&ra->a, ra->domain, sizeof ra->domain);
 		ra->ok = 1;
 		return;
 	}
 	ra->why = ra->err.text;
-	ra->a.name = name;
-	ra->a.queue_lifetime = CONF_QUEUE_LIFETIME;
-	ra->a.queue_retry_min = CONF_QUEUE_RETRY_MIN;
-	ra->a.queue_retry_max = CONF_QUEUE_RETRY_MAX;
+	conf_account_fallback(&ra->a, name);
 }
 
 /* Opens the session on first need: the password is fetched then, before any message is locked,
  * and only once per run. */
 static void runq_session(struct runq_account *ra)
 {
-	char host[256];
 	struct fate f;
 
 	if (ra->d || ra->why || !ra->ok)
 		return;
-	snprintf(host, sizeof host, "%.*s", (int)strcspn(ra->a.host, ", \t"), ra->a.host);
-	if (cred_get(&ra->a, host, &ra->cred, &ra->open_err) < 0) {
+	if (cred_get(&ra->a, ra->a.hosts[0], &ra->cred, &ra->open_err) < 0) {
 		ra->why = ra->open_err.text;
 		return;
 	}
-	ra->d = deliver_open(&ra->a, ra->domain, ra->cred.secret, &f, &ra->open_err);
+	ra->d = deliver_open(&ra->a, ra->cred.secret, &f, &ra->open_err);
 	if (!ra->d)
 		ra->why = ra->open_err.text;
 }
@@ -186,7 +128,7 @@ static void runq_bounce(struct queue *q, struct runq_account *ra, const struct q
 			addrs[n] = ent->env.rcpts[i];
 			reasons[n++] = ent->st.fates[i].reason;
 		}
-	struct msg_bounce b = { .to = ent->env.from, .id = ent->id, .domain = ra->domain[0] ? ra->domain : "localhost",
+	struct msg_bounce b = { .to = ent->env.from, .id = ent->id, .domain = ra->a.domain ? ra->a.domain : "localhost",
 				.addrs = addrs, .reasons = reasons, .n = n, .orig = &ent->spool };
 
 	if (!*ent->env.from || !n || msg_bounce(&b, &sp, &e) < 0) {

@@ -32,10 +32,10 @@ void runq_flush(const struct conf *c, const struct account *a, struct queue *q, 
 void runq_age(time_t t, char *out, size_t size);
 
 #define RUNQ_DIRS_MAX 64
-/* The queue directories to work on: the named account's, or every account's (each once). */
+/* The queue directories to work on: the named account's, or every account's (each once); see
+ * conf_queue_dirs. */
 size_t runq_dirs(const struct conf *c, const char *account, char (*dirs)[4096], struct err *e);
 /* Opens (and creates) the account's queue; with `existing`, only one that is there already. */
-int runq_open_queue(const struct conf *c, const struct account *a, int existing, struct queue *q,
-		    struct err *e);
+int runq_open_queue(const struct account *a, int existing, struct queue *q, struct err *e);
 
 #endif

@@ -34,7 +34,7 @@ struct submit {
 static int submit_queue(struct submit *s)
 {
 	if (!s->queue_ok)
-		s->queue_ok = runq_open_queue(s->c, s->a, 0, &s->q, &s->qerr) == 0;
+		s->queue_ok = runq_open_queue(s->a, 0, &s->q, &s->qerr) == 0;
 	return s->queue_ok;
 }
 
@@ -47,15 +47,12 @@ static void submit_all(struct submit *s, const struct fate *f)
 /* The secret for AUTH, from the account's first host's point of view (~/.netrc, the prompt). */
 static int submit_secret(struct submit *s, struct err *e)
 {
-	char host[256];
-
-	snprintf(host, sizeof host, "%.*s", (int)strcspn(s->a->host, ", \t"), s->a->host);
-	return cred_get(s->a, host, &s->cred, e);
+	return cred_get(s->a, s->a->hosts[0], &s->cred, e);
 }
 
 /* The rate gate, then the session and the transfer: every recipient gets its fate. -1 when the
  * submission failed before any transaction for a reason that is not the recipients' (e). */
-static int submit_try(struct submit *s, const char *domain, struct err *e)
+static int submit_try(struct submit *s, struct err *e)
 {
 	struct fate f = { .state = FATE_DEFERRED, .kind = ERR_TEMP };
 	time_t next;
@@ -79,7 +76,7 @@ static int submit_try(struct submit *s, const char *domain, struct err *e)
 		submit_all(s, &f);	/* the queue run will ask again */
 		return 0;
 	}
-	s->d = deliver_open(s->a, domain, s->cred.secret, &f, e);
+	s->d = deliver_open(s->a, s->cred.secret, &f, e);
 	if (!s->d) {
 		if (f.state != FATE_DEFERRED)
 			return -1;	/* a permanent failure before any transaction: say it */
@@ -191,9 +188,8 @@ static void submit_report_failed(struct submit *s, struct err *e)
 	}
 }
 
-int submit(const struct conf *c, const struct account *a, const char *domain,
-	   const struct envelope *env, const struct spool *sp, struct submit_report *rep,
-	   struct err *e)
+int submit(const struct conf *c, const struct account *a, const struct envelope *env,
+	   const struct spool *sp, struct submit_report *rep, struct err *e)
 {
 	struct submit s = { .c = c, .a = a, .env = env, .sp = sp,
 			    .fates = calloc(env->nrcpts + 1, sizeof *s.fates) };
@@ -202,7 +198,7 @@ int submit(const struct conf *c, const struct account *a, const char *domain,
 
 	if (!s.fates)
 		err_oom();
-	if (submit_try(&s, domain, e) < 0) {
+	if (submit_try(&s, e) < 0) {
 		result = -1;
 		goto out;
 	}
@@ -221,7 +217,7 @@ int submit(const struct conf *c, const struct account *a, const char *domain,
 		result = -1;
 	}
 	if (!nfailed && result == 0 && a->queue && a->queue_flush && deliver_usable(s.d) &&
-	    (s.queue_ok || runq_open_queue(c, a, 1, &s.q, &(struct err){ 0 }) == 0))
+	    (s.queue_ok || runq_open_queue(a, 1, &s.q, &(struct err){ 0 }) == 0))
 		runq_flush(c, a, &s.q, s.d, net_now() + SUBMIT_FLUSH_SECONDS * 1000LL);
 	if (result == 0)
 		memset(e, 0, sizeof *e);	/* sent or queued: nothing before that counts */

@@ -18,10 +18,9 @@ struct submit_report {
 
 /* 0 when every recipient has the message or it is durably queued for those who do not, else -1
  * with e (each refused recipient's reason on its own line on stderr, one line for a reason they
- * share, e holding the last). domain: the EHLO name. The secret for AUTH is fetched here, once,
- * after the message is spooled: a passwordeval that misses its deadline queues the message. */
-int submit(const struct conf *c, const struct account *a, const char *domain,
-	   const struct envelope *env, const struct spool *sp, struct submit_report *rep,
-	   struct err *e);
+ * share, e holding the last). The secret for AUTH is fetched here, once, after the message is
+ * spooled: a passwordeval that misses its deadline queues the message. */
+int submit(const struct conf *c, const struct account *a, const struct envelope *env,
+	   const struct spool *sp, struct submit_report *rep, struct err *e);
 
 #endif

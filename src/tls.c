@@ -12,8 +12,6 @@
 
 #include "tls.h"
 
-#define TLS_PIN_SIZE 32	/* SHA-256 */
-
 struct tls {
 	gnutls_session_t session;
 	gnutls_certificate_credentials_t cred;
@@ -50,38 +48,32 @@ static void tls_hex(const unsigned char *p, size_t n, int colons, int upper, cha
 	out[used] = '\0';
 }
 
-/* A SHA-256 fingerprint as users copy it from certtool, openssl or a browser. */
-static int tls_parse_pin(struct tls *t, const char *s, struct err *e)
+int tls_pin_parse(const char *s, unsigned char pin[TLS_PIN_SIZE], int *colons, int *upper)
 {
 	size_t n = 0;
 	int half = -1;
 
+	*colons = *upper = 0;
 	for (const char *p = s; *p; p++) {
 		int v;
 
 		if (*p == ':' && half < 0 && n > 0) {
-			t->pin_colons = 1;
+			*colons = 1;
 			continue;
 		}
 		if (!isxdigit((unsigned char)*p) || (half < 0 && n == TLS_PIN_SIZE))
-			goto bad;
+			return -1;
 		if (isupper((unsigned char)*p))
-			t->pin_upper = 1;
+			*upper = 1;
 		v = isdigit((unsigned char)*p) ? *p - '0' : tolower((unsigned char)*p) - 'a' + 10;
 		if (half < 0) {
 			half = v;
 		} else {
-			t->pin[n++] = (unsigned char)(half << 4 | v);
+			pin[n++] = (unsigned char)(half << 4 | v);
 			half = -1;
 		}
 	}
-	if (n == TLS_PIN_SIZE && half < 0 && s[strlen(s) - 1] != ':') {
-		t->pinned = 1;
-		return 0;
-	}
-bad:
-	return err_set(e, ERR_CONFIG, "tls_fingerprint must be the SHA-256 fingerprint of the "
-		       "server's certificate: 64 hex digits, optionally in pairs separated by ':'");
+	return n == TLS_PIN_SIZE && half < 0 && s[strlen(s) - 1] != ':' ? 0 : -1;
 }
 
 /* SHA-256 of the server's certificate as it came (DER); -1 when it sent none. */
@@ -156,10 +148,7 @@ static int tls_load_client_cert(struct tls *t, const struct tls_opts *o, struct 
 {
 	int r;
 
-	if (!o->cert_file != !o->key_file)
-		return err_set(e, ERR_CONFIG, "tls_cert_file and tls_key_file go together: set "
-			       "both or neither");
-	if (!o->cert_file)
+	if (!o->cert_file || !o->key_file)
 		return 0;
 	if (access(o->cert_file, R_OK) < 0)
 		return err_set(e, ERR_CONFIG, "tls_cert_file %s: %s", o->cert_file,
@@ -185,13 +174,10 @@ static int tls_priorities(struct tls *t, const struct tls_opts *o, struct err *e
 	const char *errpos = NULL;
 	int r, v13;
 
-	if (!o->min_version || strcmp(o->min_version, "1.2") == 0)
-		v13 = 0;
-	else if (strcmp(o->min_version, "1.3") == 0)
-		v13 = 1;
-	else
-		return err_set(e, ERR_CONFIG, "tls_min_version must be 1.2 or 1.3, not %s",
+	if (o->min_version != 0 && o->min_version != 12 && o->min_version != 13)
+		return err_set(e, ERR_SOFTWARE, "tls_min_version was not checked: %d",
 			       o->min_version);
+	v13 = o->min_version == 13;
 	if (!o->priorities) {
 		snprintf(prio, sizeof prio, "%s%s", old, v13 ? ":-VERS-TLS1.2" : "");
 		r = gnutls_set_default_priority_append(t->session, prio, &errpos, 0);
@@ -223,8 +209,14 @@ struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e)
 	if (!t)
 		err_oom();
 	snprintf(t->host, sizeof t->host, "%s", host);
-	if (o->fingerprint && tls_parse_pin(t, o->fingerprint, e) < 0)
-		goto fail;
+	if (o->fingerprint) {
+		if (tls_pin_parse(o->fingerprint, t->pin, &t->pin_colons, &t->pin_upper) < 0) {
+			err_set(e, ERR_SOFTWARE, "tls_fingerprint was not checked: %s",
+				o->fingerprint);
+			goto fail;
+		}
+		t->pinned = 1;
+	}
 	if (gnutls_certificate_allocate_credentials(&t->cred) < 0)
 		err_oom();
 	/* a pinned certificate needs no CA, and one that is not checked needs nothing */

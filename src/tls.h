@@ -18,19 +18,29 @@ struct tls_opts {
 	const char *host_override;	/* the name verified and sent as SNI instead of host */
 	const char *trust_file;	/* PEM file of CA certificates; NULL or "system": system store */
 	const char *crl_file;	/* PEM file of CRLs, checked with the trust file */
-	/* SHA-256 of the server's certificate, 64 hex digits, ':' between pairs or not, any case.
-	 * When set it replaces verification against the trust store (trust_file and crl_file are
-	 * not read). */
+	/* SHA-256 of the server's certificate as tls_pin_parse() accepts it (the caller checked
+	 * it). When set it replaces verification against the trust store (trust_file and crl_file
+	 * are not read). */
 	const char *fingerprint;
-	const char *cert_file, *key_file;	/* client certificate and key, PEM, both or none */
+	/* client certificate and key, PEM: both or none (the caller checked that) */
+	const char *cert_file, *key_file;
 	const char *priorities;	/* GnuTLS priority string instead of the default */
-	const char *min_version;	/* "1.2" (NULL means that) or "1.3" */
+	int min_version;	/* 12 (0 means that) or 13: TLS 1.2 or 1.3 at least */
 	/* 1 when tls_certcheck = off: the certificate is not checked at all (a fingerprint still
 	 * is). Inverted so that a zeroed struct verifies; the caller prints the warning. */
 	int no_certcheck;
 };
 
 struct tls;
+
+#define TLS_PIN_SIZE 32	/* SHA-256 */
+
+/* A SHA-256 fingerprint as users copy it from certtool, openssl or a browser: 64 hex digits in
+ * either case, where ':' may stand between two pairs (not first, not last, not inside a pair).
+ * Pure (no GnuTLS): conf checks tls_fingerprint with it, tls_new uses it. 0 with the 32 bytes
+ * in pin, *colons set when ':' separated pairs and *upper when a hex letter was upper case (so
+ * that a mismatch can be answered in kind); -1 when s is not such a fingerprint. */
+int tls_pin_parse(const char *s, unsigned char pin[TLS_PIN_SIZE], int *colons, int *upper);
 
 /* Sets up a session on fd. NULL with ERR_CONFIG (an option or a file it names is unusable, said
  * with the option's configuration key) or ERR_SOFTWARE. */

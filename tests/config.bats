@@ -10,7 +10,10 @@ setup() {
 	CONF=$BATS_TEST_TMPDIR/postbote.conf
 	std_message >"$MSG"
 }
-teardown() { common_teardown; }
+teardown() {
+	teardown_sysfile
+	common_teardown
+}
 
 @test "unknown key: exit 78, FILE:LINE and a suggestion" {
 	write_config "$CONF" <<EOF
@@ -257,4 +260,154 @@ EOF
 	run --separate-stderr pb bob@example.org <"$MSG"
 	assert_success
 	assert_file_exist "$FAKE_OUT/msg-1.eml"
+}
+
+# --- which files are trusted ------------------------------------------------------------------
+
+OTHER_UID=4242	# owns nothing on this machine: a file of "another user"
+
+# A configuration whose passwordeval leaves a mark when it runs.
+marking_config() { # FILE
+	fake_config --file "$1" --no-auth "user = $FAKE_USER" \
+		"passwordeval = touch '$BATS_TEST_TMPDIR/ran'; echo '$FAKE_PASS'"
+}
+
+assert_refused_untrusted() { # FILE FIX
+	assert_equal "$status" 78
+	assert_equal "$stderr" "postbote: $1 $2"
+	assert_file_not_exist "$BATS_TEST_TMPDIR/ran"
+	assert_file_empty "$FAKE_OUT/transcript.log"
+}
+
+@test "-C: a file of another user is refused, whatever it holds; its passwordeval never runs" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	marking_config "$CONF"
+	chown "$OTHER_UID" "$CONF"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_refused_untrusted "$CONF" "belongs to uid $OTHER_UID, neither you nor root, so postbote does not trust it; run: chown $(id -u) $CONF"
+}
+
+@test "POSTBOTE_CONFIG: a file of another user is refused" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	marking_config "$CONF"
+	chown "$OTHER_UID" "$CONF"
+	POSTBOTE_CONFIG=$CONF run --separate-stderr pb bob@example.org <"$MSG"
+	assert_refused_untrusted "$CONF" "belongs to uid $OTHER_UID, neither you nor root, so postbote does not trust it; run: chown $(id -u) $CONF"
+}
+
+@test "the XDG user file of another user's HOME is refused (root with su -m or sudo -E)" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	local f=$XDG_CONFIG_HOME/postbote/config
+	mkdir -p "${f%/*}"
+	marking_config "$f"
+	chown -R "$OTHER_UID" "$HOME"
+	run --separate-stderr pb bob@example.org <"$MSG"
+	assert_refused_untrusted "$f" "belongs to uid $OTHER_UID, neither you nor root, so postbote does not trust it; run: chown $(id -u) $f"
+}
+
+@test "a file its group may write is refused, naming the chmod" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	marking_config "$CONF"
+	chmod 620 "$CONF"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_refused_untrusted "$CONF" "may be changed by its group, so postbote does not trust it; run: chmod go-w $CONF"
+}
+
+@test "a file everyone may write is refused, naming the chmod" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	marking_config "$CONF"
+	chmod 602 "$CONF"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_refused_untrusted "$CONF" "may be changed by everyone, so postbote does not trust it; run: chmod go-w $CONF"
+}
+
+@test "a file of root that others may read but not write is used (it holds no password)" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	marking_config "$CONF"
+	chmod 644 "$CONF"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_file_exist "$BATS_TEST_TMPDIR/ran"
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_user)" "$FAKE_USER"
+}
+
+# --- comments never cut a value ---------------------------------------------------------------
+
+@test "' ; ' inside a value is part of it: passwordeval runs the whole command" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	# inih alone would run only 'true' and find no password
+	fake_config --no-auth "user = $FAKE_USER" "passwordeval = true ; echo '$FAKE_PASS'"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_user)" "$FAKE_USER"
+}
+
+@test "a '; comment' after a value is part of the value, and the error says so" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config "timeout = 10 ; seconds"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_equal "$status" 78
+	assert_equal "$stderr" "postbote: $CONF:15: timeout must be a number of seconds from 1 to 3600, not '10 ; seconds'"
+	assert_file_empty "$FAKE_OUT/transcript.log"
+}
+
+# --- the system file (needs a build whose sysconfdir is a scratch directory) -----------------
+
+# Sets SYSFILE to the binary's system file; skips unless its directory is one that tests may
+# write: configure a build with --sysconfdir=DIR below this repository or /tmp.
+need_scratch_sysconfdir() {
+	SYSFILE=$(strings -a "$POSTBOTE" | grep -m1 '^/.*/postbote\.conf$') ||
+		skip "cannot find the system file's name in $POSTBOTE"
+	case ${SYSFILE%/*}/ in
+	"$REPO_DIR"/*|/tmp/*) ;;
+	*) skip "needs a build configured with --sysconfdir=DIR (below $REPO_DIR or /tmp), not ${SYSFILE%/*}" ;;
+	esac
+	mkdir -p "${SYSFILE%/*}"
+	[ ! -e "$SYSFILE" ] || fail "$SYSFILE exists already (left by another run?)"
+}
+
+teardown_sysfile() {
+	[ -z "${SYSFILE:-}" ] || rm -f "$SYSFILE"
+}
+
+# Runs postbote as root without the capabilities that let root read any file, so that file
+# modes apply to it as to any user.
+pb_without_dac() {
+	timeout "${PB_TIMEOUT:-30}" setpriv --bounding-set -dac_override,-dac_read_search -- \
+		"$POSTBOTE" "$@"
+}
+
+@test "the system file of another user is refused, whatever it holds" {
+	need_scratch_sysconfdir
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	marking_config "$SYSFILE"
+	chown "$OTHER_UID" "$SYSFILE"
+	run --separate-stderr pb bob@example.org <"$MSG"
+	assert_refused_untrusted "$SYSFILE" "belongs to uid $OTHER_UID, neither you nor root, so postbote does not trust it; run: chown 0 $SYSFILE"
+}
+
+@test "an unreadable user file beside a readable system file: a warning, then the system file" {
+	need_scratch_sysconfdir
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config --file "$SYSFILE"
+	local f=$XDG_CONFIG_HOME/postbote/config
+	mkdir -p "${f%/*}"
+	printf '[fake]\nfrom = other@example.org\n' >"$f"
+	chmod 000 "$f"
+	run --separate-stderr pb_without_dac bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$stderr" "postbote: warning: cannot read $f (Permission denied); going on with $SYSFILE alone"
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" mail_from)" "$FAKE_FROM"
+}
+
+@test "an unreadable system file and no user file: says so, and what the administrator can do" {
+	need_scratch_sysconfdir
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config --file "$SYSFILE"
+	chmod 000 "$SYSFILE"
+	run --separate-stderr pb_without_dac bob@example.org <"$MSG"
+	assert_equal "$status" 78
+	assert_equal "$stderr" "postbote: you may not read $SYSFILE and have no $XDG_CONFIG_HOME/postbote/config: ask the administrator to add you to the group of $SYSFILE (see A SHARED SYSTEM ACCOUNT in postbote.conf(5)), or write a file of your own"
+	assert_file_empty "$FAKE_OUT/transcript.log"
 }

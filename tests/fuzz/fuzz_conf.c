@@ -1,16 +1,15 @@
-/* fuzz_conf: the input as a configuration file (mode 0600, ours, so a password in it is allowed),
- * read with conf_load, then accounts resolved the ways main.c does: by default, by name and by
- * sender. cred_get runs only for a `password` (never passwordeval: no shell commands from
- * fuzz input). Note: conf_load also reads SYSCONFDIR/postbote.conf when it exists. */
-#include <fcntl.h>
+/* fuzz_conf: the input as a configuration text, read with conf_load_mem (no file at all: not the
+ * system file either), then accounts resolved the ways main.c and the queue commands do: by
+ * default, by name, by sender, and every queue directory. cred_get runs only for a `password`
+ * (never passwordeval: no shell commands from fuzz input). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "conf.h"
 #include "cred.h"
+#include "sasl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,16 +21,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}                                                                           \
 	} while (0)
 
-static char dir[4096], path[4200];
-
-static void cleanup(void)
-{
-	if (path[0])
-		unlink(path);
-	if (dir[0])
-		rmdir(dir);
-}
-
 static void check_account(const struct conf *c, const char *name, const char *from)
 {
 	struct account a;
@@ -42,12 +31,24 @@ static void check_account(const struct conf *c, const char *name, const char *fr
 		REQUIRE(e.kind == ERR_CONFIG && e.text[0]);
 		return;
 	}
-	REQUIRE(a.name && a.file && a.host && *a.host);
+	REQUIRE(a.name && a.file && a.nhosts >= 1 && a.nhosts <= CONF_HOSTS_MAX);
+	for (size_t i = 0; i < a.nhosts; i++)
+		REQUIRE(a.hosts[i][0] && strlen(a.hosts[i]) <= CONF_HOST_MAX &&
+			!strpbrk(a.hosts[i], ", \t"));
 	REQUIRE(a.port >= 1 && a.port <= 65535);
 	REQUIRE(a.timeout >= 1 && a.timeout <= 3600);
 	REQUIRE(a.tls == CONF_TLS_STARTTLS || a.tls == CONF_TLS_IMPLICIT || a.tls == CONF_TLS_OFF);
-	REQUIRE(a.auth && a.tls_trust_file);
-	if (strcmp(a.auth, "off") != 0) {
+	REQUIRE(a.tls_trust_file && a.domain && *a.domain && a.queue_dir && *a.queue_dir);
+	REQUIRE(a.tls_min_version == 12 || a.tls_min_version == 13);
+	REQUIRE(!a.tls_cert_file == !a.tls_key_file);
+	REQUIRE(a.queue_retry_min >= 1 && a.queue_retry_max >= a.queue_retry_min);
+	REQUIRE(a.auth == CONF_AUTH_OFF || a.auth == CONF_AUTH_ON || a.auth == CONF_AUTH_MECH);
+	if (a.auth == CONF_AUTH_MECH) {
+		REQUIRE(a.mech[0] && strlen(a.mech) < sizeof a.mech);
+		for (const char *p = a.mech; *p; p++)
+			REQUIRE(!(*p >= 'a' && *p <= 'z'));
+	}
+	if (a.auth == CONF_AUTH_ON || (a.auth == CONF_AUTH_MECH && !sasl_no_password(a.mech))) {
 		REQUIRE(a.user != NULL);
 		REQUIRE(!(a.password && a.passwordeval));
 		REQUIRE(a.tls != CONF_TLS_OFF || a.auth_plaintext);
@@ -55,37 +56,41 @@ static void check_account(const struct conf *c, const char *name, const char *fr
 	if (a.password && !a.passwordeval) {
 		memset(&e, 0, sizeof e);
 		/* "" when the account's AUTH needs no secret */
-		if (cred_get(&a, a.host, &pw, &e) == 0)
+		if (cred_get(&a, a.hosts[0], &pw, &e) == 0)
 			REQUIRE(strcmp(pw.secret, a.password) == 0 || !*pw.secret);
 		else
 			REQUIRE(e.kind == ERR_CONFIG);
 		cred_wipe(&pw);
 	}
-	if (a.dsn_notify)
+	if (a.dsn_notify) {
 		REQUIRE(conf_dsn_notify_ok(a.dsn_notify));
+		for (const char *p = a.dsn_notify; *p; p++)
+			REQUIRE(!(*p >= 'a' && *p <= 'z'));
+	}
+}
+
+static void check_queue_dirs(const struct conf *c, const char *account)
+{
+	static char dirs[8][4096];
+	struct err e = { 0 };
+	size_t n = conf_queue_dirs(c, account, dirs, 8, &e);
+
+	REQUIRE(n <= 8);
+	if (n == 0)
+		REQUIRE(account && e.kind == ERR_CONFIG && e.text[0]);
+	for (size_t i = 0; i < n; i++) {
+		REQUIRE(dirs[i][0]);
+		for (size_t k = 0; k < i; k++)
+			REQUIRE(strcmp(dirs[i], dirs[k]) != 0);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct conf c;
 	struct err e = { 0 };
-	int fd;
 
-	if (!dir[0]) {
-		const char *tmp = getenv("TMPDIR");
-		char tmpl[4096];
-
-		snprintf(tmpl, sizeof tmpl, "%s/postbote-fuzz-conf.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(tmpl))
-			abort();
-		snprintf(dir, sizeof dir, "%s", tmpl);
-		snprintf(path, sizeof path, "%s/config", dir);
-		atexit(cleanup);
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, data, size) != (ssize_t)size || close(fd) < 0)
-		abort();
-	if (conf_load(&c, path, &e) < 0) {
+	if (conf_load_mem(&c, "fuzz.conf", (const char *)data, size, &e) < 0) {
 		REQUIRE(e.kind == ERR_CONFIG && e.text[0]);
 		conf_free(&c);
 		return 0;
@@ -95,6 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_account(&c, "defaults", NULL);
 	check_account(&c, NULL, "alice@example.org");
 	check_account(&c, "gmail", "Alice@Example.org");
+	check_queue_dirs(&c, NULL);
+	check_queue_dirs(&c, "default");
 	conf_free(&c);
 
 	/* the DSN list check is pure: the first line of the input */

@@ -23,8 +23,9 @@ static struct account test_account(void)
 	memset(&a, 0, sizeof a);
 	a.name = "acct";
 	a.file = "test.conf";
-	a.host = "mail.example.org";
-	a.auth = "on";
+	snprintf(a.hosts[0], sizeof a.hosts[0], "mail.example.org");
+	a.nhosts = 1;
+	a.auth = CONF_AUTH_ON;
 	a.user = "alice";
 	a.timeout = 10;
 	return a;
@@ -82,17 +83,21 @@ static void test_config(void)
 	struct err e = { 0 };
 	struct cred c;
 
-	a.auth = "off";
+	a.auth = CONF_AUTH_OFF;
 	a.passwordeval = "echo never-run";
-	CHECK_INT(cred_get(&a, "h", &c, &e), 0) && CHECK_STR(c.secret, "");
+	if (CHECK_INT(cred_get(&a, "h", &c, &e), 0))
+		CHECK_STR(c.secret, "");
 	CHECK_UINT(c.len, 0);
 	cred_wipe(&c);
-	a.auth = "EXTERNAL";
-	CHECK_INT(cred_get(&a, "h", &c, &e), 0) && CHECK_STR(c.secret, "");
+	a.auth = CONF_AUTH_MECH;
+	snprintf(a.mech, sizeof a.mech, "EXTERNAL");
+	if (CHECK_INT(cred_get(&a, "h", &c, &e), 0))
+		CHECK_STR(c.secret, "");
 	cred_wipe(&c);
 	a = test_account();
 	a.password = "pw from the file";
-	CHECK_INT(cred_get(&a, "h", &c, &e), 0) && CHECK_STR(c.secret, "pw from the file");
+	if (CHECK_INT(cred_get(&a, "h", &c, &e), 0))
+		CHECK_STR(c.secret, "pw from the file");
 	CHECK_UINT(c.len, strlen("pw from the file"));
 	cred_wipe(&c);
 }
@@ -140,9 +145,11 @@ static void test_passwordeval(void)
 		r = cred_get(&a, "h", &c, &e);
 		CHECK(now_s() - t0 < evals[i].max_s);
 		if (evals[i].want && strcmp(evals[i].want, "16384 x") == 0) {
-			CHECK_INT(r, 0) && CHECK_STR(c.secret, repeat('x', 16384));
+			if (CHECK_INT(r, 0))
+				CHECK_STR(c.secret, repeat('x', 16384));
 		} else if (evals[i].want) {
-			CHECK_INT(r, 0) && CHECK_STR(c.secret, evals[i].want);
+			if (CHECK_INT(r, 0))
+				CHECK_STR(c.secret, evals[i].want);
 		} else {
 			CHECK_INT(r, -1);
 			CHECK(c.secret == NULL);
@@ -230,7 +237,8 @@ static void test_netrc(void)
 		a.user = netrcs[i].user;
 		r = cred_get(&a, netrcs[i].host, &c, &e);
 		if (netrcs[i].want) {
-			CHECK_INT(r, 0) && CHECK_STR(c.secret, netrcs[i].want);
+			if (CHECK_INT(r, 0))
+				CHECK_STR(c.secret, netrcs[i].want);
 		} else {
 			CHECK_INT(r, -1);
 			CHECK_INT(e.kind, ERR_CONFIG);
@@ -267,7 +275,7 @@ static void test_netrc_file(void)
 	snprintf(text, sizeof text, "machine mail.example.org password %s\n",
 		 repeat('t', CRED_SECRET_MAX));
 	write_netrc(text, 0600);
-	CHECK_INT(cred_get(&a, "mail.example.org", &c, &e), 0) &&
+	if (CHECK_INT(cred_get(&a, "mail.example.org", &c, &e), 0))
 		CHECK_STR(c.secret, repeat('t', CRED_SECRET_MAX));
 	CHECK_UINT(c.len, CRED_SECRET_MAX);
 	cred_wipe(&c);
@@ -285,7 +293,8 @@ static void test_netrc_file(void)
 	snprintf(text, sizeof text, "machine other password %s\nmachine mail.example.org password "
 		 "ok\n", repeat('t', CRED_SECRET_MAX + 1));
 	write_netrc(text, 0600);
-	CHECK_INT(cred_get(&a, "mail.example.org", &c, &e), 0) && CHECK_STR(c.secret, "ok");
+	if (CHECK_INT(cred_get(&a, "mail.example.org", &c, &e), 0))
+		CHECK_STR(c.secret, "ok");
 	cred_wipe(&c);
 
 	UNIT_CTX("no ~/.netrc and no terminal");
@@ -298,7 +307,8 @@ static void test_netrc_file(void)
 	UNIT_CTX("password and passwordeval come before ~/.netrc");
 	write_netrc("machine mail.example.org password netrc\n", 0600);
 	a.passwordeval = "echo eval";
-	CHECK_INT(cred_get(&a, "mail.example.org", &c, &e), 0) && CHECK_STR(c.secret, "eval");
+	if (CHECK_INT(cred_get(&a, "mail.example.org", &c, &e), 0))
+		CHECK_STR(c.secret, "eval");
 	cred_wipe(&c);
 	UNIT_CTX_CLEAR();
 }
