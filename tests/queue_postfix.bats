@@ -31,7 +31,7 @@ teardown() {
 
 # q_conf LISTENER [key=value...]: $CONF for LISTENER with the queue on in $QDIR, retries after
 # 1 s. queue_dir is given in [defaults] as well, so that -q and -bp never look at the system's
-# queue (see tests/queue.bats, "-bp and -q without -a use the queue_dir set in the account").
+# queue (see tests/queue_admin.bats, "-bp and -q without -a use the queue_dir set in the account").
 q_conf() {
 	local l=$1
 	shift
