@@ -16,7 +16,7 @@ teardown() { common_teardown; }
 	start -- "from = %U@example.org"
 	std_message >"$MSG"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	assert_equal "$(envelope mail_from)" "$(id -un)@example.org"
 }
 
@@ -24,7 +24,7 @@ teardown() { common_teardown; }
 	start -- "from = %U@%H" "domain = host.example.net"
 	std_message >"$MSG"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	assert_equal "$(envelope mail_from)" "$(id -un)@host.example.net"
 }
 
@@ -32,12 +32,12 @@ teardown() { common_teardown; }
 	start -- "from = %F" "maildomain = example.org"
 	printf 'From: Bob <bob@example.net>\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	send carol@example.net
-	sent_ok
+	assert_sent
 	assert_equal "$(envelope mail_from)" bob@example.net
 
 	printf 'From: www-data (Web Server)\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	send carol@example.net
-	sent_ok
+	assert_sent
 	assert_equal "$(envelope mail_from 2)" www-data@example.org
 }
 
@@ -58,7 +58,7 @@ teardown() { common_teardown; }
 	start
 	std_message >"$MSG"
 	send -f other@example.net bob@example.net
-	sent_ok
+	assert_sent
 	assert_equal "$(envelope mail_from)" other@example.net
 }
 
@@ -66,10 +66,10 @@ teardown() { common_teardown; }
 	start -- "allow_from_override = off"
 	std_message >"$MSG"
 	send -f other@example.net bob@example.net
-	sent_ok
+	assert_sent
 	assert_equal "$(envelope mail_from)" "$FAKE_FROM"
 	send -r other@example.net bob@example.net
-	sent_ok
+	assert_sent
 	assert_equal "$(envelope mail_from 2)" "$FAKE_FROM"
 }
 
@@ -89,7 +89,7 @@ teardown() { common_teardown; }
 	EOF
 	std_message >"$MSG"
 	send -f other@example.net bob@example.net
-	sent_ok
+	assert_sent
 	assert_equal "$(envelope mail_from)" other@example.net
 }
 
@@ -101,10 +101,10 @@ teardown() { common_teardown; }
 	local f
 	for f in '<>' '' MAILER-DAEMON; do
 		send -f "$f" bob@example.net
-		sent_ok
+		assert_sent
 	done
 	send -r mailer-daemon bob@example.net
-	sent_ok
+	assert_sent
 	run client_lines
 	assert_equal "$(grep -c '^MAIL FROM:' <<<"$output")" 4
 	assert_equal "$(grep -c '^MAIL FROM:<> SIZE=[0-9]*$' <<<"$output")" 4
@@ -120,11 +120,11 @@ teardown() { common_teardown; }
 	start -- "maildomain = example.org"
 	printf 'From: Bob <bob@example.net>\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	send --read-envelope-from carol@example.net
-	sent_ok
+	assert_sent
 	assert_equal "$(envelope mail_from)" bob@example.net
 	printf 'From: www-data\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	send --read-envelope-from carol@example.net
-	sent_ok
+	assert_sent
 	assert_equal "$(envelope mail_from 2)" www-data@example.org
 }
 
@@ -158,7 +158,7 @@ teardown() { common_teardown; }
 	start -- "dsn_notify = failure" "dsn_return = full"
 	std_message >"$MSG"
 	send -N success -R hdrs -V envid1 bob@example.net
-	sent_ok
+	assert_sent
 	refute_client_sent 'NOTIFY=|RET=|ENVID='
 	assert_file_exist "$FAKE_OUT/msg-1.eml"
 }
@@ -169,17 +169,17 @@ teardown() { common_teardown; }
 	start
 	std_message >"$MSG"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	send -B8BITMIME bob@example.net
-	sent_ok
+	assert_sent
 	send -B7BIT bob@example.net
-	sent_ok
+	assert_sent
 	{ std_message; printf 'Gr\xc3\xbc\xc3\x9fe\n'; } >"$MSG"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	printf 'Subject: Gr\xc3\xbc\xc3\x9fe\n%s\nascii body\n' "$DATE_MSGID" >"$MSG"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	run client_lines
 	assert_equal "$(grep -c '^MAIL FROM:' <<<"$output")" 5
 	assert_equal "$(grep '^MAIL FROM:' <<<"$output" | grep -c ' BODY=8BITMIME')" 3
@@ -194,7 +194,7 @@ teardown() { common_teardown; }
 	start --no-8bitmime
 	{ std_message; printf 'Gr\xc3\xbc\xc3\x9fe\n'; } >"$MSG"
 	send -B8BITMIME bob@example.net
-	sent_ok
+	assert_sent
 	refute_client_sent 'BODY='
 	crlf <"$MSG" >"$WANT"
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
@@ -206,7 +206,7 @@ teardown() { common_teardown; }
 	start --smtputf8
 	std_message >"$MSG"
 	send -f 'zoë@bücher.example' 'jürgen@bücher.example' bob@example.net
-	sent_ok
+	assert_sent
 	run client_lines
 	assert_line 'MAIL FROM:<zoë@bücher.example> SIZE='"$(stat -c %s "$FAKE_OUT/msg-1.eml")"' SMTPUTF8'
 	assert_line 'RCPT TO:<jürgen@bücher.example>'
@@ -217,7 +217,7 @@ teardown() { common_teardown; }
 	start --smtputf8
 	{ std_message; printf 'Gr\xc3\xbc\xc3\x9fe\n'; } >"$MSG"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	refute_client_sent 'SMTPUTF8'
 }
 
@@ -225,7 +225,7 @@ teardown() { common_teardown; }
 	start
 	std_message >"$MSG"
 	send -f 'alice@bücher.example' 'bob@bücher.example' 'carol@ÉCOLE.example'
-	sent_ok
+	assert_sent
 	assert_equal "$(envelope mail_from)" alice@xn--bcher-kva.example
 	assert_rcpts '["bob@xn--bcher-kva.example", "carol@xn--cole-9oa.example"]'
 	refute_client_sent 'SMTPUTF8'

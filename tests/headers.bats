@@ -49,7 +49,7 @@ teardown() { common_teardown; }
 		root, alice and bob in the body stay as they are
 	EOF
 	send zed@example.net
-	sent_ok
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 }
 
@@ -62,7 +62,7 @@ teardown() { common_teardown; }
 		'Date: Sat, 01 Jun 2024 12:00:00 +0000' 'Message-ID: <headers-test@example.org>' \
 		'' body >"$WANT"
 	send zed@example.net
-	sent_ok
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 }
 
@@ -70,7 +70,7 @@ teardown() { common_teardown; }
 	start -- "maildomain = example.org"
 	printf 'To: alice, Carol <carol@example.net>\nCc: dave\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	send -t root bob@example.net
-	sent_ok
+	assert_sent
 	assert_rcpts '["root@example.org", "bob@example.net", "alice@example.org", "carol@example.net", "dave@example.org"]'
 }
 
@@ -78,7 +78,7 @@ teardown() { common_teardown; }
 	start -- "maildomain = example.org"
 	std_message >"$MSG"
 	send -f www-data bob@example.net
-	sent_ok
+	assert_sent
 	assert_equal "$(envelope mail_from)" www-data@example.org
 }
 
@@ -87,7 +87,7 @@ teardown() { common_teardown; }
 	printf 'From: root\nTo: alice\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	crlf <"$MSG" >"$WANT"
 	send -t
-	sent_ok
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 	assert_rcpts '["alice"]'
 }
@@ -104,7 +104,7 @@ teardown() { common_teardown; }
 		'Date: Sat, 01 Jun 2024 12:00:00 +0000' 'Message-ID: <headers-test@example.org>' '' \
 		'Bcc: in the body is text' >"$WANT"
 	send bob@example.net carol@example.net
-	sent_ok
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 }
 
@@ -113,7 +113,7 @@ teardown() { common_teardown; }
 	printf 'To: bob@example.net\nBcc: carol@example.net, Dave <dave@example.net>\n%s\nbody\n' \
 		"$DATE_MSGID" >"$MSG"
 	send -t
-	sent_ok
+	assert_sent
 	assert_rcpts '["bob@example.net", "carol@example.net", "dave@example.net"]'
 	refute grep -qi '^bcc:' "$FAKE_OUT/msg-1.eml"
 }
@@ -124,7 +124,7 @@ teardown() { common_teardown; }
 		"$DATE_MSGID" >"$MSG"
 	crlf <"$MSG" >"$WANT"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 }
 
@@ -134,18 +134,18 @@ teardown() { common_teardown; }
 	start
 	printf 'To: bob@example.net\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	run header_block 1
 	assert_line "From: $FAKE_FROM"
 
 	send -F 'Alice Example' bob@example.net
-	sent_ok
+	assert_sent
 	run header_block 2
 	assert_line "From: Alice Example <$FAKE_FROM>"
 
 	fake_config --no-auth 'from_full_name = Alice Q. Example'
 	send bob@example.net
-	sent_ok
+	assert_sent
 	run header_block 3
 	assert_line "From: \"Alice Q. Example\" <$FAKE_FROM>"
 }
@@ -155,7 +155,7 @@ teardown() { common_teardown; }
 	printf 'From: Bob <bob@example.net> (the real one)\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	crlf <"$MSG" >"$WANT"
 	send -F 'Someone Else' bob@example.net
-	sent_ok
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 }
 
@@ -164,13 +164,13 @@ teardown() { common_teardown; }
 	printf 'From: "Bob Q. Example" <bob@example.net>\nTo: carol@example.net\n%s\nbody\n' \
 		"$DATE_MSGID" >"$MSG"
 	send carol@example.net
-	sent_ok
+	assert_sent
 	run header_block
 	assert_line --index 0 "From: \"Bob Q. Example\" <$FAKE_FROM>"
 
 	printf 'From: root (Cron Daemon)\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	send carol@example.net
-	sent_ok
+	assert_sent
 	run header_block 2
 	assert_line --index 0 "From: Cron Daemon <$FAKE_FROM>"
 }
@@ -179,14 +179,14 @@ teardown() { common_teardown; }
 	start -- "set_from_header = on" "from_full_name = Alice Example"
 	printf 'From: bob@example.net\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	send carol@example.net
-	sent_ok
+	assert_sent
 	run header_block
 	assert_line --index 0 "From: Alice Example <$FAKE_FROM>"
 	refute_output --partial bob@example.net
 
 	printf 'To: carol@example.net\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	send carol@example.net
-	sent_ok
+	assert_sent
 	run header_block 2
 	assert_line "From: Alice Example <$FAKE_FROM>"
 }
@@ -196,7 +196,7 @@ teardown() { common_teardown; }
 	printf 'To: bob@example.net\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	crlf <"$MSG" >"$WANT"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 }
 
@@ -205,7 +205,7 @@ teardown() { common_teardown; }
 	printf 'From: alice@example.org\nTo: bob@example.net\n\nbody\n' >"$MSG"
 	crlf <"$MSG" >"$WANT"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 }
 
@@ -213,7 +213,7 @@ teardown() { common_teardown; }
 	start -- "domain = host.example.net"
 	printf 'From: x@example.com\nDate: Sat, 01 Jun 2024 12:00:00 +0000\n\nbody\n' >"$MSG"
 	send -f alice@sender.example bob@example.net
-	sent_ok
+	assert_sent
 	run header_block
 	assert_line --regexp '^Message-ID: <[^<>@ ]+@sender\.example>$'
 }
@@ -226,7 +226,7 @@ teardown() { common_teardown; }
 	subject="Subject:$(printf ' word%04d' {1..300})" # 2,708 bytes
 	printf '%s\n%s\nbody\n' "$subject" "$DATE_MSGID" >"$MSG"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	run "$PYTHON" -c 'import sys
 data = open(sys.argv[1], "rb").read()
 head = data.split(b"\r\n\r\n", 1)[0]
@@ -247,7 +247,7 @@ assert b"".join(x for x in subj) == sys.argv[2].encode(), "unfolding does not gi
 	{ std_message; printf '%s\nend\n' "$line"; } >"$MSG"
 	crlf <"$MSG" >"$WANT"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 }
 

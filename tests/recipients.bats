@@ -17,7 +17,7 @@ teardown() { common_teardown; }
 	start -- "maildomain = example.org" "aliases = $BATS_TEST_TMPDIR/aliases"
 	printf 'To: root\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	send -t
-	sent_ok
+	assert_sent
 	assert_rcpts '["admin@example.org", "ops@example.net"]'
 	run header_block
 	assert_line 'To: root@example.org'
@@ -31,7 +31,7 @@ teardown() { common_teardown; }
 	start -- "maildomain = example.org" "aliases = $BATS_TEST_TMPDIR/aliases"
 	std_message >"$MSG"
 	send postmaster
-	sent_ok
+	assert_sent
 	assert_rcpts '["alice@example.org", "bob@example.net", "backup@example.net", "tapes@example.net"]'
 }
 
@@ -40,7 +40,7 @@ teardown() { common_teardown; }
 	start -- "maildomain = example.org" "aliases = $BATS_TEST_TMPDIR/aliases"
 	std_message >"$MSG"
 	send root nobody www-data bob@example.net
-	sent_ok
+	assert_sent
 	assert_rcpts '["admin@example.org", "catchall@example.org", "bob@example.net"]'
 }
 
@@ -49,7 +49,7 @@ teardown() { common_teardown; }
 	start -- "maildomain = example.org" "aliases = $BATS_TEST_TMPDIR/aliases"
 	std_message >"$MSG"
 	send root
-	sent_ok
+	assert_sent
 	assert_rcpts '["root@example.org", "admin@example.org"]'
 }
 
@@ -58,7 +58,7 @@ teardown() { common_teardown; }
 	start -- "maildomain = example.org" "aliases = $BATS_TEST_TMPDIR/aliases"
 	std_message >"$MSG"
 	PB_TIMEOUT=10 send a
-	sent_ok
+	assert_sent
 	assert_rcpts '["a@example.org"]'
 }
 
@@ -75,7 +75,7 @@ teardown() { common_teardown; }
 	local t0=$SECONDS
 	PB_TIMEOUT=20 send all
 	[ "$status" -ne 124 ] || fail "postbote was still expanding aliases after 20 s"
-	sent_ok
+	assert_sent
 	[ $((SECONDS - t0)) -le 5 ] || fail "alias expansion took $((SECONDS - t0)) s"
 	run envelope rcpt_tos
 	local i
@@ -101,7 +101,7 @@ teardown() { common_teardown; }
 	start -- "aliases = $BATS_TEST_TMPDIR/aliases"
 	printf 'To: webmaster, bob@example.net\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	send -t
-	sent_ok
+	assert_sent
 	assert_rcpts '["alice@example.org", "bob@example.net"]'
 }
 
@@ -152,7 +152,7 @@ teardown() { common_teardown; }
 		body
 	EOF
 	send -t gina@example.net
-	sent_ok
+	assert_sent
 	assert_rcpts '["gina@example.net", "dave@example.net", "erin@example.net", "frank@example.net"]'
 	refute grep -qi 'bcc:' "$FAKE_OUT/msg-1.eml"
 }
@@ -173,7 +173,7 @@ teardown() { common_teardown; }
 		body
 	EOF
 	send -t
-	sent_ok
+	assert_sent
 	assert_rcpts '["dave@example.net"]'
 }
 
@@ -184,7 +184,7 @@ teardown() { common_teardown; }
 	printf 'To: bob@example.net, BOB@EXAMPLE.NET\nCc: Bob <Bob@Example.Net>\n%s\nbody\n' \
 		"$DATE_MSGID" >"$MSG"
 	send -t Bob@example.net 'Bob B. <bob@example.net>' carol@example.net bob@example.net
-	sent_ok
+	assert_sent
 	assert_rcpts '["Bob@example.net", "carol@example.net"]'
 }
 
@@ -193,7 +193,7 @@ teardown() { common_teardown; }
 	start -- "maildomain = example.org" "aliases = $BATS_TEST_TMPDIR/aliases"
 	std_message >"$MSG"
 	send root postmaster admin@example.org carol carol@example.org
-	sent_ok
+	assert_sent
 	assert_rcpts '["admin@example.org", "carol@example.org"]'
 }
 
@@ -235,7 +235,7 @@ teardown() { common_teardown; }
 	printf 'From: alice@example.org\nTo: Bob <bob@example.net\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	crlf <"$MSG" >"$WANT"
 	send bob@example.net
-	sent_ok
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 }
 
@@ -245,7 +245,7 @@ teardown() { common_teardown; }
 	start
 	printf 'To: bob@example.net\nCc: carol@example.net\n%s\nbody\n' "$DATE_MSGID" >"$MSG"
 	send -t dave@example.net
-	sent_ok
+	assert_sent
 	assert_rcpts '["dave@example.net", "bob@example.net", "carol@example.net"]'
 }
 

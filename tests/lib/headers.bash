@@ -1,10 +1,9 @@
 # The fake server and one account for tests that look at a single submission: its header
 # section and its envelope (tests/headers.bats, recipients.bats, envelope.bats). Plain SMTP
-# without AUTH unless a test asks for more. Load after lib/common.
+# without AUTH unless a test asks for more. Load after lib/common, whose send and assert_sent
+# these tests use.
 #
 #   start [fakesmtp options] [-- config lines]   the fake server and an account for it ($CONF)
-#   send ARGS...        postbote with $CONF and $MSG on stdin (run --separate-stderr)
-#   sent_ok             exit 0 and nothing on stderr
 #   envelope KEY [N]    a value of msg-N.json (lists as JSON)
 #   assert_rcpts JSON [N]                        the recipients of message N
 #   header_block [N]    the header section of msg-N.eml without CRs
@@ -23,16 +22,6 @@ start() {
 	fake_config --no-auth "$@"
 }
 
-# send ARGS...: postbote with the test's config and $MSG on stdin.
-send() {
-	run --separate-stderr pb -C "$CONF" "$@" <"$MSG"
-}
-
-sent_ok() {
-	[ "$status" -eq 0 ] || fail "postbote exited $status: $stderr"
-	[ -z "$stderr" ] || fail "unexpected stderr: $stderr"
-}
-
 # envelope KEY [N]: a value of msg-N.json (lists as JSON).
 envelope() { json_get "$FAKE_OUT/msg-${2:-1}.json" "$1"; }
 
@@ -44,6 +33,7 @@ assert_rcpts() { # JSON list [N]
 header_block() { sed -n '1,/^\r$/p' "$FAKE_OUT/msg-${1:-1}.eml" | sed '$d' | tr -d '\r'; }
 
 # DATE_MSGID: fields that keep postbote from adding any, for messages compared byte for byte.
+# shellcheck disable=SC2034 # used by the .bats files
 DATE_MSGID=$'Date: Sat, 01 Jun 2024 12:00:00 +0000\nMessage-ID: <headers-test@example.org>\n'
 
 nothing_sent() {

@@ -1,7 +1,7 @@
 # The queue against the fake server, shared by tests/queue_faults.bats, deliver.bats,
 # queue_admin.bats, queue_policy.bats and queue_durability.bats (`load lib/queue` after
 # `load lib/common`), and the parts that also fit tests/queue_postfix.bats (q_ids, state_get,
-# wait_due, wait_all_due).
+# wait_due, wait_all_due, tag_count).
 #
 # Each file does
 #   setup_file() { common_setup_file; }
@@ -20,15 +20,17 @@
 # Helpers
 #   q_conf FILE PORT [LINE...], q_start [fakesmtp options], healthy_restart [fakesmtp options]
 #   q_ids [AREA], q_count AREA, state_get ID KEY [AREA], wait_due ID..., wait_all_due
-#   msg_count, tag_count TAG, tagged_message TAG, run_queue [ARGS...]
+#   msg_count, tag_count TAG [FILE...], tagged_message TAG, run_queue [ARGS...]
 #   assert_queued [FRAGMENT...], assert_queue_file ID RCPT..., assert_delivered_once [RCPT...],
-#   assert_area_empty AREA, assert_nothing_kept, assert_sent
+#   assert_area_empty AREA, assert_nothing_kept (assert_sent is in lib/common)
 #   fault_queued, fault_tempfail, fault_refused: one row of the fault matrix each
 
+# shellcheck disable=SC2154 # status and stderr are set by the callers' run --separate-stderr
 queue_setup() {
 	common_setup
 	QDIR=$BATS_TEST_TMPDIR/queue
 	Q_EXTRA=()
+	# shellcheck disable=SC2034 # read by expire_setup (tests/queue_policy.bats)
 	Q_EXTRA_MORE=()
 	Q_MOUNT=
 	# shellcheck disable=SC2034 # read by fake_config, for a config written before any server runs
@@ -84,9 +86,9 @@ healthy_restart() {
 	q_conf "$CONF" "$FAKE_PORT"
 }
 
-q_ids() { # AREA: the message ids in QDIR/AREA, oldest first
+q_ids() { # [AREA]: the message ids in QDIR/AREA (default q), oldest first
 	local f
-	for f in "$QDIR/$1"/*; do
+	for f in "$QDIR/${1:-q}"/*; do
 		[ -f "$f" ] || continue
 		f=${f##*/}
 		[[ $f == *.state ]] || echo "$f"
@@ -117,10 +119,13 @@ msg_count() { # messages the fake server accepted
 	echo "$n"
 }
 
-# tag_count TAG: how many accepted messages carry Message-ID <TAG@example.org>
+# tag_count TAG [FILE...]: how many of the messages (default: those the fake server accepted)
+# carry Message-ID <TAG@example.org>
 tag_count() {
-	local n
-	n=$(grep -l -F "Message-ID: <$1@example.org>" "$FAKE_OUT"/msg-*.eml 2>/dev/null | wc -l)
+	local tag=$1 n
+	shift
+	[ $# -gt 0 ] || set -- "$FAKE_OUT"/msg-*.eml
+	n=$(grep -l -F "Message-ID: <$tag@example.org>" "$@" 2>/dev/null | wc -l)
 	echo "$n"
 }
 
@@ -203,11 +208,6 @@ assert_delivered_once() {
 	assert_area_empty q
 	assert_area_empty tmp
 	assert_area_empty failed
-}
-
-assert_sent() { # exit 0 and nothing on stderr
-	[ "$status" -eq 0 ] || fail "exit $status, expected 0; stderr: $stderr"
-	[ -z "$stderr" ] || fail "exit 0, but stderr: $stderr"
 }
 
 # shellcheck disable=SC2120 # options are for tests that need them
