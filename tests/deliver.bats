@@ -94,22 +94,28 @@ EOF
 	FAKESMTP=$f
 }
 
-@test "452 4.5.3 too many recipients: the rest go in further transactions on the same connection" {
-	rcpt_limit_server
-	FAKE_RCPT_LIMIT=2 q_start
+# five_in_three_transactions: $MSG to r1 ... r5@example.org with $CONF is sent (exit 0, nothing
+# on stderr) as three messages over the first connection, to r1 and r2, r3 and r4, and r5, each
+# $WANT byte for byte.
+five_in_three_transactions() {
+	local n
 	run --separate-stderr pb -C "$CONF" r1@example.org r2@example.org r3@example.org \
 		r4@example.org r5@example.org <"$MSG"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_equal "$(msg_count)" 3
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["r1@example.org", "r2@example.org"]'
 	assert_equal "$(json_get "$FAKE_OUT/msg-2.json" rcpt_tos)" '["r3@example.org", "r4@example.org"]'
 	assert_equal "$(json_get "$FAKE_OUT/msg-3.json" rcpt_tos)" '["r5@example.org"]'
-	local i
-	for i in 1 2 3; do
-		assert_equal "$(json_get "$FAKE_OUT/msg-$i.json" connection)" 1
-		assert_same_bytes "$WANT" "$FAKE_OUT/msg-$i.eml"
+	for n in 1 2 3; do
+		assert_equal "$(json_get "$FAKE_OUT/msg-$n.json" connection)" 1
+		assert_same_bytes "$WANT" "$FAKE_OUT/msg-$n.eml"
 	done
+}
+
+@test "452 4.5.3 too many recipients: the rest go in further transactions on the same connection" {
+	rcpt_limit_server
+	FAKE_RCPT_LIMIT=2 q_start
+	five_in_three_transactions
 	run grep -c '^1 tls RSET$' "$FAKE_OUT/transcript.log"
 	assert_output 2
 	assert_area_empty q
@@ -130,19 +136,7 @@ EOF
 @test "max_recipients = 2: five recipients go in three transactions over one connection" {
 	Q_EXTRA=("max_recipients = 2")
 	q_start
-	run --separate-stderr pb -C "$CONF" r1@example.org r2@example.org r3@example.org \
-		r4@example.org r5@example.org <"$MSG"
-	assert_success
-	assert_equal "$stderr" ""
-	assert_equal "$(msg_count)" 3
-	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["r1@example.org", "r2@example.org"]'
-	assert_equal "$(json_get "$FAKE_OUT/msg-2.json" rcpt_tos)" '["r3@example.org", "r4@example.org"]'
-	assert_equal "$(json_get "$FAKE_OUT/msg-3.json" rcpt_tos)" '["r5@example.org"]'
-	local i
-	for i in 1 2 3; do
-		assert_equal "$(json_get "$FAKE_OUT/msg-$i.json" connection)" 1
-		assert_same_bytes "$WANT" "$FAKE_OUT/msg-$i.eml"
-	done
+	five_in_three_transactions
 	# and from the queue as well
 	run --separate-stderr pb -C "$DOWN" r1@example.org r2@example.org r3@example.org <"$MSG"
 	assert_queued
