@@ -6,11 +6,7 @@ load lib/common
 load lib/sasl
 
 setup_file() { common_setup_file; }
-setup() {
-	common_setup
-	std_message >"$MSG"
-	std_message | crlf >"$WANT"
-}
+setup() { sasl_setup; }
 teardown() { common_teardown; }
 
 assert_authenticated_with() { # MECH

@@ -59,13 +59,8 @@ wrong_version() { sed -i '1s/.*/postbote-queue 9/' "$1"; }
 
 @test "two queue runners started together on 20 messages deliver each exactly once" {
 	q_start --delay EOM=0.05
-	# (no loop variable "i" around `run`: Bats 1.8's run overwrites a global i)
 	local k
-	for ((k = 1; k <= 20; k++)); do
-		tagged_message "pair-$k" >"$MSG"
-		run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-		[[ $stderr =~ $QUEUED_RE ]] || fail "message $k not queued: $stderr"
-	done
+	queue_tagged pair-{1..20}
 	assert_equal "$(q_count q)" 20
 	wait_all_due
 	# both wait for the same file, so they start within a few milliseconds of each other

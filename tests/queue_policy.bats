@@ -126,12 +126,7 @@ expire_setup() {
 
 @test "queue_flush: after a direct success, due messages go out over the same connection" {
 	q_start
-	local t
-	for t in flush-1 flush-2; do
-		tagged_message "$t" >"$MSG"
-		run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-		[[ $stderr =~ $QUEUED_RE ]] || fail "not queued: $stderr"
-	done
+	queue_tagged flush-1 flush-2
 	wait_all_due
 	q_conf "$CONF" "$FAKE_PORT" "queue_flush = on"
 	tagged_message direct >"$MSG"

@@ -254,22 +254,12 @@ auth_payload() {
 
 @test "Postfix+Dovecot: auth = PLAIN" {
 	need_postfix
-	pf_conf "$CONF" submission auth=PLAIN
-	off=$(pf_log_size)
-	pf_send
-	[ "$status" -eq 0 ] || fail "postbote exited $status; stderr: $stderr"
-	maildir_wait 1
-	run pf_session submission "$off"
-	assert_output --partial "sasl_method=PLAIN, sasl_username=$PF_USER"
+	pf_auth_with PLAIN
 }
 
 @test "Postfix+Dovecot: SCRAM-SHA-256 for the user whose password has blanks and UTF-8" {
 	need_postfix
-	pf_conf "$CONF" submission auth=SCRAM-SHA-256 "user=$PF_USER2" "password=$PF_PASS2" "from=$PF_FROM2"
-	off=$(pf_log_size)
-	pf_send
-	[ "$status" -eq 0 ] || fail "postbote exited $status; stderr: $stderr"
-	run pf_session submission "$off"
+	pf_deliver submission auth=SCRAM-SHA-256 "user=$PF_USER2" "password=$PF_PASS2" "from=$PF_FROM2"
 	assert_output --partial "sasl_method=SCRAM-SHA-256, sasl_username=$PF_USER2"
 }
 

@@ -6,10 +6,7 @@ load lib/common
 load lib/sasl
 
 setup_file() { common_setup_file; }
-setup() {
-	common_setup
-	std_message >"$MSG"
-}
+setup() { sasl_setup; }
 teardown() { common_teardown; }
 
 # handshake_fails [--untrusted] MODE FRAGMENT [fakesmtp options]: postbote against a server with

@@ -20,7 +20,7 @@
 # Helpers
 #   q_conf FILE PORT [LINE...], q_start [fakesmtp options], healthy_restart [fakesmtp options]
 #   q_ids [AREA], q_count AREA, state_get ID KEY [AREA], wait_due ID..., wait_all_due
-#   msg_count, tag_count TAG [FILE...], tagged_message TAG, run_queue [ARGS...]
+#   msg_count, tag_count TAG [FILE...], tagged_message TAG, queue_tagged TAG..., run_queue [ARGS...]
 #   assert_queued [FRAGMENT...], assert_queue_file ID RCPT..., assert_delivered_once [RCPT...],
 #   assert_area_empty AREA, assert_nothing_kept (assert_sent is in lib/common)
 #   fault_queued, fault_tempfail, fault_refused: one row of the fault matrix each
@@ -136,6 +136,17 @@ tagged_message() {
 }
 
 QUEUED_RE='^postbote: queued as ([0-9]{14}\.[0-9a-f]{10}): (.+); will retry$'
+
+# queue_tagged TAG...: tagged_message TAG to bob@example.org through $DOWN, for each TAG; each
+# must say "queued as"
+queue_tagged() {
+	local t	# not "i": Bats 1.8's run overwrites a global i
+	for t in "$@"; do
+		tagged_message "$t" >"$MSG"
+		run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+		[[ $stderr =~ $QUEUED_RE ]] || fail "$t not queued: $stderr"
+	done
+}
 
 # assert_queued [FRAGMENT...]: exit 0 and exactly one stderr line "postbote: queued as ID:
 # REASON; will retry" with the fragments; ID is the only message in q/, with its state, and
