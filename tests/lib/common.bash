@@ -58,7 +58,10 @@ case $POSTBOTE in
 esac
 PYTHON=${FAKESMTP_PYTHON:-/usr/bin/python3}
 FAKESMTP=$TESTS_DIR/fakesmtp.py
-export POSTBOTE PYTHON FAKESMTP
+# the servers import tests/fakelib.py (and one test imports fakesmtp.py): no __pycache__ in the
+# source tree
+PYTHONDONTWRITEBYTECODE=1
+export POSTBOTE PYTHON FAKESMTP PYTHONDONTWRITEBYTECODE
 
 FAKE_USER=alice
 FAKE_PASS='s3cr3t:Pa55-word'
