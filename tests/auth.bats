@@ -3,23 +3,11 @@
 # credentials without TLS.
 
 load lib/common
+load lib/sasl
 
 setup_file() { common_setup_file; }
-setup() {
-	common_setup
-	std_message >"$MSG"
-	std_message | crlf >"$WANT"
-}
+setup() { sasl_setup; }
 teardown() { common_teardown; }
-
-# auth_with MECHS [config lines]: the server offers only MECHS over STARTTLS; send one message.
-auth_with() {
-	local mechs=$1
-	shift
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --auth-mechs "$mechs"
-	fake_config "$@"
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-}
 
 assert_authenticated_with() { # MECH
 	assert_success

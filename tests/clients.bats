@@ -7,29 +7,20 @@
 # is missing (packages git-email with libmailtools-perl, bsd-mailx, s-nail).
 
 # shellcheck disable=SC2030,SC2031 # every @test runs in a subshell of its own: exports stay there
-bats_require_minimum_version 1.5.0
 
-load /usr/lib/bats/bats-support/load
-load /usr/lib/bats/bats-assert/load
+load lib/common
 load lib/postfix
-
-POSTBOTE=${POSTBOTE:-$BATS_TEST_DIRNAME/../build/src/postbote}
-case $POSTBOTE in
-/*) ;;
-*) POSTBOTE=$PWD/$POSTBOTE ;;
-esac
 
 setup_file() { postfix_setup_file clients; }
 
 teardown_file() { postfix_teardown_file; }
 
 setup() {
-	[ -x "$POSTBOTE" ] || fail "no postbote binary at $POSTBOTE (build first, or set POSTBOTE)"
+	# the clients read ~/.gitconfig, ~/.mailrc and the like: common_setup gives each test a HOME
+	# of its own, never the real user's
+	common_setup
+	unset MAILRC
 	maildir_clear
-	# the clients read ~/.gitconfig, ~/.mailrc and the like: never the real user's
-	export HOME=$BATS_TEST_TMPDIR/home
-	mkdir -p "$HOME"
-	unset POSTBOTE_CONFIG MAILRC
 	CONF=$BATS_TEST_TMPDIR/config
 }
 
@@ -44,6 +35,22 @@ delivered_to() {
 
 # header_of FILE: the header section of a delivered message.
 header_of() { sed '/^$/q' "$1"; }
+
+# assert_three_copies RETURN_PATH FROM [FUNCTION]: bob (To), carol (Cc) and dave (Bcc) each got
+# exactly one copy, whose header has "Return-Path: <RETURN_PATH>" and "From: FROM" and no Bcc:
+# field; FUNCTION FILE then runs for each copy, with its header in $output and $lines.
+assert_three_copies() {
+	local a f
+	maildir_wait 3
+	for a in bob@example.org carol@example.org dave@example.org; do
+		f=$(delivered_to "$a")
+		run header_of "$f"
+		assert_line "Return-Path: <$1>"
+		assert_line "From: $2"
+		refute_line --regexp '^[Bb][Cc][Cc]:'
+		[ -z "${3:-}" ] || "$3" "$f"
+	done
+}
 
 need() { # PROGRAM PACKAGE
 	command -v "$1" >/dev/null || skip "$1 is not installed (Debian package $2)"
@@ -84,22 +91,16 @@ make_patch() {
 		--to='Bob <bob@example.org>' --cc=carol@example.org --bcc=dave@example.org \
 		--suppress-cc=all --confirm=never --quiet "$PATCH"
 	[ "$status" -eq 0 ] || fail "git send-email exited $status: $stderr"
-	maildir_wait 3
-	local f
-	for a in bob@example.org carol@example.org dave@example.org; do
-		f=$(delivered_to "$a")
-		run header_of "$f"
-		assert_line 'Return-Path: <alice@example.org>'
-		assert_line 'From: Alice <alice@example.org>'
+	patch_copy() {
 		assert_line 'To: Bob <bob@example.org>'
 		assert_line 'Subject: [PATCH] =?UTF-8?q?README:=20greet=20the=20w=C3=B6rld?='
 		assert_line --regexp '^Message-I[dD]: <[^<>]+-1-alice@example\.org>$'
-		refute_line --regexp '^(Bcc|BCC|bcc):'
 		# git's own Message-Id: postbote added no second one
 		assert_equal "$(grep -ci '^message-id:' <<<"$output")" 1
-		run grep -x '+wörld' "$f"
+		run grep -x '+wörld' "$1"
 		assert_success
-	done
+	}
+	assert_three_copies alice@example.org 'Alice <alice@example.org>' patch_copy
 }
 
 @test "git send-email with POSTBOTE_CONFIG and no envelope sender: the account's from" {
@@ -141,22 +142,16 @@ make_patch() {
 	run --separate-stderr timeout 60 bsd-mailx -s 'Grüße aus Köln' -c carol@example.org \
 		-b dave@example.org bob@example.org <<<$'Hello,\nthis is bsd-mailx.\nGrüße'
 	[ "$status" -eq 0 ] || fail "bsd-mailx exited $status: $stderr"
-	maildir_wait 3
-	local a f
-	for a in bob@example.org carol@example.org dave@example.org; do
-		f=$(delivered_to "$a")
-		run header_of "$f"
-		assert_line "Return-Path: <$PF_FROM>"
-		assert_line "From: $PF_FROM"
+	mailx_copy() {
 		assert_line 'To: bob@example.org'
 		assert_line 'Cc: carol@example.org'
 		assert_line 'Subject: Grüße aus Köln'
 		assert_line --regexp '^Date: '
 		assert_line --regexp "^Message-ID: <[^<>@ ]+@example\.org>\$"
-		refute_line --regexp '^[Bb][Cc][Cc]:'
-		run tail -1 "$f"
+		run tail -1 "$1"
 		assert_output 'Grüße'
-	done
+	}
+	assert_three_copies "$PF_FROM" "$PF_FROM" mailx_copy
 }
 
 @test "s-nail (mta=postbote, -r): -i -F -f -- rcpts; To, Cc and Bcc get it" {
@@ -167,17 +162,11 @@ make_patch() {
 		-S sendwait -S ttycharset=utf-8 -s 'Grüße von s-nail' -r 'Alice <alice@example.org>' \
 		-c carol@example.org -b dave@example.org bob@example.org <<<$'Hello,\nthis is s-nail.\nGrüße'
 	[ "$status" -eq 0 ] || fail "s-nail exited $status: $stderr"
-	maildir_wait 3
-	local a f
-	for a in bob@example.org carol@example.org dave@example.org; do
-		f=$(delivered_to "$a")
-		run header_of "$f"
-		assert_line 'Return-Path: <alice@example.org>'
-		assert_line 'From: Alice <alice@example.org>'
-		refute_line --regexp '^[Bb][Cc][Cc]:'
+	snail_copy() {
 		assert_equal "$(grep -ci '^message-id:' <<<"$output")" 1
 		assert_equal "$(grep -ci '^date:' <<<"$output")" 1
-	done
+	}
+	assert_three_copies alice@example.org 'Alice <alice@example.org>' snail_copy
 }
 
 # ---- cron --------------------------------------------------------------------------------

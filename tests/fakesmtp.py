@@ -79,10 +79,7 @@ import base64
 import functools
 import hashlib
 import hmac
-import ipaddress
-import json
 import logging
-import os
 import re
 import secrets
 import signal
@@ -92,6 +89,8 @@ import time
 import warnings
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, auth_mechanism
+
+import fakelib
 
 COMMANDS = {"GREETING", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "EOM",
             "RSET", "NOOP", "QUIT", "VRFY", "HELP"}
@@ -171,64 +170,6 @@ class Script:
 
     def reply(self, cmd):
         return self.replies.get(cmd)
-
-
-class Recorder:
-    """Everything written to --outdir."""
-
-    def __init__(self, outdir):
-        self.outdir = outdir
-        os.makedirs(outdir, exist_ok=True)
-        self.transcript = open(os.path.join(outdir, "transcript.log"), "ab", buffering=0)
-        self.session = open(os.path.join(outdir, "session.log"), "ab", buffering=0)
-        self.connections = 0
-        self.messages = 0
-
-    def client_line(self, conn, tls, line):
-        body = line[:-2] if line.endswith(b"\r\n") else line.rstrip(b"\n")
-        mode = b"tls" if tls else b"plain"
-        self.transcript.write(b"%d %s %s\n" % (conn, mode, body))
-        self.session.write(b"%d C: %s\n" % (conn, body))
-
-    def server_bytes(self, conn, data, raw=False):
-        tag = b"S(raw)" if raw else b"S"
-        if raw:
-            shown = repr(data if len(data) <= 400 else data[:400] + b"...").encode()
-            self.session.write(b"%d %s: %s (%d bytes)\n" % (conn, tag, shown, len(data)))
-            return
-        for line in data.split(b"\r\n"):
-            if line:
-                self.session.write(b"%d %s: %s\n" % (conn, tag, line))
-
-    def event(self, conn, text):
-        self.session.write(b"%d -- %s\n" % (conn, text.encode("utf-8", "replace")))
-
-    def _atomic(self, name, data):
-        path = os.path.join(self.outdir, name)
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.rename(tmp, path)
-
-    def message(self, content, meta):
-        self.messages += 1
-        n = self.messages
-        meta = dict(meta, n=n, size=len(content))
-        self._atomic(f"msg-{n}.eml", content)
-        self._atomic(f"msg-{n}.json", (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode())
-        return n
-
-
-def parse_users(values):
-    users = {}
-    for v in values:
-        user, sep, password = v.partition(":")
-        if not sep:
-            raise SystemExit(f"fakesmtp: --auth wants USER:PASS, got {v!r}")
-        users[user.encode("utf-8")] = password.encode("utf-8")
-    return users
 
 
 def b64d(data):
@@ -433,8 +374,7 @@ class FakeSMTP(SMTP):
     def __init__(self, handler, **kwargs):
         self.fake = handler
         super().__init__(handler, **kwargs)
-        handler.rec.connections += 1
-        self.conn = handler.rec.connections
+        self.conn = handler.rec.new_connection()
         self.helo_command = None
         self.auth_user = self.auth_mech = self.auth_tls = None
         self.pipelined_after = []
@@ -475,7 +415,8 @@ class FakeSMTP(SMTP):
     def _client_line(self, line, reader):
         if self.in_data:
             return
-        self.fake.rec.client_line(self.conn, self.is_tls(), line)
+        body = line[:-2] if line.endswith(b"\r\n") else line.rstrip(b"\n")
+        self.fake.rec.client_line(self.conn, self.is_tls(), body)
         if len(reader._buffer):
             word = line.split(None, 1)[0].upper().decode("ascii", "replace") if line.strip() else ""
             self.pipelined_after.append(word if word in COMMANDS else "(continuation)")
@@ -572,8 +513,8 @@ def tls_context(conf):
 
 async def serve(conf):
     script = Script(conf)
-    users = parse_users(conf.auth)
-    rec = Recorder(conf.outdir)
+    users = fakelib.user_pairs(conf.auth, "fakesmtp", "--auth", "USER:PASS")
+    rec = fakelib.Recorder(conf.outdir)
     handler = Handler(conf, script, rec, users)
     ctx = tls_context(conf) if conf.tls != "none" else None
     excluded = [m for m in IMPLEMENTED_MECHS if m not in conf.auth_mechs]
@@ -600,13 +541,7 @@ async def serve(conf):
                                       ssl=ctx if conf.tls == "implicit" else None)
     port = server.sockets[0].getsockname()[1]
     rec.event(0, f"listening on {conf.listen} port {port}, tls={conf.tls}")
-    if conf.port_file:
-        tmp = f"{conf.port_file}.tmp.{os.getpid()}"
-        with open(tmp, "w") as f:
-            f.write(f"{port}\n")
-        os.rename(tmp, conf.port_file)
-    else:
-        print(port, flush=True)
+    fakelib.write_port_file(conf.port_file, port)
 
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -619,14 +554,7 @@ async def serve(conf):
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="fakesmtp.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--outdir", required=True)
-    p.add_argument("--port-file")
-    p.add_argument("--listen", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--hostname", default="fakesmtp.test")
-    p.add_argument("--tls", choices=("none", "starttls", "implicit"), default="none")
-    p.add_argument("--cert")
-    p.add_argument("--key")
+    fakelib.add_server_args(p, "fakesmtp.test")
     p.add_argument("--no-starttls", action="store_true")
     p.add_argument("--starttls-optional", action="store_true")
     p.add_argument("--raw-after-starttls")
@@ -646,13 +574,7 @@ def parse_args(argv):
     p.add_argument("--drop", action="append", default=[], metavar="CMD")
     p.add_argument("--debug", action="store_true", help="aiosmtpd's own log on stderr")
     conf = p.parse_args(argv)
-    try:
-        if not ipaddress.ip_address(conf.listen).is_loopback:
-            p.error("--listen must be a loopback address")
-    except ValueError:
-        p.error("--listen must be a loopback IP address")
-    if conf.tls != "none" and not (conf.cert and conf.key):
-        p.error(f"--tls {conf.tls} needs --cert and --key")
+    fakelib.check_server_args(p, conf)
     conf.auth_mechs_given = conf.auth_mechs is not None
     conf.auth_mechs = (conf.auth_mechs or "PLAIN LOGIN CRAM-MD5").upper().split()
     return conf

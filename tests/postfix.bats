@@ -2,23 +2,18 @@
 # postbote against a real Postfix smarthost with Dovecot SASL on loopback (tests/lib/postfix.bash).
 # Needs root (Postfix's master), postfix, dovecot-core, gnutls-bin; skipped without them.
 
-bats_require_minimum_version 1.5.0
-
-load /usr/lib/bats/bats-support/load
-load /usr/lib/bats/bats-assert/load
+load lib/common
 load lib/postfix
-
-POSTBOTE=${POSTBOTE:-$BATS_TEST_DIRNAME/../build/src/postbote}
+load lib/sasl
 
 setup_file() { postfix_setup_file postfix; }
 
 teardown_file() { postfix_teardown_file; }
 
 setup() {
-	[ -x "$POSTBOTE" ] || fail "no postbote binary at $POSTBOTE (build first, or set POSTBOTE)"
+	common_setup
 	maildir_clear
 	CONF=$BATS_TEST_TMPDIR/config
-	MSG=$BATS_TEST_TMPDIR/msg
 	write_msg "$MSG"
 }
 
@@ -50,11 +45,6 @@ write_msg() {
 	} >"$1"
 }
 
-# send ARGS...: run postbote with the test config; stdout/stderr separate, bounded in time.
-send() {
-	run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" "$@"
-}
-
 # shellcheck disable=SC2154 # stderr and stderr_lines are set by run --separate-stderr
 assert_one_stderr_line() {
 	if [ "${#stderr_lines[@]}" -ne 1 ]; then
@@ -71,37 +61,12 @@ use_stderr() {
 	lines=("${stderr_lines[@]}")
 }
 
-assert_no_stderr() {
-	[ -z "$stderr" ] || fail "unexpected stderr: $stderr"
-}
-
-# assert_sent: postbote exited 0 and said nothing.
-assert_sent() {
-	[ "$status" -eq 0 ] || fail "postbote exited $status; stderr: $stderr"
-	assert_no_stderr
-}
-
-# assert_delivered_intact: one message, equal to $MSG apart from delivery's headers.
-assert_delivered_intact() {
-	maildir_wait 1
-	run diff <(maildir_body 1) "$MSG"
-	assert_success
-}
-
-# session_log SERVICE OFFSET: the log lines of the first session of postfix/SERVICE/smtpd after
-# OFFSET, once that session has ended.
-session_log() {
-	pf_log_wait "$2" "postfix/$1/smtpd\[[0-9]+\]: disconnect from" || return 1
-	pf_log_since "$2" | grep -E "postfix/$1/smtpd\[[0-9]+\]:" |
-		sed -n '0,/disconnect from/p'
-}
-
 # ---- delivery ----------------------------------------------------------------------------
 
 @test "STARTTLS submission with AUTH delivers the message byte for byte" {
 	pf_conf "$CONF" submission
 	off=$(pf_log_size)
-	send bob@example.org <"$MSG"
+	pf_send bob@example.org
 	assert_sent
 	assert_output ''
 	assert_delivered_intact
@@ -113,7 +78,7 @@ session_log() {
 	assert_output --partial '(Authenticated sender: alice)'
 	assert_output --partial 'by postfix.test (Postfix) with ESMTPSA id'
 
-	run session_log submission "$off"
+	run pf_session submission "$off"
 	assert_output --partial 'sasl_method=SCRAM-SHA-256, sasl_username=alice'
 	refute_output --partial 'improper command pipelining'
 	assert_output --regexp 'disconnect from .* ehlo=2 starttls=1 auth=1 mail=1 rcpt=1 data=1 quit=1'
@@ -122,7 +87,7 @@ session_log() {
 @test "implicit TLS (smtps) with AUTH delivers the message byte for byte" {
 	pf_conf "$CONF" smtps
 	off=$(pf_log_size)
-	send bob@example.org <"$MSG"
+	pf_send bob@example.org
 	assert_sent
 	assert_delivered_intact
 
@@ -132,7 +97,7 @@ session_log() {
 	assert_output --regexp '\(using TLSv1\.[23] with cipher'
 	assert_output --partial '(Authenticated sender: alice)'
 
-	run session_log smtps "$off"
+	run pf_session smtps "$off"
 	assert_output --partial 'sasl_username=alice'
 	refute_output --partial 'improper command pipelining'
 	refute_output --partial 'starttls='
@@ -140,7 +105,7 @@ session_log() {
 
 @test "every recipient gets its own copy with its envelope" {
 	pf_conf "$CONF" submission
-	send bob@example.org carol@example.net 'dave@example.com' <"$MSG"
+	pf_send bob@example.org carol@example.net 'dave@example.com'
 	assert_sent
 	maildir_wait 3
 	run cat "$PF_MAILDIR"/new/*
@@ -156,12 +121,7 @@ session_log() {
 }
 
 @test "the listener without PIPELINING still delivers, one command at a time" {
-	pf_conf "$CONF" nopipe
-	off=$(pf_log_size)
-	send bob@example.org <"$MSG"
-	assert_sent
-	assert_delivered_intact
-	run session_log nopipe "$off"
+	pf_deliver nopipe
 	assert_output --partial 'discarding EHLO keywords: PIPELINING'
 	refute_output --partial 'improper command pipelining'
 	assert_output --regexp 'disconnect from .* auth=1 mail=1 rcpt=1 data=1'
@@ -187,37 +147,26 @@ session_log() {
 	EOF
 	chmod 600 "$CONF"
 	off=$(pf_log_size)
-	send -f "$PF_FROM2" bob@example.org <"$MSG"
+	pf_send -f "$PF_FROM2" bob@example.org
 	assert_sent
 	maildir_wait 1
 	run maildir_cat 1
 	assert_line "Return-Path: <$PF_FROM2>"
 	assert_output --partial "(Authenticated sender: $PF_USER2)"
-	run session_log submission "$off"
+	run pf_session submission "$off"
 	assert_output --partial "sasl_username=$PF_USER2"
 }
 
-# auth_with MECH: deliver with `auth = MECH` and check that Dovecot accepted that mechanism.
-auth_with() {
-	pf_conf "$CONF" submission "auth=$1"
-	off=$(pf_log_size)
-	send bob@example.org <"$MSG"
-	assert_sent
-	assert_delivered_intact
-	run session_log submission "$off"
-	assert_output --partial "sasl_method=$1, sasl_username=alice"
-}
-
-@test "auth = PLAIN works against Dovecot" { auth_with PLAIN; }
-@test "auth = LOGIN works against Dovecot" { auth_with LOGIN; }
-@test "auth = CRAM-MD5 works against Dovecot" { auth_with CRAM-MD5; }
-@test "auth = SCRAM-SHA-1 works against Dovecot" { auth_with SCRAM-SHA-1; }
-@test "auth = SCRAM-SHA-256 works against Dovecot" { auth_with SCRAM-SHA-256; }
+@test "auth = PLAIN works against Dovecot" { pf_auth_with PLAIN; }
+@test "auth = LOGIN works against Dovecot" { pf_auth_with LOGIN; }
+@test "auth = CRAM-MD5 works against Dovecot" { pf_auth_with CRAM-MD5; }
+@test "auth = SCRAM-SHA-1 works against Dovecot" { pf_auth_with SCRAM-SHA-1; }
+@test "auth = SCRAM-SHA-256 works against Dovecot" { pf_auth_with SCRAM-SHA-256; }
 
 @test "line endings: CRLF, bare CR and bare LF in the input all arrive as lines" {
 	pf_conf "$CONF" submission
 	printf 'Date: Sat, 01 Jun 2024 12:00:00 +0000\r\nMessage-ID: <eol@example.org>\r\nFrom: alice@example.org\nSubject: eol\r\rcrlf\r\ncr\rlf\nend\n' >"$MSG"
-	send bob@example.org <"$MSG"
+	pf_send bob@example.org
 	assert_sent
 	maildir_wait 1
 	run maildir_body 1
@@ -236,7 +185,7 @@ end"
 	pf_conf "$CONF" submission
 	printf '%s\n' 'Date: Sat, 01 Jun 2024 12:00:00 +0000' 'Message-ID: <dot@example.org>' \
 		'From: alice@example.org' '' 'before' '.' 'after' >"$MSG"
-	send -i bob@example.org <"$MSG"
+	pf_send -i bob@example.org
 	assert_sent
 	assert_delivered_intact
 }
@@ -250,7 +199,7 @@ end"
 			printf "%s%08d abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\n",
 				(i % 7 == 0 ? "." : ""), i }'
 	} >"$MSG"
-	send bob@example.org <"$MSG"
+	pf_send bob@example.org
 	assert_sent
 	maildir_wait 1 60
 	[ "$(maildir_body 1 | sha256sum)" = "$(sha256sum <"$MSG")" ] || fail "the delivered message differs"
@@ -258,7 +207,7 @@ end"
 
 @test "-v transcript against Postfix hides the AUTH payload" {
 	pf_conf "$CONF" submission auth=PLAIN
-	send -v bob@example.org <"$MSG"
+	pf_send -v bob@example.org
 	[ "$status" -eq 0 ] || fail "postbote exited $status; stderr: $stderr"
 	use_stderr
 	assert_line --partial '<-- 220 postfix.test ESMTP'
@@ -273,7 +222,7 @@ end"
 
 @test "logfile records the delivery with Postfix's reply" {
 	pf_conf "$CONF" submission "logfile=$BATS_TEST_TMPDIR/post.log"
-	send bob@example.org carol@example.net <"$MSG"
+	pf_send bob@example.org carol@example.net
 	assert_sent
 	run cat "$BATS_TEST_TMPDIR/post.log"
 	assert_success
@@ -289,12 +238,12 @@ end"
 @test "wrong password: exit 77, one line quoting the 535, nothing delivered" {
 	pf_conf "$CONF" submission "password=not-$PF_PASS"
 	off=$(pf_log_size)
-	send bob@example.org <"$MSG"
+	pf_send bob@example.org
 	assert_failure 77
 	assert_one_stderr_line
 	use_stderr
 	assert_line --regexp '^postbote: authentication failed.*: 535 5\.7\.8'
-	run session_log submission "$off"
+	run pf_session submission "$off"
 	assert_output --partial 'authentication failed'
 	assert_output --regexp 'disconnect from .* auth=0/1'
 	refute_output --partial 'mail='
@@ -305,12 +254,12 @@ end"
 	# The plain listener offers AUTH in the clear; a client that sent credentials would succeed.
 	pf_conf "$CONF" plain
 	off=$(pf_log_size)
-	send bob@example.org <"$MSG"
+	pf_send bob@example.org
 	assert_failure 69
 	assert_one_stderr_line
 	use_stderr
 	assert_line --partial "postbote: localhost does not offer STARTTLS"
-	run session_log plain "$off"
+	run pf_session plain "$off"
 	assert_output --partial '< localhost[127.0.0.1]: EHLO'
 	refute_output --regexp '< localhost\[127\.0\.0\.1\]: (AUTH|MAIL|RCPT|DATA)'
 	refute_output --regexp 'disconnect from .*(auth|mail)='
@@ -321,19 +270,19 @@ end"
 @test "certificate from an untrusted CA: exit 76, no credentials sent" {
 	pf_conf "$CONF" submission "tls_trust_file=$PF_CADIR/other-ca.pem"
 	off=$(pf_log_size)
-	send bob@example.org <"$MSG"
+	pf_send bob@example.org
 	assert_failure 76
 	assert_one_stderr_line
 	use_stderr
 	assert_line --regexp '^postbote: TLS handshake with localhost failed: certificate'
-	run session_log submission "$off"
+	run pf_session submission "$off"
 	refute_output --regexp 'disconnect from .*auth='
 	[ "$(maildir_count)" -eq 0 ]
 }
 
 @test "certificate from an untrusted CA on the smtps port: exit 76" {
 	pf_conf "$CONF" smtps "tls_trust_file=$PF_CADIR/other-ca.pem"
-	send bob@example.org <"$MSG"
+	pf_send bob@example.org
 	assert_failure 76
 	assert_one_stderr_line
 	use_stderr
@@ -344,7 +293,7 @@ end"
 @test "nothing listening on the port: exit 75" {
 	_pf_not_listening "$PF_CLOSED" || skip "port $PF_CLOSED got taken meanwhile"
 	pf_conf "$CONF" closed
-	send bob@example.org <"$MSG"
+	pf_send bob@example.org
 	assert_failure 75
 	assert_one_stderr_line
 	use_stderr

@@ -4,23 +4,18 @@
 # "452 4.5.3 too many recipients" makes postbote open further transactions.
 # Needs root (Postfix's master), postfix, dovecot-core, gnutls-bin; skipped without them.
 
-bats_require_minimum_version 1.5.0
-
-load /usr/lib/bats/bats-support/load
-load /usr/lib/bats/bats-assert/load
+load lib/common
 load lib/postfix
-
-POSTBOTE=${POSTBOTE:-$BATS_TEST_DIRNAME/../build/src/postbote}
+load lib/queue
 
 setup_file() { postfix_setup_file queue-postfix; }
 
 teardown_file() { postfix_teardown_file; }
 
 setup() {
-	[ -x "$POSTBOTE" ] || fail "no postbote binary at $POSTBOTE (build first, or set POSTBOTE)"
+	common_setup
 	maildir_clear
 	CONF=$BATS_TEST_TMPDIR/config
-	MSG=$BATS_TEST_TMPDIR/msg
 	QDIR=$BATS_TEST_TMPDIR/queue
 }
 
@@ -29,58 +24,33 @@ teardown() {
 	[ -z "${PF_PAUSED:-}" ] || postfix_resume
 }
 
-# q_conf LISTENER [key=value...]: $CONF for LISTENER with the queue on in $QDIR, retries after
-# 1 s. queue_dir is given in [defaults] as well, so that -q and -bp never look at the system's
-# queue (see tests/queue.bats, "-bp and -q without -a use the queue_dir set in the account").
-q_conf() {
+# pf_queue_conf LISTENER [key=value...]: $CONF for LISTENER with the queue on in $QDIR, retries
+# after 1 s. queue_dir is given in [defaults] as well, so that -q and -bp never look at the
+# system's queue (see tests/queue_admin.bats, "-bp and -q without -a use the queue_dir set in
+# the account").
+pf_queue_conf() {
 	local l=$1
 	shift
 	pf_conf "$CONF" "$l" queue=on "queue_dir=$QDIR" queue_retry_min=1s "$@"
 	printf '\n[defaults]\nqueue_dir = %s\n' "$QDIR" >>"$CONF"
 }
 
-tagged_message() { # TAG
+# dotted_message TAG: a message with its own Message-ID and Subject and a line that starts
+# with a dot, so that it goes through dot-stuffing on the way in and out of the queue.
+dotted_message() {
 	printf '%s\n' 'Date: Sat, 01 Jun 2024 12:00:00 +0000' "Message-ID: <$1@example.org>" \
 		'From: Alice <alice@example.org>' 'To: Bob <bob@example.org>' "Subject: $1" '' \
 		"This is $1." '.a line with a leading dot'
 }
 
-q_ids() {
-	local f
-	for f in "$QDIR"/q/*; do
-		[ -f "$f" ] || continue
-		f=${f##*/}
-		[[ $f == *.state ]] || echo "$f"
-	done
-}
-
-_q_all_due() {
-	local id next now
-	now=$(date +%s)
-	for id in $(q_ids); do
-		next=$(sed -n 's/^next: //p' "$QDIR/q/$id.state")
-		[ "${next:-0}" -le "$now" ] || return 1
-	done
-}
-
-wait_all_due() {
-	_pf_poll 100 _q_all_due || fail "queued messages not due after 10 s"
-}
-
-tag_count() { # TAG: delivered copies carrying that Message-ID
-	local n
-	n=$(grep -l -F "Message-ID: <$1@example.org>" "$PF_MAILDIR"/new/* 2>/dev/null | wc -l)
-	echo "$n"
-}
-
 @test "Postfix down: 10 submissions are queued (exit 0); once it is back, -q delivers each exactly once" {
-	q_conf submission
+	pf_queue_conf submission
 	postfix_pause
 	PF_PAUSED=1
 	# (no loop variable "i" around `run`: Bats 1.8's run overwrites a global i)
 	local k
 	for ((k = 1; k <= 10; k++)); do
-		tagged_message "pfq-$k" >"$MSG"
+		dotted_message "pfq-$k" >"$MSG"
 		run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" bob@example.org <"$MSG"
 		[ "$status" -eq 0 ] || fail "submission $k exited $status: $stderr"
 		[[ $stderr =~ ^postbote:\ queued\ as\ [0-9.a-f]+:\ cannot\ connect\ to\ localhost\ port\ $PF_SUBMISSION:\ Connection\ refused\;\ will\ retry$ ]] ||
@@ -102,7 +72,7 @@ tag_count() { # TAG: delivered copies carrying that Message-ID
 	# one session for all ten, and each message exactly once
 	pf_log_wait "$off" 'postfix/submission/smtpd\[[0-9]+\]: disconnect from .* mail=10 rcpt=10 data=10'
 	for ((k = 1; k <= 10; k++)); do
-		[ "$(tag_count "pfq-$k")" -eq 1 ] || fail "pfq-$k delivered $(tag_count "pfq-$k") times"
+		[ "$(tag_count "pfq-$k" "$PF_MAILDIR"/new/*)" -eq 1 ] || fail "pfq-$k delivered $(tag_count "pfq-$k" "$PF_MAILDIR"/new/*) times"
 	done
 	[ -z "$(q_ids)" ] || fail "still queued: $(q_ids)"
 	# a second run finds nothing, and nothing more arrives
@@ -113,8 +83,8 @@ tag_count() { # TAG: delivered copies carrying that Message-ID
 }
 
 @test "smtpd_recipient_limit = 50: one message to 120 recipients reaches all 120 in three transactions" {
-	q_conf limit50
-	tagged_message many >"$MSG"
+	pf_queue_conf limit50
+	dotted_message many >"$MSG"
 	local rcpts=() i
 	for ((i = 1; i <= 120; i++)); do
 		rcpts+=("$(printf 'r%03d@example.org' "$i")")
@@ -137,8 +107,8 @@ tag_count() { # TAG: delivered copies carrying that Message-ID
 }
 
 @test "smtpd_recipient_limit = 50 from the queue: 120 recipients queued while Postfix is down all arrive" {
-	q_conf limit50
-	tagged_message many-queued >"$MSG"
+	pf_queue_conf limit50
+	dotted_message many-queued >"$MSG"
 	local rcpts=() i
 	for ((i = 1; i <= 120; i++)); do
 		rcpts+=("$(printf 'q%03d@example.org' "$i")")

@@ -19,6 +19,8 @@ import sys
 import threading
 import time
 
+import fakelib
+
 
 def serve(conn, args):
     try:
@@ -59,10 +61,7 @@ def main():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", 0))
     s.listen(8)
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % s.getsockname()[1])
-    os.rename(tmp, args.port_file)
+    fakelib.write_port_file(args.port_file, s.getsockname()[1])
     while True:
         conn, _ = s.accept()
         threading.Thread(target=serve, args=(conn, args), daemon=True).start()

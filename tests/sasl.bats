@@ -7,39 +7,16 @@
 
 load lib/common
 load lib/postfix
+load lib/sasl
 
-SASLSMTP=$TESTS_DIR/saslsmtp.py
 TOKEN='ya29.a0AfB_byC-x.y~z+/w=='
 
-setup_file() {
-	common_setup_file
-	export PF_READY=
-	if postfix_can_run; then
-		postfix_setup_file sasl && PF_READY=1
-	fi
-}
-
+setup_file() { sasl_setup_file sasl; }
 teardown_file() { postfix_teardown_file; }
-
-setup() {
-	common_setup
-	CONF=$BATS_TEST_TMPDIR/postbote.conf	# fake_config and pf_conf write it
-	std_message >"$MSG"
-	std_message | crlf >"$WANT"
-}
+setup() { sasl_setup; }
 teardown() { common_teardown; }
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-# sasl_server ARGS...: tests/saslsmtp.py in place of fakesmtp.py (same options where they overlap).
-sasl_server() {
-	"$PYTHON" -c 'import OpenSSL' 2>/dev/null || skip "saslsmtp.py needs pyOpenSSL (python3-openssl)"
-	FAKESMTP=$SASLSMTP fake_start "$@"
-}
-
-send() {
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-}
 
 # assert_authenticated MECH [CB]: delivered after AUTH MECH (with channel binding CB, or none).
 assert_authenticated() {
@@ -48,6 +25,21 @@ assert_authenticated() {
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_mechanism)" "$1"
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_cb)" "${2:-null}"
+}
+
+# password_login MECHS [saslsmtp options] [-- config lines]: saslsmtp.py offers MECHS to the
+# test user, who has a password; an account for it with the config lines; one message sent.
+password_login() {
+	local mechs=$1 opts=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		opts+=("$1")
+		shift
+	done
+	[ "${1:-}" = -- ] && shift
+	sasl_server --auth "$FAKE_USER:$FAKE_PASS" --auth-mechs "$mechs" "${opts[@]}"
+	fake_config "$@"
+	send
 }
 
 # auth_get KEY: KEY of the last AUTH exchange the server saw (auth.jsonl).
@@ -65,75 +57,43 @@ auth_payload() {
 	client_lines | sed -n 's/^AUTH [A-Z0-9-]* //p' | head -n 1 | base64 -d | sed 's/\x01/^A/g'
 }
 
-refute_sent_anything() {
-	refute_client_sent '^(AUTH|MAIL|RCPT|DATA)'
-	assert_file_not_exist "$FAKE_OUT/msg-1.eml"
-}
-
-need_postfix() {
-	[ -n "${PF_READY:-}" ] || skip "needs root, postfix and dovecot-core (tests/lib/postfix.bash)"
-	maildir_clear
-}
-
-pf_session() { # SERVICE OFFSET
-	pf_log_wait "$2" "postfix/$1/smtpd\[[0-9]+\]: disconnect from" || return 1
-	pf_log_since "$2" | grep -E "postfix/$1/smtpd\[[0-9]+\]:" | sed -n '0,/disconnect from/p'
-}
-
-pf_send() {
-	run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" bob@example.org <"$MSG"
-}
-
 # ---- SCRAM-*-PLUS: channel binding -------------------------------------------------------------
 
 @test "auth = on picks SCRAM-SHA-256-PLUS over everything else; TLS 1.3 binds with tls-exporter" {
-	sasl_server --tls starttls --auth "$FAKE_USER:$FAKE_PASS" \
-		--auth-mechs "PLAIN LOGIN SCRAM-SHA-1 SCRAM-SHA-256 SCRAM-SHA-1-PLUS SCRAM-SHA-256-PLUS"
-	fake_config
-	send
+	password_login "PLAIN LOGIN SCRAM-SHA-1 SCRAM-SHA-256 SCRAM-SHA-1-PLUS SCRAM-SHA-256-PLUS" \
+		--tls starttls
 	assert_authenticated SCRAM-SHA-256-PLUS tls-exporter
 	assert_equal "$(auth_get gs2)" "p=tls-exporter,,"
 	assert_equal "$(auth_get tls_version)" TLSv1.3
 }
 
 @test "on TLS 1.2 SCRAM-SHA-256-PLUS binds with tls-unique" {
-	sasl_server --tls starttls --tls-max 1.2 --auth "$FAKE_USER:$FAKE_PASS" \
-		--auth-mechs "SCRAM-SHA-256 SCRAM-SHA-256-PLUS PLAIN"
-	fake_config
-	send
+	password_login "SCRAM-SHA-256 SCRAM-SHA-256-PLUS PLAIN" --tls starttls --tls-max 1.2
 	assert_authenticated SCRAM-SHA-256-PLUS tls-unique
 	assert_equal "$(auth_get gs2)" "p=tls-unique,,"
 }
 
 @test "SCRAM-SHA-1-PLUS ranks above SCRAM-SHA-256 (implicit TLS)" {
-	sasl_server --tls implicit --auth "$FAKE_USER:$FAKE_PASS" \
-		--auth-mechs "SCRAM-SHA-256 SCRAM-SHA-1-PLUS PLAIN"
-	fake_config
-	send
+	password_login "SCRAM-SHA-256 SCRAM-SHA-1-PLUS PLAIN" --tls implicit
 	assert_authenticated SCRAM-SHA-1-PLUS tls-exporter
 }
 
 @test "auth = SCRAM-SHA-1-PLUS by name, on TLS 1.2" {
-	sasl_server --tls starttls --tls-max 1.2 --auth "$FAKE_USER:$FAKE_PASS" \
-		--auth-mechs "SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS"
-	fake_config "auth = SCRAM-SHA-1-PLUS"
-	send
+	password_login "SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS" --tls starttls --tls-max 1.2 \
+		-- "auth = SCRAM-SHA-1-PLUS"
 	assert_authenticated SCRAM-SHA-1-PLUS tls-unique
 }
 
 @test "without TLS, auth = on passes over the -PLUS mechanisms to SCRAM-SHA-256 (gs2 n,,)" {
-	sasl_server --auth "$FAKE_USER:$FAKE_PASS" --auth-plain-ok \
-		--auth-mechs "SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS SCRAM-SHA-256"
-	fake_config "auth_plaintext = allow"
-	send
+	password_login "SCRAM-SHA-256-PLUS SCRAM-SHA-1-PLUS SCRAM-SHA-256" --auth-plain-ok \
+		-- "auth_plaintext = allow"
 	assert_authenticated SCRAM-SHA-256
 	assert_equal "$(auth_get gs2)" "n,,"
 }
 
 @test "auth = SCRAM-SHA-256-PLUS without TLS: exit 77, says why, no AUTH sent" {
-	sasl_server --auth "$FAKE_USER:$FAKE_PASS" --auth-plain-ok --auth-mechs "SCRAM-SHA-256-PLUS"
-	fake_config "auth_plaintext = allow" "auth = SCRAM-SHA-256-PLUS"
-	send
+	password_login "SCRAM-SHA-256-PLUS" --auth-plain-ok \
+		-- "auth_plaintext = allow" "auth = SCRAM-SHA-256-PLUS"
 	assert_equal "$status" 77
 	assert_error_line "SCRAM-SHA-256-PLUS needs TLS channel binding"
 	refute_sent_anything
@@ -151,11 +111,9 @@ pf_send() {
 # ---- EXTERNAL and GSSAPI: only when named ----------------------------------------------------
 
 @test "auth = on never picks EXTERNAL or GSSAPI (nor XOAUTH2, OAUTHBEARER)" {
-	sasl_server --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --client-ca "$CA_DIR/ca.pem" \
-		--external "postbote test client" \
-		--auth-mechs "EXTERNAL GSSAPI XOAUTH2 OAUTHBEARER LOGIN"
-	fake_config "tls_cert_file = $CA_DIR/client.pem" "tls_key_file = $CA_DIR/client.key"
-	send
+	password_login "EXTERNAL GSSAPI XOAUTH2 OAUTHBEARER LOGIN" --tls starttls \
+		--client-ca "$CA_DIR/ca.pem" --external "postbote test client" \
+		-- "tls_cert_file = $CA_DIR/client.pem" "tls_key_file = $CA_DIR/client.key"
 	assert_authenticated LOGIN
 }
 
@@ -296,22 +254,12 @@ pf_send() {
 
 @test "Postfix+Dovecot: auth = PLAIN" {
 	need_postfix
-	pf_conf "$CONF" submission auth=PLAIN
-	off=$(pf_log_size)
-	pf_send
-	[ "$status" -eq 0 ] || fail "postbote exited $status; stderr: $stderr"
-	maildir_wait 1
-	run pf_session submission "$off"
-	assert_output --partial "sasl_method=PLAIN, sasl_username=$PF_USER"
+	pf_auth_with PLAIN
 }
 
 @test "Postfix+Dovecot: SCRAM-SHA-256 for the user whose password has blanks and UTF-8" {
 	need_postfix
-	pf_conf "$CONF" submission auth=SCRAM-SHA-256 "user=$PF_USER2" "password=$PF_PASS2" "from=$PF_FROM2"
-	off=$(pf_log_size)
-	pf_send
-	[ "$status" -eq 0 ] || fail "postbote exited $status; stderr: $stderr"
-	run pf_session submission "$off"
+	pf_deliver submission auth=SCRAM-SHA-256 "user=$PF_USER2" "password=$PF_PASS2" "from=$PF_FROM2"
 	assert_output --partial "sasl_method=SCRAM-SHA-256, sasl_username=$PF_USER2"
 }
 

@@ -8,8 +8,9 @@ handshake: SCRAM-SHA-1-PLUS and SCRAM-SHA-256-PLUS with tls-exporter (TLS 1.3) o
 OAuth 2.0 mechanisms XOAUTH2 and OAUTHBEARER (RFC 7628), including their error challenge.
 TLS is pyOpenSSL (Debian: python3-openssl). One thread per connection; no PIPELINING.
 
-Its options and records match fakesmtp.py where the two overlap, so tests/lib/common.bash works
-with it: FAKESMTP=tests/saslsmtp.py fake_start ...; fake_config; client_lines.
+Its options and records match fakesmtp.py where the two overlap (both take them from
+tests/fakelib.py), so tests/lib/common.bash works with it: FAKESMTP=tests/saslsmtp.py
+fake_start ...; fake_config; client_lines.
 
 Usage: saslsmtp.py --outdir DIR --port-file FILE [options]
   --listen ADDR          loopback address to bind (default 127.0.0.1)
@@ -55,7 +56,6 @@ import argparse
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import os
 import re
@@ -66,6 +66,8 @@ import sys
 import threading
 
 from OpenSSL import SSL, crypto
+
+import fakelib
 
 LINE_MAX = 65536
 PLUS = {"SCRAM-SHA-1-PLUS": "sha1", "SCRAM-SHA-256-PLUS": "sha256"}
@@ -82,53 +84,16 @@ class Closed(Exception):
     """The client went away."""
 
 
-class Recorder:
+class Recorder(fakelib.Recorder):
+    """fakelib's records plus auth.jsonl."""
+
     def __init__(self, outdir):
-        self.outdir = outdir
-        os.makedirs(outdir, exist_ok=True)
-        self.lock = threading.Lock()
-        self.transcript = open(os.path.join(outdir, "transcript.log"), "ab", buffering=0)
-        self.session = open(os.path.join(outdir, "session.log"), "ab", buffering=0)
+        super().__init__(outdir)
         self.authlog = open(os.path.join(outdir, "auth.jsonl"), "ab", buffering=0)
-        self.connections = 0
-        self.messages = 0
-
-    def new_connection(self):
-        with self.lock:
-            self.connections += 1
-            return self.connections
-
-    def client_line(self, conn, tls, line):
-        with self.lock:
-            self.transcript.write(b"%d %s %s\n" % (conn, b"tls" if tls else b"plain", line))
-            self.session.write(b"%d C: %s\n" % (conn, line))
-
-    def server_line(self, conn, line):
-        with self.lock:
-            self.session.write(b"%d S: %s\n" % (conn, line))
-
-    def event(self, conn, text):
-        with self.lock:
-            self.session.write(b"%d -- %s\n" % (conn, text.encode("utf-8", "replace")))
 
     def auth(self, record):
         with self.lock:
             self.authlog.write((json.dumps(record, sort_keys=True) + "\n").encode())
-
-    def _atomic(self, name, data):
-        path = os.path.join(self.outdir, name)
-        with open(path + ".tmp", "wb") as f:
-            f.write(data)
-        os.rename(path + ".tmp", path)
-
-    def message(self, content, meta):
-        with self.lock:
-            self.messages += 1
-            n = self.messages
-        self._atomic(f"msg-{n}.eml", content)
-        meta = dict(meta, n=n, size=len(content))
-        self._atomic(f"msg-{n}.json", (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode())
-        return n
 
 
 def b64d(data):
@@ -181,8 +146,7 @@ class Session:
 
     def send(self, text):
         data = text.encode() if isinstance(text, str) else text
-        for line in data.split(b"\r\n"):
-            self.rec.server_line(self.conn, line)
+        self.rec.server_bytes(self.conn, data)
         data += b"\r\n"
         try:
             if self.tls:
@@ -580,18 +544,8 @@ class Server:
     def __init__(self, conf):
         self.conf = conf
         self.rec = Recorder(conf.outdir)
-        self.users = {}
-        for v in conf.auth:
-            u, sep, p = v.partition(":")
-            if not sep:
-                raise SystemExit(f"saslsmtp: --auth wants USER:PASS, got {v!r}")
-            self.users[u.encode()] = p.encode()
-        self.tokens = {}
-        for v in conf.token:
-            u, sep, t = v.partition(":")
-            if not sep:
-                raise SystemExit(f"saslsmtp: --token wants USER:TOKEN, got {v!r}")
-            self.tokens[u.encode()] = t.encode()
+        self.users = fakelib.user_pairs(conf.auth, "saslsmtp", "--auth", "USER:PASS")
+        self.tokens = fakelib.user_pairs(conf.token, "saslsmtp", "--token", "USER:TOKEN")
         self.external = {}
         for v in conf.external:
             cn, _, authzid = v.partition("=")
@@ -629,13 +583,7 @@ class Server:
         ls.listen(16)
         port = ls.getsockname()[1]
         self.rec.event(0, f"listening on {c.listen} port {port}, tls={c.tls}")
-        if c.port_file:
-            tmp = f"{c.port_file}.tmp.{os.getpid()}"
-            with open(tmp, "w") as f:
-                f.write(f"{port}\n")
-            os.rename(tmp, c.port_file)
-        else:
-            print(port, flush=True)
+        fakelib.write_port_file(c.port_file, port)
         while True:
             sock, _ = ls.accept()
             threading.Thread(target=Session(self, sock).run, daemon=True).start()
@@ -644,14 +592,7 @@ class Server:
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="saslsmtp.py", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--outdir", required=True)
-    p.add_argument("--port-file")
-    p.add_argument("--listen", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--hostname", default="saslsmtp.test")
-    p.add_argument("--tls", choices=("none", "starttls", "implicit"), default="none")
-    p.add_argument("--cert")
-    p.add_argument("--key")
+    fakelib.add_server_args(p, "saslsmtp.test")
     p.add_argument("--tls-max", choices=("1.2", "1.3"), default="1.3")
     p.add_argument("--client-ca")
     p.add_argument("--require-client-cert", action="store_true")
@@ -663,13 +604,7 @@ def parse_args(argv):
     p.add_argument("--oauth-error")
     p.add_argument("--auth-plain-ok", action="store_true")
     conf = p.parse_args(argv)
-    try:
-        if not ipaddress.ip_address(conf.listen).is_loopback:
-            p.error("--listen must be a loopback address")
-    except ValueError:
-        p.error("--listen must be a loopback IP address")
-    if conf.tls != "none" and not (conf.cert and conf.key):
-        p.error(f"--tls {conf.tls} needs --cert and --key")
+    fakelib.check_server_args(p, conf)
     conf.auth_mechs = conf.auth_mechs.upper().split()
     return conf
 

@@ -3,20 +3,29 @@
 # In every failure no credentials and no message may leave the client.
 
 load lib/common
+load lib/sasl
 
 setup_file() { common_setup_file; }
-setup() {
-	common_setup
-	std_message >"$MSG"
-}
+setup() { sasl_setup; }
 teardown() { common_teardown; }
 
-# Nothing after the failure point: no AUTH, no MAIL, no message.
-refute_sent_anything() {
-	refute_client_sent '^(AUTH|MAIL|RCPT|DATA)'
-	run client_lines
-	refute_output --partial "$(printf '\0%s\0%s' "$FAKE_USER" "$FAKE_PASS" | base64 -w0)"
-	assert_file_not_exist "$FAKE_OUT/msg-1.eml"
+# handshake_fails [--untrusted] MODE FRAGMENT [fakesmtp options]: postbote against a server with
+# --tls MODE and the options (with --untrusted, trusting only the other CA) exits 76 with one
+# line "postbote: TLS handshake with localhost failed: certificate" that contains FRAGMENT.
+handshake_fails() {
+	local trust=$CA_DIR/ca.pem mode frag
+	if [ "$1" = --untrusted ]; then
+		trust=$CA_DIR/other-ca.pem
+		shift
+	fi
+	mode=$1 frag=$2
+	shift 2
+	fake_start --tls "$mode" --auth "$FAKE_USER:$FAKE_PASS" "$@"
+	fake_config
+	sed -i "s|^tls_trust_file = .*|tls_trust_file = $trust|" "$CONF"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_equal "$status" 76
+	assert_error_line "postbote: TLS handshake with localhost failed: certificate" "$frag"
 }
 
 @test "server without STARTTLS (AUTH offered in clear): exit 69, no AUTH sent" {
@@ -38,44 +47,23 @@ refute_sent_anything() {
 }
 
 @test "certificate from another CA: exit 76, not trusted, no AUTH sent" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config
-	sed -i "s|^tls_trust_file = .*|tls_trust_file = $CA_DIR/other-ca.pem|" "$CONF"
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_equal "$status" 76
-	assert_error_line "postbote: TLS handshake with localhost failed: certificate" "not trusted"
-	refute_sent_anything
-	run client_lines tls
-	assert_output ""
+	handshake_fails --untrusted starttls "not trusted"
+	refute_sent_anything tls
 }
 
 @test "certificate for another name: exit 76, does not match, no AUTH sent" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" \
+	handshake_fails starttls "does not match" \
 		--cert "$CA_DIR/wrongname.pem" --key "$CA_DIR/wrongname.key"
-	fake_config
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_equal "$status" 76
-	assert_error_line "postbote: TLS handshake with localhost failed: certificate" "does not match"
 	refute_sent_anything
 }
 
 @test "expired certificate: exit 76, no AUTH sent" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" \
-		--cert "$CA_DIR/expired.pem" --key "$CA_DIR/expired.key"
-	fake_config
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_equal "$status" 76
-	assert_error_line "postbote: TLS handshake with localhost failed: certificate" "expired"
+	handshake_fails starttls "expired" --cert "$CA_DIR/expired.pem" --key "$CA_DIR/expired.key"
 	refute_sent_anything
 }
 
 @test "implicit TLS with an untrusted certificate: exit 76, nothing sent" {
-	fake_start --tls implicit --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config
-	sed -i "s|^tls_trust_file = .*|tls_trust_file = $CA_DIR/other-ca.pem|" "$CONF"
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_equal "$status" 76
-	assert_error_line "postbote: TLS handshake with localhost failed: certificate"
+	handshake_fails --untrusted implicit ""
 	assert_file_empty "$FAKE_OUT/transcript.log"
 }
 
@@ -100,9 +88,7 @@ refute_sent_anything() {
 	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
 	assert_equal "$status" 76
 	assert_error_line
-	refute_sent_anything
-	run client_lines tls
-	assert_output ""
+	refute_sent_anything tls
 }
 
 @test "connection closed right after 220 to STARTTLS: fails with 75 or 76, quickly" {

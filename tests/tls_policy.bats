@@ -7,38 +7,21 @@
 
 load lib/common
 load lib/postfix
+load lib/sasl
 
-SASLSMTP=$TESTS_DIR/saslsmtp.py
-
-setup_file() {
-	common_setup_file
-	export PF_READY=
-	if postfix_can_run; then
-		postfix_setup_file tlspolicy && pf_add_ccert_listener 3>&- && PF_READY=1
-	fi
-}
-
+setup_file() { sasl_setup_file tlspolicy pf_add_ccert_listener; }
 teardown_file() { postfix_teardown_file; }
-
-setup() {
-	common_setup
-	CONF=$BATS_TEST_TMPDIR/postbote.conf	# fake_config and pf_conf write it
-	std_message >"$MSG"
-	std_message | crlf >"$WANT"
-}
+setup() { sasl_setup; }
 teardown() { common_teardown; }
 
 # ---- helpers ---------------------------------------------------------------------------------
 
-# sasl_server ARGS...: tests/saslsmtp.py in place of fakesmtp.py (same options where they overlap).
-sasl_server() {
-	"$PYTHON" -c 'import OpenSSL' 2>/dev/null || skip "saslsmtp.py needs pyOpenSSL (python3-openssl)"
-	FAKESMTP=$SASLSMTP fake_start "$@"
-}
-
-# send: postbote with $CONF, one message, stdout and stderr apart.
-send() {
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+# starttls_send [config lines]: the fake server with STARTTLS and the test user, an account for
+# it with the config lines, one message sent.
+starttls_send() {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config "$@"
+	send
 }
 
 assert_delivered() {
@@ -46,12 +29,10 @@ assert_delivered() {
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 }
 
-# Nothing after the failure point: no AUTH, no MAIL, no message, nothing at all over TLS.
-refute_sent_anything() {
-	refute_client_sent '^(AUTH|MAIL|RCPT|DATA)'
-	run client_lines tls
-	assert_output ""
-	assert_file_not_exist "$FAKE_OUT/msg-1.eml"
+# assert_tls_version VERSION: delivered over TLS of that version (TLSv1.2, TLSv1.3).
+assert_tls_version() {
+	assert_delivered
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" tls_version)" "$1"
 }
 
 # upper_bare FINGERPRINT: the same fingerprint in capitals without colons.
@@ -96,11 +77,6 @@ make_ocsp() {
 		fail "openssl could not make the OCSP response"
 }
 
-need_postfix() {
-	[ -n "${PF_READY:-}" ] || skip "needs root, postfix and dovecot-core (tests/lib/postfix.bash)"
-	maildir_clear
-}
-
 # A Postfix listener that asks for a client certificate and lets a client with a verified one
 # relay without AUTH (and nobody else): delivery proves the certificate was presented.
 pf_add_ccert_listener() {
@@ -115,17 +91,6 @@ pf_add_ccert_listener() {
 	EOF
 	postfix -c "$PF_DIR/conf" reload </dev/null >/dev/null 2>&1 || return 1
 	_pf_poll 150 _pf_listening "$PF_CCERT"
-}
-
-# pf_session SERVICE OFFSET: the log of the first session of postfix/SERVICE/smtpd after OFFSET.
-pf_session() {
-	pf_log_wait "$2" "postfix/$1/smtpd\[[0-9]+\]: disconnect from" || return 1
-	pf_log_since "$2" | grep -E "postfix/$1/smtpd\[[0-9]+\]:" | sed -n '0,/disconnect from/p'
-}
-
-# pf_send: postbote against Postfix with $CONF.
-pf_send() {
-	run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" bob@example.org <"$MSG"
 }
 
 # ---- tls_fingerprint ---------------------------------------------------------------------------
@@ -150,12 +115,10 @@ pf_send() {
 @test "wrong tls_fingerprint: exit 76, the actual fingerprint in the same form, no AUTH sent" {
 	local fp
 	fp=$(cert_sha256 "$CA_DIR/server.pem")
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_fingerprint = $(wrong_pin "$fp")"
-	send
+	starttls_send "tls_fingerprint = $(wrong_pin "$fp")"
 	assert_equal "$status" 76
 	assert_error_line "postbote: TLS handshake with localhost failed:" "tls_fingerprint" "$fp"
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 @test "wrong tls_fingerprint written bare in capitals: the actual one is shown the same way" {
@@ -170,20 +133,16 @@ pf_send() {
 }
 
 @test "wrong tls_fingerprint on a certificate the CA trusts still fails: the pin decides" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_fingerprint = $(wrong_pin "$(cert_sha256 "$CA_DIR/server.pem")")"
-	send
+	starttls_send "tls_fingerprint = $(wrong_pin "$(cert_sha256 "$CA_DIR/server.pem")")"
 	assert_equal "$status" 76
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 @test "malformed tls_fingerprint (too short): exit 78, says what a fingerprint looks like" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_fingerprint = ab:cd:ef"
-	send
+	starttls_send "tls_fingerprint = ab:cd:ef"
 	assert_equal "$status" 78
 	assert_error_line "tls_fingerprint" "64 hex digits"
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 # ---- tls_certcheck -----------------------------------------------------------------------------
@@ -198,18 +157,14 @@ pf_send() {
 }
 
 @test "tls_certcheck = on (explicit) still refuses an untrusted certificate" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_trust_file = $CA_DIR/other-ca.pem" "tls_certcheck = on"
-	send
+	starttls_send "tls_trust_file = $CA_DIR/other-ca.pem" "tls_certcheck = on"
 	assert_equal "$status" 76
 	assert_error_line "not trusted"
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 @test "tls_certcheck must be on or off" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_certcheck = maybe"
-	send
+	starttls_send "tls_certcheck = maybe"
 	assert_equal "$status" 78
 	assert_error_line "tls_certcheck"
 	assert_file_empty "$FAKE_OUT/transcript.log"
@@ -249,7 +204,7 @@ pf_send() {
 	send
 	assert_equal "$status" 76
 	assert_error_line "does not match host name localhost" "wrong.example"
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 @test "tls_host_override that the certificate does not match: exit 76 naming the override" {
@@ -267,8 +222,7 @@ pf_send() {
 	sasl_server --tls starttls --tls-max 1.2 --auth "$FAKE_USER:$FAKE_PASS"
 	fake_config
 	send
-	assert_delivered
-	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" tls_version)" TLSv1.2
+	assert_tls_version TLSv1.2
 }
 
 @test "tls_min_version = 1.3 against a server that stops at TLS 1.2: exit 76, no AUTH" {
@@ -277,79 +231,61 @@ pf_send() {
 	send
 	assert_equal "$status" 76
 	assert_error_line "TLS handshake with localhost failed" "tls_min_version"
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 @test "tls_min_version = 1.3 against a TLS 1.3 server" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_min_version = 1.3"
-	send
-	assert_delivered
-	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" tls_version)" TLSv1.3
+	starttls_send "tls_min_version = 1.3"
+	assert_tls_version TLSv1.3
 }
 
 @test "tls_min_version must be 1.2 or 1.3" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_min_version = 1.1"
-	send
+	starttls_send "tls_min_version = 1.1"
 	assert_equal "$status" 78
 	assert_error_line "tls_min_version" "1.1"
 	assert_file_empty "$FAKE_OUT/transcript.log"
 }
 
 @test "tls_priorities replaces the default: NORMAL:-VERS-TLS1.3 gives TLS 1.2" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_priorities = NORMAL:-VERS-TLS1.3"
-	send
-	assert_delivered
-	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" tls_version)" TLSv1.2
+	starttls_send "tls_priorities = NORMAL:-VERS-TLS1.3"
+	assert_tls_version TLSv1.2
 }
 
 @test "tls_priorities cannot bring back TLS 1.1" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_priorities = NORMAL:-VERS-ALL:+VERS-TLS1.1"
-	send
+	starttls_send "tls_priorities = NORMAL:-VERS-ALL:+VERS-TLS1.1"
 	[ "$status" -eq 76 ] || [ "$status" -eq 78 ] || fail "exit $status, want 76 or 78 (stderr: $stderr)"
 	assert_error_line "tls_priorities"
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 @test "tls_priorities that GnuTLS does not understand: exit 78 quoting the bad part" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_priorities = NORMAL:+NO-SUCH-THING"
-	send
+	starttls_send "tls_priorities = NORMAL:+NO-SUCH-THING"
 	assert_equal "$status" 78
 	assert_error_line "tls_priorities" "NO-SUCH-THING"
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 # ---- revocation: tls_crl_file and stapled OCSP -------------------------------------------------
 
 @test "tls_crl_file that revokes the server's certificate: exit 76, revoked, no AUTH" {
 	make_crl "$BATS_TEST_TMPDIR/crl.pem" "$CA_DIR/server.pem"
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_crl_file = $BATS_TEST_TMPDIR/crl.pem"
-	send
+	starttls_send "tls_crl_file = $BATS_TEST_TMPDIR/crl.pem"
 	assert_equal "$status" 76
 	assert_error_line "certificate has been revoked" "tls_crl_file"
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 @test "tls_crl_file that revokes nothing: delivered" {
 	make_crl "$BATS_TEST_TMPDIR/crl.pem"
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_crl_file = $BATS_TEST_TMPDIR/crl.pem"
-	send
+	starttls_send "tls_crl_file = $BATS_TEST_TMPDIR/crl.pem"
 	assert_delivered
 }
 
 @test "tls_crl_file that does not exist: exit 78 naming it" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_crl_file = $BATS_TEST_TMPDIR/no-such-crl.pem"
-	send
+	starttls_send "tls_crl_file = $BATS_TEST_TMPDIR/no-such-crl.pem"
 	assert_equal "$status" 78
 	assert_error_line "tls_crl_file" "no-such-crl.pem"
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 @test "a stapled OCSP response saying revoked: exit 76 (TLS 1.3), no AUTH" {
@@ -359,7 +295,7 @@ pf_send() {
 	send
 	assert_equal "$status" 76
 	assert_error_line "certificate has been revoked" "stapled OCSP"
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 @test "a stapled OCSP response saying revoked: exit 76 (TLS 1.2)" {
@@ -416,38 +352,29 @@ pf_send() {
 	send
 	assert_equal "$status" 76
 	assert_error_line "client certificate" "tls_cert_file"
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 @test "tls_cert_file without tls_key_file: exit 78" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_cert_file = $CA_DIR/client.pem"
-	send
+	starttls_send "tls_cert_file = $CA_DIR/client.pem"
 	assert_equal "$status" 78
 	assert_error_line "tls_key_file"
 	assert_file_empty "$FAKE_OUT/transcript.log"
 }
 
 @test "a key that does not belong to the certificate: exit 78, no AUTH" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	fake_config "tls_cert_file = $CA_DIR/client.pem" "tls_key_file = $CA_DIR/server.key"
-	send
+	starttls_send "tls_cert_file = $CA_DIR/client.pem" "tls_key_file = $CA_DIR/server.key"
 	assert_equal "$status" 78
 	assert_error_line "tls_cert_file" "do not match"
-	refute_sent_anything
+	refute_sent_anything tls
 }
 
 # ---- against Postfix ---------------------------------------------------------------------------
 
 @test "Postfix: the pinned fingerprint of the real server works without CA trust" {
 	need_postfix
-	pf_conf "$CONF" submission "tls_trust_file=$PF_CADIR/other-ca.pem" \
+	pf_deliver submission "tls_trust_file=$PF_CADIR/other-ca.pem" \
 		"tls_fingerprint=$(cert_sha256 "$PF_CADIR/server.pem")"
-	off=$(pf_log_size)
-	pf_send
-	[ "$status" -eq 0 ] || fail "postbote exited $status; stderr: $stderr"
-	maildir_wait 1
-	run pf_session submission "$off"
 	assert_output --regexp 'disconnect from .* starttls=1 auth=1 mail=1'
 }
 

@@ -9,17 +9,10 @@
 
 #include "conf.h"
 #include "cred.h"
+#include "fuzz.h"
 #include "sasl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                                                                          \
-	do {                                                                                \
-		if (!(c)) {                                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c); \
-			abort();                                                            \
-		}                                                                           \
-	} while (0)
 
 static void check_account(const struct conf *c, const char *name, const char *from)
 {

@@ -13,17 +13,10 @@
 
 #include "hdr.h"
 #include "msg.h"
+#include "fuzz.h"
 #include "rcpt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                                                                          \
-	do {                                                                                \
-		if (!(c)) {                                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c); \
-			abort();                                                            \
-		}                                                                           \
-	} while (0)
 
 static char spool_dir[4096];
 static int input_fd = -1;

@@ -7,16 +7,9 @@
 #include <string.h>
 
 #include "reply.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                                                                          \
-	do {                                                                                \
-		if (!(c)) {                                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c); \
-			abort();                                                            \
-		}                                                                           \
-	} while (0)
 
 static void check_summary(const struct reply *r, size_t size)
 {

@@ -1,5 +1,8 @@
 # Loaded by every tests/*.bats file (`load lib/common`): Bats libraries, paths, the fake SMTP
-# server (tests/fakesmtp.py) and config helpers.  Each .bats file does
+# server (tests/fakesmtp.py) and config helpers. Loaded after it where a file needs them:
+# lib/queue.bash (the queue tests), lib/headers.bash (one submission's header and envelope),
+# lib/sasl.bash (saslsmtp.py, what must not leave the client, the Postfix side of SASL/TLS) and
+# lib/postfix.bash (a private Postfix with Dovecot).  Each .bats file does
 #
 #   setup_file() { common_setup_file; }
 #   setup()      { common_setup; }
@@ -24,6 +27,9 @@
 #   write_config FILE <<EOF           write FILE from stdin, mode 600
 #   free_port                         a loopback port that nothing listens on
 #   pb ARGS...                        run postbote, killed after PB_TIMEOUT seconds (default 30)
+#   send [ARGS...]                    run --separate-stderr pb -C "$CONF" ARGS with $MSG on stdin
+#                                     (without ARGS: the one recipient bob@example.org)
+#   assert_sent                       exit 0 and nothing on stderr (after send or run)
 #   json_get FILE KEY                 a value from a msg-N.json (strings bare, the rest as JSON)
 #   assert_error_line [FRAGMENT...]   $stderr (from run --separate-stderr) is one line,
 #                                     "postbote: ...", containing every FRAGMENT
@@ -52,7 +58,10 @@ case $POSTBOTE in
 esac
 PYTHON=${FAKESMTP_PYTHON:-/usr/bin/python3}
 FAKESMTP=$TESTS_DIR/fakesmtp.py
-export POSTBOTE PYTHON FAKESMTP
+# the servers import tests/fakelib.py (and one test imports fakesmtp.py): no __pycache__ in the
+# source tree
+PYTHONDONTWRITEBYTECODE=1
+export POSTBOTE PYTHON FAKESMTP PYTHONDONTWRITEBYTECODE
 
 FAKE_USER=alice
 FAKE_PASS='s3cr3t:Pa55-word'
@@ -201,6 +210,16 @@ print(s.getsockname()[1])'
 
 pb() {
 	timeout -k 5 "${PB_TIMEOUT:-30}" "$POSTBOTE" "$@"
+}
+
+send() {
+	[ $# -gt 0 ] || set -- bob@example.org
+	run --separate-stderr pb -C "$CONF" "$@" <"$MSG"
+}
+
+assert_sent() {
+	[ "$status" -eq 0 ] || fail "exit $status, expected 0; stderr: $stderr"
+	[ -z "$stderr" ] || fail "exit 0, but stderr: $stderr"
 }
 
 json_get() { # FILE KEY

@@ -1,0 +1,258 @@
+#!/usr/bin/env bats
+# Looking at and editing the queue: mailq (-bp and the mailq name), --queue-hold,
+# --queue-release and --queue-delete, -qI, the retry backoff, and which queue directory -q and
+# -bp use.
+
+load lib/common
+load lib/queue
+
+setup_file() { common_setup_file; }
+setup() { queue_setup; }
+teardown() { queue_teardown; }
+
+# ---- mailq and the queue commands -------------------------------------------------------
+
+@test "mailq (-bp and the mailq name) lists id, age, size, sender, recipients, attempts, next try, last error" {
+	q_start
+	local port
+	port=$(sed -n 's/^port = //p' "$DOWN")
+	run --separate-stderr pb -C "$DOWN" bob@example.org carol@example.org <"$MSG"
+	assert_queued
+	local size
+	size=$(wc -c <"$WANT")
+	wait_due "$QID"	# "next try now" from here on, so two listings are equal
+	run --separate-stderr pb -C "$CONF" -bp
+	assert_success
+	assert_equal "$stderr" ""
+	assert_line --index 0 --regexp "^$QID +0m +$size +<$FAKE_FROM>\$"
+	assert_line --index 1 '    to <bob@example.org>'
+	assert_line --index 2 '    to <carol@example.org>'
+	assert_line --index 3 "    attempts 1, next try now, last error: cannot connect to localhost port $port: Connection refused"
+	assert_line --index 4 "1 message in the queue ($QDIR)."
+	local listing=$output
+	ln -s "$POSTBOTE" "$BATS_TEST_TMPDIR/mailq"
+	run --separate-stderr timeout 30 "$BATS_TEST_TMPDIR/mailq" -C "$CONF"
+	assert_success
+	assert_equal "$output" "$listing"
+	# an empty queue
+	run --separate-stderr pb -C "$CONF" --queue-delete "$QID"
+	assert_success
+	run --separate-stderr pb -C "$CONF" -bp
+	assert_success
+	assert_output "The queue is empty."
+}
+
+@test "mailq marks held messages and leaves out recipients already done" {
+	q_start --reply-rcpt 'carol@example.org=450 4.2.1 carol is busy'
+	run --separate-stderr pb -C "$CONF" bob@example.org carol@example.org <"$MSG"
+	assert_queued
+	run -0 pb -C "$CONF" --queue-hold "$QID"
+	run --separate-stderr pb -C "$CONF" -bp
+	assert_success
+	assert_line --index 0 --regexp "^$QID \(held\) "
+	assert_line '    to <carol@example.org>'
+	refute_line '    to <bob@example.org>'
+}
+
+@test "--queue-hold keeps a message from -q; --queue-release lets it go at once" {
+	q_start
+	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+	assert_queued
+	run --separate-stderr pb -C "$CONF" --queue-hold "$QID"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_file_exist "$QDIR/hold/$QID"
+	assert_file_exist "$QDIR/hold/$QID.state"
+	assert_area_empty q
+	sleep 1.1	# past queue_retry_min: it would be due if it were not held
+	run_queue
+	assert_success
+	assert_equal "$(msg_count)" 0
+	run --separate-stderr pb -C "$CONF" "-qI$QID"
+	assert_equal "$status" 64
+	assert_error_line "no message $QID"
+	assert_equal "$(msg_count)" 0
+	run --separate-stderr pb -C "$CONF" --queue-release "$QID"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_file_exist "$QDIR/q/$QID"
+	assert_area_empty hold
+	_q_due "$QID" || fail "a released message is not due at once"
+	run_queue
+	assert_success
+	assert_delivered_once
+}
+
+@test "--queue-delete removes a message and its state; unknown ids are usage errors" {
+	q_start
+	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+	assert_queued
+	run --separate-stderr pb -C "$CONF" --queue-delete "$QID"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_area_empty q
+	wait_all_due
+	run_queue
+	assert_equal "$(msg_count)" 0
+	run --separate-stderr pb -C "$CONF" --queue-delete "$QID"
+	assert_equal "$status" 64
+	assert_error_line "$QID"
+	run --separate-stderr pb -C "$CONF" --queue-release 20240101000000.0123456789
+	assert_equal "$status" 64
+	assert_error_line
+	run --separate-stderr pb -C "$CONF" --queue-hold ../../etc/passwd
+	assert_equal "$status" 64
+	assert_error_line
+}
+
+@test "-qIID sends that message even when not due, and only that one" {
+	Q_EXTRA=("queue_retry_min = 1h")
+	q_start
+	tagged_message first >"$MSG"
+	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+	assert_queued
+	local first=$QID
+	tagged_message second >"$MSG"
+	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+	[[ $stderr =~ $QUEUED_RE ]] || fail "second message not queued: $stderr"
+	local second=${BASH_REMATCH[1]}
+	run_queue	# nothing is due for an hour
+	assert_success
+	assert_equal "$(msg_count)" 0
+	run --separate-stderr pb -C "$CONF" "-qI$second"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(msg_count)" 1
+	assert_equal "$(tag_count second)" 1
+	assert_equal "$(q_ids q)" "$first"
+	run --separate-stderr pb -C "$CONF" -q30m	# accepted; still nothing due
+	assert_success
+	assert_equal "$(msg_count)" 1
+}
+
+@test "-qI ID (the id as its own argument, as --help shows it) sends that message" {
+	Q_EXTRA=("queue_retry_min = 1h")
+	q_start
+	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+	assert_queued
+	run --separate-stderr pb -C "$CONF" -qI "$QID"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_delivered_once
+}
+
+@test "backoff: 1 minute by default, doubling per try up to queue_retry_max" {
+	q_start
+	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+	assert_queued
+	# default retry_min is 1m: the first retry is a minute after the try
+	FAKE_PORT=$(sed -n 's/^port = //p' "$DOWN") fake_config --file "$BATS_TEST_TMPDIR/default.conf" \
+		"queue = on" "queue_dir = $QDIR"
+	CONF=$BATS_TEST_TMPDIR/postbote.conf
+	run --separate-stderr pb -C "$BATS_TEST_TMPDIR/default.conf" bob@example.org <"$MSG"
+	[[ $stderr =~ $QUEUED_RE ]] || fail "not queued: $stderr"
+	local d=${BASH_REMATCH[1]}
+	# (next is reckoned when the submission starts, last when it is queued: a second may tick)
+	local gap=$(($(state_get "$d" next) - $(state_get "$d" last)))
+	[ "$gap" -ge 59 ] && [ "$gap" -le 60 ] || fail "first retry after $gap s, expected 60"
+	run -0 pb -C "$CONF" --queue-delete "$d"
+	# 1 s, then 2, 4, 4 with queue_retry_max = 4s
+	q_conf "$DOWN" "$(sed -n 's/^port = //p' "$DOWN")" "queue_retry_max = 4s"
+	gap=$(($(state_get "$QID" next) - $(state_get "$QID" last)))
+	[ "$gap" -ge 0 ] && [ "$gap" -le 1 ] || fail "first retry after $gap s, expected 1"
+	local want
+	for want in "2 2" "3 4" "4 4" "5 4"; do
+		run --separate-stderr pb -C "$DOWN" "-qI$QID"
+		assert_success
+		assert_equal "$(state_get "$QID" attempts)" "${want% *}"
+		assert_equal $(($(state_get "$QID" next) - $(state_get "$QID" last))) "${want#* }"
+		[[ $(state_get "$QID" error) == *"Connection refused"* ]] || fail "error: $(state_get "$QID" error)"
+	done
+}
+
+# ---- the queue directory ---------------------------------------------------------------------
+
+@test "-bp and -q without -a use the queue_dir set in the account" {
+	q_start
+	# queue_dir only in [fake]; [defaults] points elsewhere, so a wrong guess is harmless
+	local other=$BATS_TEST_TMPDIR/other-queue
+	awk -v q="$QDIR" -v o="$other" '
+		/^\[/ { sec = $0 }
+		/^queue_dir = / { print "queue_dir = " (sec == "[defaults]" ? o : q); next }
+		{ print }' "$DOWN" >"$DOWN.new" && mv "$DOWN.new" "$DOWN" && chmod 600 "$DOWN"
+	awk -v q="$QDIR" -v o="$other" '
+		/^\[/ { sec = $0 }
+		/^queue_dir = / { print "queue_dir = " (sec == "[defaults]" ? o : q); next }
+		{ print }' "$CONF" >"$CONF.new" && mv "$CONF.new" "$CONF" && chmod 600 "$CONF"
+	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+	assert_queued
+	run --separate-stderr pb -C "$CONF" -bp
+	assert_success
+	assert_line --index 0 --regexp "^$QID "
+	wait_due "$QID"
+	run_queue
+	assert_success
+	assert_delivered_once
+}
+
+@test "a queue_dir that others can write is never used: exit 74 naming it, never 0" {
+	mkdir -p "$QDIR"
+	chmod 777 "$QDIR"
+	q_start
+	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+	assert_equal "$status" 74
+	assert_error_line "could not queue the message" "$QDIR can be written by others"
+	assert_equal "$(find "$QDIR" -type f | wc -l)" 0
+	# what the smarthost takes at once still goes out
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_success
+	assert_equal "$(msg_count)" 1
+}
+
+@test "a queue_dir that cannot be used does not hide a refused recipient: exit 67 naming it" {
+	mkdir -p "$QDIR"
+	chmod 777 "$QDIR"
+	q_start --reply-rcpt 'carol@example.org=550 5.1.1 carol is gone'
+	run --separate-stderr pb -C "$CONF" bob@example.org carol@example.org <"$MSG"
+	assert_equal "$status" 67
+	[[ $stderr == *"rejected recipient <carol@example.org>: 550 5.1.1 carol is gone"* ]] ||
+		fail "the refused recipient is not on stderr: $stderr"
+	assert_equal "$(msg_count)" 1
+}
+
+@test "-q without -a runs the queue of every account, also one with its own queue_dir" {
+	q_start
+	local q2=$BATS_TEST_TMPDIR/queue2 port
+	port=$(sed -n 's/^port = //p' "$DOWN")
+	for f in "$CONF" "$DOWN"; do
+		p=$(sed -n 's/^port = //p' "$f")
+		cat >>"$f" <<-EOF
+
+			[other]
+			host = localhost
+			port = $p
+			tls = starttls
+			tls_trust_file = $CA_DIR/ca.pem
+			user = $FAKE_USER
+			password = $FAKE_PASS
+			from = other@example.org
+			queue = on
+			queue_dir = $q2
+			queue_retry_min = 1s
+		EOF
+	done
+	run --separate-stderr pb -C "$DOWN" -a other bob@example.org <"$MSG"
+	[[ $stderr =~ $QUEUED_RE ]] || fail "not queued: $stderr"
+	local id=${BASH_REMATCH[1]}
+	assert_file_exist "$q2/q/$id"
+	sleep 1.1	# past queue_retry_min
+	run --separate-stderr pb -C "$CONF" -bp
+	assert_success
+	assert_output --partial "$id"
+	run_queue
+	assert_success
+	assert_equal "$(msg_count)" 1
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" mail_from)" other@example.org
+	[ ! -e "$q2/q/$id" ] || fail "$id is still in $q2/q"
+}
+
