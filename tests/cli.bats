@@ -101,3 +101,37 @@ _ignored_options_deliver() {
 	_ignored_options_deliver -B 8BITMIME -odi -odb -oQ/tmp -h 17 -L mytag -m -n \
 		-O DeliveryMode=b -G -U -Ac -Am -bm bob@example.org
 }
+
+# ---- options end at the first recipient ---------------------------------------------------
+
+@test "options after a recipient are recipients: -C there reads no file and runs no passwordeval" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config
+	local evil=$BATS_TEST_TMPDIR/evil.conf
+	write_config "$evil" <<EOF2
+[defaults]
+default_account = x
+[x]
+host = localhost
+port = $FAKE_PORT
+tls = off
+user = x
+auth_plaintext = allow
+passwordeval = touch '$BATS_TEST_TMPDIR/pwned'; echo x
+EOF2
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" bob@example.org -C "$evil" <"$MSG"
+	assert_file_not_exist "$BATS_TEST_TMPDIR/pwned"
+	assert_success
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" "[\"bob@example.org\", \"-C\", \"$evil\"]"
+}
+
+@test "options after a recipient are recipients: -f there does not change the sender" {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+	fake_config
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" bob@example.org -fattacker@evil.example <"$MSG"
+	assert_success
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" mail_from)" "$FAKE_FROM"
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["bob@example.org", "-fattacker@evil.example"]'
+}

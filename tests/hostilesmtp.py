@@ -14,6 +14,7 @@ that reached its final dot is counted, one line in OUTDIR/dots), --tls none|star
 --key. It stops on SIGTERM."""
 import argparse
 import os
+import select
 import signal
 import socket
 import ssl
@@ -24,7 +25,6 @@ import threading
 def serve(conn, args, ctx):
     f = conn.makefile("rb")
     w = conn.sendall
-    raw = conn
     try:
         w(b"220 tlsinject ESMTP\r\n")
         while True:
@@ -39,7 +39,6 @@ def serve(conn, args, ctx):
                     w(b"250-tlsinject\r\n250 STARTTLS\r\n")
             elif cmd.startswith(b"STARTTLS"):
                 w(b"220 go ahead\r\n")
-                raw = conn
                 conn = ctx.wrap_socket(conn, server_side=True)
                 f = conn.makefile("rb")
                 w = conn.sendall
@@ -55,7 +54,11 @@ def serve(conn, args, ctx):
                 if args.scenario == "stray":
                     w(b"554 5.7.1 rejected\r\n")
                     continue
-                os.write(raw.fileno(), b"\x17\x03\x03\x00\x20" + os.urandom(32))
+                # the TLS socket's own descriptor, under the TLS layer
+                fd = conn.fileno()
+                os.write(fd, b"\x17\x03\x03\x00\x20" + os.urandom(32))
+                # keep the connection open: the client must meet the record, not an early end
+                select.select([fd], [], [], 30)
                 return
             elif cmd.startswith(b"QUIT"):
                 w(b"221 bye\r\n")

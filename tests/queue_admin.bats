@@ -256,3 +256,27 @@ teardown() { queue_teardown; }
 	[ ! -e "$q2/q/$id" ] || fail "$id is still in $q2/q"
 }
 
+
+@test "mailq lists what was given up in failed/ with each reason and counts it; queue runs prune it after 30 days" {
+	q_start --reply-rcpt 'carol@example.org=550 5.1.1 carol is gone'
+	run --separate-stderr pb -C "$CONF" bob@example.org carol@example.org <"$MSG"
+	assert_equal "$status" 67
+	local id
+	id=$(q_ids failed)
+	[ -n "$id" ] || fail "no copy in failed/"
+	run --separate-stderr pb -C "$CONF" -bp
+	assert_success
+	assert_line --index 0 --regexp "^$id \(given up\) +0m +[0-9]+ +<$FAKE_FROM>\$"
+	assert_line --index 1 "    to <carol@example.org>: localhost rejected recipient <carol@example.org>: 550 5.1.1 carol is gone"
+	assert_line --index 2 "The queue is empty; 1 given up, in the failed area (listed above; each kept 30 days)."
+	# a queue run keeps it for 30 days, then removes it
+	run_queue
+	assert_success
+	assert_equal "$(q_ids failed)" "$id"
+	touch -d '31 days ago' "$QDIR/failed/$id" "$QDIR/failed/$id.state"
+	run_queue
+	assert_success
+	assert_area_empty failed
+	run --separate-stderr pb -C "$CONF" -bp
+	assert_output "The queue is empty."
+}

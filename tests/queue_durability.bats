@@ -174,3 +174,98 @@ sys.stdout.write(line * (n // len(line)))' "$1"
 	assert_line --regexp '^duplicates outside that window +0$'
 	assert_line --regexp '^killed processes that left more than one duplicate +0$'
 }
+
+# ---- what a queue run may not do (issue 9) ------------------------------------------------
+
+@test "a queue run that has few descriptors sends every message and sets none aside (ulimit -n 24, 40 messages)" {
+	q_start
+	local i
+	for i in $(seq 40); do
+		tagged_message "fd-$i" >"$MSG"
+		run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+		assert_equal "$status" 0
+	done
+	assert_equal "$(q_count q)" 40
+	wait_all_due
+	# one message file open at a time: 24 descriptors are plenty, and a file that could not be
+	# opened would stay in q/, never go to failed/
+	run --separate-stderr timeout 120 bash -c 'ulimit -n 24 && exec "$0" -C "$1" -q' "$POSTBOTE" "$CONF"
+	assert_success
+	assert_area_empty failed
+	assert_equal "$(q_count q)" 0
+	assert_equal "$(msg_count)" 40
+	for i in $(seq 40); do
+		assert_equal "fd-$i $(tag_count "fd-$i")" "fd-$i 1"
+	done
+}
+
+@test "a message whose state cannot be written after a try is held, not sent again on every run" {
+	small_queue_fs
+	q_start --reply-rcpt 'carol@example.org=451 4.2.0 later'
+	run --separate-stderr pb -C "$DOWN" bob@example.org carol@example.org <"$MSG"
+	assert_queued
+	dd if=/dev/zero of="$QDIR/fill" bs=1k count=100 2>/dev/null || true	# the disk is full now
+	wait_due "$QID"
+	run_queue
+	# carol's deferral could not be recorded: the message waits for a person, who is told
+	assert_success
+	[[ $stderr == *"$QID: cannot "*"is held so that it is not sent again"*"--queue-release $QID"* ]] ||
+		fail "stderr: $stderr"
+	run_queue
+	run_queue
+	# bob got it once, however many runs came after
+	assert_equal "$(msg_count)" 1
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["bob@example.org"]'
+	assert_equal "$(q_count q)" 0
+	assert_equal "$(q_ids hold)" "$QID"
+	rm -f "$QDIR/fill"
+}
+
+@test "a message that expires while the disk is full is bounced once at most, never on every run" {
+	small_queue_fs
+	Q_EXTRA=("queue_lifetime = 1s")
+	q_start --reply-rcpt 'bob@example.org=450 4.2.1 over quota'
+	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+	assert_queued
+	sleep 1.1	# the lifetime is a number of seconds: it must pass
+	dd if=/dev/zero of="$QDIR/fill" bs=1k count=100 2>/dev/null || true
+	local i
+	for i in 1 2 3 4; do
+		run_queue
+	done
+	# no bounce while the move to failed/ cannot be recorded; the message is held
+	assert_equal "$(msg_count)" 0
+	assert_equal "$(q_ids hold)" "$QID"
+	rm -f "$QDIR/fill"
+}
+
+@test "a queue run waiting for a password holds no lock: a second run sends everything meanwhile" {
+	q_start
+	local i
+	for i in 1 2 3; do
+		tagged_message "lock-$i" >"$MSG"
+		run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+		assert_equal "$status" 0
+	done
+	wait_all_due
+	local slow=$BATS_TEST_TMPDIR/slow.conf
+	q_conf "$slow" "$FAKE_PORT"
+	# the first runner's password comes only after the second runner is done
+	local t=$BATS_TEST_TMPDIR
+	sed -i "s|^password = .*|passwordeval = touch '$t/asked'; while [ ! -e '$t/go' ]; do sleep 0.1; done; printf '%s\\\\n' '$FAKE_PASS'|" "$slow"
+	timeout 60 "$POSTBOTE" -C "$slow" -q 2>"$t/slow.err" &
+	Q_PIDS=$!
+	for i in $(seq 100); do [ -e "$t/asked" ] && break; sleep 0.1; done
+	assert_file_exist "$t/asked"	# the first runner waits for its password now
+	run_queue
+	assert_success
+	assert_equal "$(msg_count)" 3
+	touch "$BATS_TEST_TMPDIR/go"
+	wait "$Q_PIDS"
+	Q_PIDS=
+	assert_equal "$(msg_count)" 3
+	for i in 1 2 3; do
+		assert_equal "lock-$i $(tag_count "lock-$i")" "lock-$i 1"
+	done
+	assert_area_empty q
+}
