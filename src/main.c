@@ -22,6 +22,10 @@
 #include "runq.h"
 #include "submit.h"
 
+/* the long options without a short one */
+enum { OPT_VERSION = 1, OPT_HELP, OPT_READ_ENVELOPE_FROM, OPT_QUEUE_DELETE, OPT_QUEUE_HOLD,
+       OPT_QUEUE_RELEASE, OPT_SERVERINFO };
+
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
 	    MODE_SERVERINFO };
 
@@ -86,22 +90,120 @@ static void usage(void)
 	      stdout);
 }
 
+/* -B, -N, -R: the values a message option may take. 1 when c is none of them. */
+static int parse_value_opt(int c, struct opts *o, struct err *e)
+{
+	switch (c) {
+	case 'B':
+		if (strcasecmp(optarg, "8BITMIME") == 0)
+			o->body_8bit = 1;
+		else if (strcasecmp(optarg, "7BIT") != 0)
+			return err_set(e, ERR_USAGE, "-B takes 7BIT or 8BITMIME, not '%s'", optarg);
+		return 0;
+	case 'N':
+		if (!conf_dsn_notify_ok(optarg))
+			return err_set(e, ERR_USAGE, "-N takes never, or success, failure and delay "
+				       "joined by commas, not '%s'", optarg);
+		o->dsn_notify = optarg;
+		return 0;
+	case 'R':
+		if (strcasecmp(optarg, "full") == 0)
+			o->dsn_ret = "FULL";
+		else if (strcasecmp(optarg, "hdrs") == 0 || strcasecmp(optarg, "headers") == 0)
+			o->dsn_ret = "HDRS";
+		else
+			return err_set(e, ERR_USAGE, "-R takes full or hdrs, not '%s'", optarg);
+		return 0;
+	case 'A':
+		if (strcmp(optarg, "c") && strcmp(optarg, "m"))
+			return err_set(e, ERR_USAGE, "unknown option -A%s; see postbote --help", optarg);
+		return 0;
+	}
+	return 1;
+}
+
+/* The options that choose a mode other than sending: -b, -q, --queue-*, --serverinfo. 1 when c
+ * is none of them. */
+static int parse_mode_opt(int c, int argc, char **argv, struct opts *o, enum mode *mode,
+			  struct err *e)
+{
+	switch (c) {
+	case 'b':
+		if (strcmp(optarg, "p") == 0)
+			*mode = MODE_LIST;
+		else if (strcmp(optarg, "m"))
+			return err_set(e, ERR_USAGE, "mode -b%s is not supported; postbote sends mail "
+				       "(-bm) and lists its queue (-bp)", optarg);
+		return 0;
+	case 'q':
+		*mode = MODE_RUN;
+		if (optarg && optarg[0] == 'I' && optarg[1])
+			o->queue_id = optarg + 1;
+		else if (optarg && strcmp(optarg, "I") == 0 && optind < argc)
+			o->queue_id = argv[optind++];	/* -qI ID */
+		else if (optarg && strspn(optarg, "0123456789smhd") != strlen(optarg))
+			return err_set(e, ERR_USAGE, "-q%s is not supported; use -q, -qI ID or -q with "
+				       "an interval", optarg);
+		return 0;
+	case OPT_QUEUE_DELETE: *mode = MODE_DELETE; o->queue_id = optarg; return 0;
+	case OPT_QUEUE_HOLD: *mode = MODE_HOLD; o->queue_id = optarg; return 0;
+	case OPT_QUEUE_RELEASE: *mode = MODE_RELEASE; o->queue_id = optarg; return 0;
+	case OPT_SERVERINFO: *mode = MODE_SERVERINFO; return 0;
+	}
+	return 1;
+}
+
+/* One option. */
+static int parse_opt(int c, int argc, char **argv, struct opts *o, enum mode *mode, struct err *e)
+{
+	int r = parse_value_opt(c, o, e);
+
+	if (r != 1 || (r = parse_mode_opt(c, argc, argv, o, mode, e)) != 1)
+		return r;
+	switch (c) {
+	case 'C': o->config = optarg; return 0;
+	case 'a': o->account = optarg; return 0;
+	case 'f':
+	case 'r': o->from = optarg; return 0;
+	case 'F': o->full_name = optarg; return 0;
+	case 'i': o->ignore_dots = 1; return 0;
+	case 't': o->extract = 1; return 0;
+	case OPT_READ_ENVELOPE_FROM: o->read_envelope_from = 1; return 0;
+	case 'V': o->dsn_envid = optarg; return 0;
+	case 'v': o->verbose = 1; return 0;
+	case 'o': o->ignore_dots |= strcmp(optarg, "i") == 0; return 0;
+	case 'h': case 'L': case 'm': case 'n': case 'O': case 'G': case 'U':
+		return 0;	/* accepted for compatibility; they change nothing here */
+	case OPT_VERSION:
+		puts(PACKAGE_STRING);
+		exit(0);
+	case OPT_HELP:
+		usage();
+		exit(0);
+	case ':':
+		return err_set(e, ERR_USAGE, "option -%c needs an argument; see postbote --help",
+			       optopt);
+	}
+	if (optopt)
+		return err_set(e, ERR_USAGE, "unknown option -%c; see postbote --help", optopt);
+	return err_set(e, ERR_USAGE, "unknown option %s; see postbote --help", argv[optind - 1]);
+}
+
 static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'C' },
 		{ "account", required_argument, NULL, 'a' },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 1 },
-		{ "help", no_argument, NULL, 2 },
-		{ "read-envelope-from", no_argument, NULL, 3 },
-		{ "queue-delete", required_argument, NULL, 4 },
-		{ "queue-hold", required_argument, NULL, 5 },
-		{ "queue-release", required_argument, NULL, 6 },
-		{ "serverinfo", no_argument, NULL, 7 },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "read-envelope-from", no_argument, NULL, OPT_READ_ENVELOPE_FROM },
+		{ "queue-delete", required_argument, NULL, OPT_QUEUE_DELETE },
+		{ "queue-hold", required_argument, NULL, OPT_QUEUE_HOLD },
+		{ "queue-release", required_argument, NULL, OPT_QUEUE_RELEASE },
+		{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
 		{ NULL, 0, NULL, 0 },
 	};
-	enum mode mode = MODE_SEND;
 	const char *name = strrchr(argv[0], '/');
 	int c;
 
@@ -112,94 +214,15 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 	 * caller passes after its own can never be taken for -C or -f */
 	while ((c = getopt_long(argc, argv, "+:C:a:f:r:F:itvB:o:h:L:mnO:GUA:b:N:R:V:q::", longopts,
 				NULL)) != -1) {
-		switch (c) {
-		case 'C': o->config = optarg; break;
-		case 'a': o->account = optarg; break;
-		case 'f':
-		case 'r': o->from = optarg; break;
-		case 'F': o->full_name = optarg; break;
-		case 'i': o->ignore_dots = 1; break;
-		case 't': o->extract = 1; break;
-		case 3: o->read_envelope_from = 1; break;
-		case 'B':
-			if (strcasecmp(optarg, "8BITMIME") == 0)
-				o->body_8bit = 1;
-			else if (strcasecmp(optarg, "7BIT") != 0)
-				return err_set(e, ERR_USAGE, "-B takes 7BIT or 8BITMIME, not '%s'", optarg);
-			break;
-		case 'N':
-			if (!conf_dsn_notify_ok(optarg))
-				return err_set(e, ERR_USAGE, "-N takes never, or success, failure and "
-					       "delay joined by commas, not '%s'", optarg);
-			o->dsn_notify = optarg;
-			break;
-		case 'R':
-			if (strcasecmp(optarg, "full") == 0)
-				o->dsn_ret = "FULL";
-			else if (strcasecmp(optarg, "hdrs") == 0 || strcasecmp(optarg, "headers") == 0)
-				o->dsn_ret = "HDRS";
-			else
-				return err_set(e, ERR_USAGE, "-R takes full or hdrs, not '%s'", optarg);
-			break;
-		case 'V':
-			o->dsn_envid = optarg;
-			break;
-		case 'v': o->verbose = 1; break;
-		case 'o':
-			if (strcmp(optarg, "i") == 0)
-				o->ignore_dots = 1;
-			break;
-		case 'A':
-			if (strcmp(optarg, "c") && strcmp(optarg, "m"))
-				return err_set(e, ERR_USAGE, "unknown option -A%s; see postbote --help",
-					       optarg);
-			break;
-		case 'b':
-			if (strcmp(optarg, "p") == 0)
-				mode = MODE_LIST;
-			else if (strcmp(optarg, "m"))
-				return err_set(e, ERR_USAGE, "mode -b%s is not supported; postbote sends "
-					       "mail (-bm) and lists its queue (-bp)", optarg);
-			break;
-		case 'q':
-			mode = MODE_RUN;
-			if (optarg && optarg[0] == 'I' && optarg[1])
-				o->queue_id = optarg + 1;
-			else if (optarg && strcmp(optarg, "I") == 0 && optind < argc)
-				o->queue_id = argv[optind++];	/* -qI ID */
-			else if (optarg && strspn(optarg, "0123456789smhd") != strlen(optarg))
-				return err_set(e, ERR_USAGE, "-q%s is not supported; use -q, -qI ID or "
-					       "-q with an interval", optarg);
-			break;
-		case 4: mode = MODE_DELETE; o->queue_id = optarg; break;
-		case 5: mode = MODE_HOLD; o->queue_id = optarg; break;
-		case 6: mode = MODE_RELEASE; o->queue_id = optarg; break;
-		case 7: mode = MODE_SERVERINFO; break;
-		case 'h': case 'L': case 'm': case 'n': case 'O': case 'G': case 'U':
-			break;	/* accepted for compatibility; they change nothing here */
-		case 1:
-			puts(PACKAGE_STRING);
-			exit(0);
-		case 2:
-			usage();
-			exit(0);
-		case ':':
-			return err_set(e, ERR_USAGE, "option -%c needs an argument; see postbote --help",
-				       optopt);
-		default:
-			if (optopt)
-				return err_set(e, ERR_USAGE, "unknown option -%c; see postbote --help",
-					       optopt);
-			return err_set(e, ERR_USAGE, "unknown option %s; see postbote --help",
-				       argv[optind - 1]);
-		}
-		if (mode != MODE_SEND) {
-			if (o->mode != MODE_SEND && o->mode != mode)
-				return err_set(e, ERR_USAGE, "choose one of -q, -bp, --queue-* and "
-					       "--serverinfo");
-			o->mode = mode;
-			mode = MODE_SEND;
-		}
+		enum mode mode = MODE_SEND;
+
+		if (parse_opt(c, argc, argv, o, &mode, e) < 0)
+			return -1;
+		if (mode == MODE_SEND)
+			continue;
+		if (o->mode != MODE_SEND && o->mode != mode)
+			return err_set(e, ERR_USAGE, "choose one of -q, -bp, --queue-* and --serverinfo");
+		o->mode = mode;
 	}
 	o->rcpts = argv + optind;
 	o->nrcpts = (size_t)(argc - optind);
@@ -376,19 +399,79 @@ static int other_mode(const struct opts *o, const struct conf *c, struct err *e)
 	return err_set(e, ERR_SOFTWARE, "unknown mode");
 }
 
+/* One message on its way: what main reads, decides and hands to submit. */
+struct submission {
+	const struct opts *o;
+	struct account a;
+	struct msg m;
+	struct rcpt_list rcpts;
+	char sender[1024], notify[64];
+	struct envelope env;
+	struct spool sp;
+};
+
+/* The message from stdin into the spool, with its envelope decided: the sender and (-t) the
+ * recipients from the header section first, then the message written, the aliases applied. */
+static int read_message(struct submission *s, struct err *e)
+{
+	const struct opts *o = s->o;
+	const struct account *a = &s->a;
+	struct msg_opts mo = {
+		.dot_ends = !o->ignore_dots,
+		.maildomain = a->maildomain,
+		.remove_bcc = a->remove_bcc_headers,
+		.set_from = a->set_from_header == CONF_FROM_ON	  ? MSG_FROM_ON
+			    : a->set_from_header == CONF_FROM_OFF ? MSG_FROM_OFF
+								  : MSG_FROM_AUTO,
+		.set_date = a->set_date_header,
+		.set_msgid = a->set_msgid_header,
+		.full_name = o->full_name ? o->full_name : a->from_full_name,
+		.domain = a->domain,
+	};
+
+	if (msg_read_headers(0, &mo, &s->m, e) < 0 ||
+	    decide_sender(o, a, a->domain, s->m.header_from, s->sender, sizeof s->sender, e) < 0 ||
+	    (o->extract && rcpt_from_headers(&s->rcpts, &s->m.fields, e) < 0) ||
+	    msg_write(&s->m, s->sender, e) < 0)
+		return -1;
+	if (s->m.split_lines)
+		log_warn("%lu line break%s inserted into body lines longer than %d bytes",
+			 s->m.split_lines, s->m.split_lines == 1 ? "" : "s", MSG_LINE_MAX);
+	if (rcpt_expand(&s->rcpts, a->aliases, a->maildomain, e) < 0)
+		return -1;
+	if (s->rcpts.n == 0)
+		return err_set(e, ERR_DATA, "no recipients: none given and none in the To:, Cc: or "
+			       "Bcc: of the message");
+	s->env = (struct envelope){ .from = s->m.sender, .rcpts = s->rcpts.v,
+				    .nrcpts = s->rcpts.n, .body_8bit = s->m.eight_bit || o->body_8bit };
+	s->sp = (struct spool){ .fd = s->m.fd, .offset = 0, .size = s->m.size };
+	dsn_params(o, a, &s->env, s->notify, sizeof s->notify);
+	return 0;
+}
+
+/* The recipients on the command line, the configuration and the account. */
+static int prepare(struct submission *s, struct conf *conf, struct opts *o, struct err *e)
+{
+	for (size_t i = 0; i < o->nrcpts; i++)
+		if (rcpt_add_arg(&s->rcpts, o->rcpts[i], e) < 0)
+			return -1;
+	if (s->rcpts.n == 0 && !o->extract)	/* none, or only empty arguments */
+		return err_set(e, ERR_USAGE, "no recipients given; usage: postbote [options] "
+			       "recipient..., or -t to read them from the message");
+	if (o->from && !*o->from)
+		o->from = "<>";
+	if (conf_load(conf, o->config, e) < 0 || conf_account(conf, o->account, o->from, &s->a, e) < 0)
+		return -1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct err e = { 0 };
 	struct conf conf = { 0 };
-	struct account a;
-	struct msg m = { .fd = -1 };
-	struct rcpt_list rcpts = { 0 };
-	char sender[1024];
+	struct submission s = { .o = &o, .m = { .fd = -1 }, .sp = { .fd = -1 } };
 	struct submit_report rep = { 0 };
-	char notify[64];
-	struct envelope env = { 0 };
-	struct spool sp = { .fd = -1 };
 	int code, sending = 0;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -401,61 +484,15 @@ int main(int argc, char **argv)
 			other_mode(&o, &conf, &e);
 		goto done;
 	}
-	for (size_t i = 0; i < o.nrcpts; i++)
-		if (rcpt_add_arg(&rcpts, o.rcpts[i], &e) < 0)
-			goto done;
-	if (rcpts.n == 0 && !o.extract) {	/* none, or only empty arguments */
-		err_set(&e, ERR_USAGE, "no recipients given; usage: postbote [options] recipient..., "
-			"or -t to read them from the message");
+	if (prepare(&s, &conf, &o, &e) < 0 || read_message(&s, &e) < 0)
 		goto done;
-	}
-	if (o.from && !*o.from)
-		o.from = "<>";
-	if (conf_load(&conf, o.config, &e) < 0 ||
-	    conf_account(&conf, o.account, o.from, &a, &e) < 0)
-		goto done;
-
-	struct msg_opts mo = {
-		.dot_ends = !o.ignore_dots,
-		.maildomain = a.maildomain,
-		.remove_bcc = a.remove_bcc_headers,
-		.set_from = a.set_from_header == CONF_FROM_ON	 ? MSG_FROM_ON
-			    : a.set_from_header == CONF_FROM_OFF ? MSG_FROM_OFF
-								 : MSG_FROM_AUTO,
-		.set_date = a.set_date_header,
-		.set_msgid = a.set_msgid_header,
-		.full_name = o.full_name ? o.full_name : a.from_full_name,
-		.domain = a.domain,
-	};
-	/* the header section first: the sender and (-t) the recipients can depend on it */
-	if (msg_read_headers(0, &mo, &m, &e) < 0 ||
-	    decide_sender(&o, &a, a.domain, m.header_from, sender, sizeof sender, &e) < 0 ||
-	    (o.extract && rcpt_from_headers(&rcpts, &m.fields, &e) < 0) ||
-	    msg_write(&m, sender, &e) < 0)
-		goto done;
-	if (m.split_lines)
-		log_warn("%lu line break%s inserted into body lines longer than %d bytes",
-			 m.split_lines, m.split_lines == 1 ? "" : "s", MSG_LINE_MAX);
-	if (rcpt_expand(&rcpts, a.aliases, a.maildomain, &e) < 0)
-		goto done;
-	if (rcpts.n == 0) {
-		err_set(&e, ERR_DATA, "no recipients: none given and none in the To:, Cc: or Bcc: "
-			"of the message");
-		goto done;
-	}
-	env.from = m.sender;
-	env.rcpts = rcpts.v;
-	env.nrcpts = rcpts.n;
-	env.body_8bit = m.eight_bit || o.body_8bit;
-	sp = (struct spool){ .fd = m.fd, .offset = 0, .size = m.size };
-	dsn_params(&o, &a, &env, notify, sizeof notify);
 	sending = 1;
-	submit(&conf, &a, &env, &sp, &rep, &e);
+	submit(&conf, &s.a, &s.env, &s.sp, &rep, &e);
 done:
 	if (sending)
-		report_log(&a, &rep, &env, &sp, &e);
-	msg_close(&m);
-	rcpt_free(&rcpts);
+		report_log(&s.a, &rep, &s.env, &s.sp, &e);
+	msg_close(&s.m);
+	rcpt_free(&s.rcpts);
 	conf_free(&conf);
 	code = exit_code(e.kind);
 	if (code)

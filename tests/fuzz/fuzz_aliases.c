@@ -18,16 +18,9 @@
 #include <strings.h>
 
 #include "rcpt.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(c)                                                                          \
-	do {                                                                                \
-		if (!(c)) {                                                                 \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c); \
-			abort();                                                            \
-		}                                                                           \
-	} while (0)
 
 /* Names an aliases file usually has, so the expansion has something to find. */
 static const char *const names[] = { "root", "postmaster", "default", "MAILER-DAEMON", "a" };
