@@ -10,9 +10,7 @@
 
 #include "buf.h"
 #include "err.h"
-
-#define ADDR_MAX 998		/* the longest address kept */
-#define ADDR_COUNT_MAX 10000	/* addresses in one field */
+#include "caps.h"
 
 struct addr {
 	char *spec;		/* "local@domain", or "local" when there is no domain; CFWS removed */

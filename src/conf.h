@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "caps.h"
 
 enum conf_tls { CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT, CONF_TLS_OFF };
 enum conf_auth { CONF_AUTH_OFF, CONF_AUTH_ON, CONF_AUTH_MECH };	/* MECH: a->mech, upper case */
@@ -18,9 +19,6 @@ enum conf_dsn_ret { CONF_DSN_RET_UNSET, CONF_DSN_RET_FULL, CONF_DSN_RET_HDRS };
 #define CONF_QUEUE_LIFETIME (5 * 86400)
 #define CONF_QUEUE_RETRY_MIN 60
 #define CONF_QUEUE_RETRY_MAX 3600
-
-#define CONF_HOSTS_MAX 8
-#define CONF_HOST_MAX 255	/* bytes of one host name */
 
 /* One account, every value converted. Strings point into the struct conf it came from (or are
  * static) and live as long as it. */

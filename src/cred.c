@@ -18,8 +18,8 @@
 
 #include "cred.h"
 #include "sasl.h"
+#include "caps.h"
 
-#define CRED_NETRC_MAX (1 << 20)	/* a .netrc is a few lines; a bigger file is not one */
 #define CRED_CHUNK 4096
 
 void cred_harden(void)

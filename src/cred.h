@@ -9,8 +9,7 @@
 
 #include "conf.h"
 #include "err.h"
-
-#define CRED_SECRET_MAX 16384	/* room for OAuth2 access tokens */
+#include "caps.h"
 
 struct cred {
 	char *secret;	/* "" when none is needed; NUL-terminated; owned, freed by cred_wipe */

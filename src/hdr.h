@@ -9,8 +9,7 @@
 
 #include "buf.h"
 #include "err.h"
-
-#define HDR_FIELD_MAX (1024 * 1024)	/* one field, all its lines */
+#include "caps.h"
 
 enum hdr_event { HDR_NONE, HDR_FIELD, HDR_END };
 
@@ -48,8 +47,6 @@ enum hdr_event hdr_next(struct hdr *h, struct hdr_ev *ev);
 
 /* A header section kept in memory: each field whole (as hdr_next gave it) with the number of the
  * line that ended it. At most HDR_SECTION_MAX bytes in all. */
-#define HDR_SECTION_MAX (16 * 1024 * 1024)
-
 struct hdr_field {
 	char *text;		/* the raw field, CRLF between lines, NUL-terminated */
 	size_t len, name_len;

@@ -12,10 +12,9 @@
 #include "buf.h"
 #include "hdr.h"
 #include "msg.h"
+#include "caps.h"
 
 #define MSG_CHUNK 65536
-#define MSG_HEADER_LINE_MAX (1024 * 1024)
-
 /* Between msg_read_headers and msg_write: the input's line-ending state machine, and what of the
  * input was read past the end of the header section. */
 struct msg_state {

@@ -17,6 +17,7 @@
 #include "envelope.h"
 #include "hdr.h"
 #include "err.h"
+#include "caps.h"
 
 #define MSG_LINE_MAX 998	/* RFC 5322 2.1.1, without the CRLF */
 
@@ -61,7 +62,6 @@ int msg_spool(int in, const struct msg_opts *o, const char *sender, struct msg *
 void msg_close(struct msg *m);
 
 /* A bounce: who gets it, about which queued message, and why each recipient failed. */
-#define MSG_BOUNCE_MAX (1 << 20)
 struct msg_bounce {
 	const char *to;		/* the original sender */
 	const char *id;		/* the queue id */

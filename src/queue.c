@@ -12,11 +12,10 @@
 
 #include "buf.h"
 #include "queue.h"
+#include "caps.h"
 
 #define QUEUE_VERSION "postbote-queue 1"
 #define QUEUE_END "end\n"
-#define QUEUE_HEADER_MAX (16 * 1024 * 1024)
-
 #define QUEUE_PATH_MAX 4200
 
 static const char *const queue_areas[] = { "q", "tmp", "hold", "failed", "rate" };

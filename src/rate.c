@@ -9,10 +9,9 @@
 
 #include "buf.h"
 #include "rate.h"
+#include "caps.h"
 
 #define RATE_KEEP (24 * 3600)	/* the longest rate window */
-#define RATE_FILE_MAX 65536	/* past this, what no window can see is dropped */
-
 static void rate_path(const struct queue *q, const char *account, char *out, size_t size)
 {
 	size_t n = (size_t)snprintf(out, size, "%s/rate/", q->dir);

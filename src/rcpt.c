@@ -12,9 +12,7 @@
 #include "buf.h"
 #include "log.h"
 #include "rcpt.h"
-
-#define RCPT_ALIAS_DEPTH 16
-#define RCPT_ALIASES_FILE_MAX (16u << 20)	/* a bigger aliases file is a mistake */
+#include "caps.h"
 
 /* The case-insensitive hash of an address, with the same tolower() as strcasecmp, so two
  * addresses that compare equal always land in the same chain. FNV-1a. */

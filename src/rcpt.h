@@ -10,11 +10,10 @@
 #include "addr.h"
 #include "err.h"
 #include "hdr.h"
+#include "caps.h"
 
 /* The most recipients one message may have, from every source together (finding 12 of the
  * security review: a message can name any number in its header). */
-#define RCPT_MAX 100000
-
 /* { 0 } is an empty list. v[0..n) are the addresses in the order first added; slot is a
  * case-insensitive hash set of indexes into v (index + 1, 0 = free), so adding is O(1). */
 struct rcpt_list {

@@ -9,10 +9,7 @@
 
 #include "buf.h"
 #include "err.h"
-
-#define REPLY_LINE_MAX 2048	/* bytes in one reply line, without CRLF */
-#define REPLY_LINES_MAX 128	/* lines in one multi-line reply */
-#define REPLY_BYTES_MAX 32768	/* text of one reply */
+#include "caps.h"
 
 struct reply {
 	int code;		/* 200..599 once complete */
@@ -47,8 +44,6 @@ enum {
 	EHLO_CHUNKING = 1 << 7,
 	EHLO_ENHANCEDSTATUSCODES = 1 << 8,
 };
-
-#define EHLO_MECHS_MAX 256
 
 struct ehlo {
 	unsigned flags;

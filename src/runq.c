@@ -12,8 +12,8 @@
 #include "net.h"
 #include "rate.h"
 #include "runq.h"
+#include "caps.h"
 
-#define RUNQ_MAX 1000		/* messages one run takes on */
 #define RUNQ_TMP_AGE 86400	/* what a killed writer left in tmp/ goes after a day */
 
 /* ---- the queue directories ---- */

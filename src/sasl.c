@@ -7,8 +7,7 @@
 
 #include "buf.h"
 #include "sasl.h"
-
-#define SASL_MSG_MAX 16384	/* a bearer token is a few KB at most */
+#include "caps.h"
 
 enum sasl_own { SASL_GSASL, SASL_XOAUTH2, SASL_OAUTHBEARER };
 

@@ -11,8 +11,8 @@
 #include "log.h"
 #include "sasl.h"
 #include "smtp.h"
+#include "caps.h"
 
-#define SMTP_AUTH_ROUNDS 16
 #define SMTP_QUIT_WAIT 5	/* seconds for the reply to QUIT */
 #define SMTP_BODY_CHUNK 65536
 

@@ -13,10 +13,7 @@
 #include "reply.h"
 #include "tls.h"
 #include "trouble.h"
-
-#define SMTP_PIPELINE_MAX 100	/* commands in flight with PIPELINING (msmtp's bound too) */
-#define SMTP_CMD_MAX 2048	/* one command line; longer is ERR_DATA, never a cut line */
-#define SMTP_ADDR_MAX 900	/* one address on the wire */
+#include "caps.h"
 
 struct smtp;
 
