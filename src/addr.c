@@ -166,11 +166,11 @@ static char *join(const char *s, const struct toks *t, size_t a, size_t b, int p
 		if (k->type == T_COMMENT)
 			continue;
 		if (phrase && out.len && k->start > prev_end && buf_addch(&out, ' ') < 0)
-			err_oom();
+			buf_broken(__FILE__, __LINE__);
 		prev_end = k->end;
 		for (size_t j = k->start; j < k->end; j++)	/* unfolded: no CR or LF */
 			if (s[j] != '\r' && s[j] != '\n' && buf_addch(&out, s[j]) < 0)
-				err_oom();
+				buf_broken(__FILE__, __LINE__);
 	}
 	return buf_detach(&out, NULL);
 }
@@ -267,7 +267,7 @@ static char *comment_name(const char *s, const struct tok *c)
 		if (s[j] == '\\' && j + 2 < c->end)
 			j++;
 		if (s[j] != '\r' && s[j] != '\n' && buf_addch(&text, s[j]) < 0)
-			err_oom();
+			buf_broken(__FILE__, __LINE__);
 	}
 	buf_init(&out, BUF_NO_MAX);
 	addr_add_phrase(&out, text.data, text.len);
@@ -419,22 +419,22 @@ void addr_add_phrase(struct buf *b, const char *name, size_t len)
 				k--;
 			if ((i && buf_addch(b, ' ') < 0) || buf_addstr(b, "=?UTF-8?B?") < 0 ||
 			    buf_add_base64(b, name + i, k) < 0 || buf_addstr(b, "?=") < 0)
-				err_oom();
+				buf_broken(__FILE__, __LINE__);
 			i += k;
 		}
 		return;
 	}
 	if (plain) {
 		if (buf_add(b, name, len) < 0)
-			err_oom();
+			buf_broken(__FILE__, __LINE__);
 		return;
 	}
 	if (buf_addch(b, '"') < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	for (size_t i = 0; i < len; i++)
 		if (((name[i] == '"' || name[i] == '\\') && buf_addch(b, '\\') < 0) ||
 		    buf_addch(b, name[i]) < 0)
-			err_oom();
+			buf_broken(__FILE__, __LINE__);
 	if (buf_addch(b, '"') < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 }

@@ -95,6 +95,12 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
+void buf_broken(const char *file, int line)
+{
+	fprintf(stderr, "postbote: internal error: a buffer cap was exceeded at %s:%d\n", file, line);
+	abort();
+}
+
 void buf_setlen(struct buf *b, size_t n)
 {
 	if (n > b->len)

@@ -36,6 +36,12 @@ void buf_setlen(struct buf *b, size_t n);
  * empty. */
 char *buf_detach(struct buf *b, size_t *len);
 
+/* After an append that cannot exceed the buffer's cap (the cap was sized from input that was
+ * capped before it arrived): a -1 there is a bug of ours, not a lack of memory, so the process
+ * ends with that said (abort), and never reports "out of memory". Allocation failures end the
+ * process inside the buf functions themselves (err_oom). Call as buf_broken(__FILE__, __LINE__). */
+void buf_broken(const char *file, int line) __attribute__((noreturn));
+
 /* Removes the first n bytes (n <= len). */
 void buf_consume(struct buf *b, size_t n);
 

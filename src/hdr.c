@@ -54,7 +54,7 @@ static void hdr_end(struct hdr *h, const char *body, size_t len)
 	h->have_end = 1;
 	h->blank = body == NULL;
 	if (body && buf_add(&h->body, body, len) < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 }
 
 int hdr_push(struct hdr *h, const char *line, size_t len, struct err *e)

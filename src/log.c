@@ -74,7 +74,7 @@ void log_transcript(enum log_dir dir, const char *line, size_t len, int flags)
 		return;
 	buf_init(&b, 4 * 4096 + 64);	/* every byte may need a 4-byte escape */
 	if (buf_addstr(&b, dir == LOG_IN ? "<-- " : "--> ") < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	if (flags & LOG_SECRET) {
 		/* "AUTH PLAIN <payload>" keeps "AUTH PLAIN"; a bare response shows nothing of itself */
 		size_t keep = 0;
@@ -86,9 +86,9 @@ void log_transcript(enum log_dir dir, const char *line, size_t len, int flags)
 		}
 		if (buf_add_clean(&b, line, keep) < 0 ||
 		    (keep < len && buf_addstr(&b, keep ? " ***" : "***") < 0))
-			err_oom();
+			buf_broken(__FILE__, __LINE__);
 	} else if (buf_add_clean(&b, line, len > 4096 ? 4096 : len) < 0) {
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	}
 	fprintf(stderr, "%s\n", b.data);
 	buf_free(&b);

@@ -68,7 +68,7 @@ static int msg_put(struct msg_state *s, const char *p, size_t n, struct err *e)
 	if (n > MSG_CHUNK)	/* large enough to write without copying */
 		return msg_out(s, p, n, e);
 	if (buf_add(&s->out, p, n) < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	return 0;
 }
 
@@ -127,8 +127,10 @@ static const char *field_value(const struct hdr_ev *ev, size_t *len)
 }
 
 /* The field with "@maildomain" after every bare local name. */
-static void msg_qualify(const struct hdr_ev *ev, const struct addr_list *l, const char *domain,
-			struct buf *out)
+/* -1 when the field would grow past what out may hold (thousands of bare names, each with a
+ * long domain added). */
+static int msg_qualify(const struct hdr_ev *ev, const struct addr_list *l, const char *domain,
+		       struct buf *out)
 {
 	size_t vlen, done = 0;
 	const char *v = field_value(ev, &vlen);
@@ -140,11 +142,10 @@ static void msg_qualify(const struct hdr_ev *ev, const struct addr_list *l, cons
 		if (l->v[i].has_domain)
 			continue;
 		if (buf_add(out, ev->field + done, at - done) < 0 || buf_printf(out, "@%s", domain) < 0)
-			err_oom();
+			return -1;
 		done = at;
 	}
-	if (buf_add(out, ev->field + done, ev->len - done) < 0)
-		err_oom();
+	return buf_add(out, ev->field + done, ev->len - done);
 }
 
 /* From: with the envelope sender as its address. The message's own display name is kept (cron
@@ -155,17 +156,17 @@ static void msg_from_field(struct msg_state *s, const char *name, struct buf *ou
 	const char *fn = s->o.full_name;
 
 	if (buf_addstr(out, "From: ") < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	if (name && *name) {
 		if (buf_addstr(out, name) < 0 || buf_addch(out, ' ') < 0)
-			err_oom();
+			buf_broken(__FILE__, __LINE__);
 	} else if (fn && *fn) {
 		addr_add_phrase(out, fn, strlen(fn));
 		if (buf_addch(out, ' ') < 0)
-			err_oom();
+			buf_broken(__FILE__, __LINE__);
 	}
 	if (buf_printf(out, "<%s>", s->m->sender) < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 }
 
 /* The first address of a From: field, qualified with the mail domain when it has none; NULL
@@ -180,7 +181,7 @@ static char *msg_from_address(const struct msg_state *s, const struct addr_list 
 		return xstrdup(l->v[0].spec);
 	buf_init(&b, ADDR_MAX * 2);
 	if (buf_printf(&b, "%s@%s", l->v[0].spec, s->o.maildomain) < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	return buf_detach(&b, NULL);
 }
 
@@ -240,10 +241,16 @@ static int msg_field(struct msg_state *s, const struct hdr_ev *ev, struct err *e
 			return r;
 		}
 	}
-	if (parsed && s->o.maildomain)
-		msg_qualify(ev, &l, s->o.maildomain, &out);
-	else if (buf_add(&out, ev->field, ev->len) < 0)
-		err_oom();
+	if (parsed && s->o.maildomain) {
+		if (msg_qualify(ev, &l, s->o.maildomain, &out) < 0) {
+			buf_free(&out);
+			addr_list_free(&l);
+			return err_set(e, ERR_DATA, "the %.*s: header would be longer than %zu bytes "
+				       "with maildomain added to its addresses; nothing was sent",
+				       (int)ev->name_len, ev->name, out.max);
+		}
+	} else if (buf_add(&out, ev->field, ev->len) < 0)
+		buf_broken(__FILE__, __LINE__);
 	r = msg_put_field(s, out.data, out.len, e);
 	buf_free(&out);
 	addr_list_free(&l);
@@ -264,7 +271,7 @@ static void msg_date(struct buf *b, time_t now)
 	if (buf_printf(b, "Date: %s, %d %s %d %02d:%02d:%02d %c%02ld%02ld\r\n", days[tm.tm_wday],
 		       tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 		       tm.tm_sec, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60) < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 }
 
 /* "Message-ID: <YYYYMMDDhhmmss.RANDOM@domain>": unique without any state. */
@@ -281,12 +288,12 @@ static void msg_msgid(struct buf *b, time_t now, const char *domain)
 	}
 	if (buf_printf(b, "Message-ID: <%04d%02d%02d%02d%02d%02d.", tm.tm_year + 1900,
 		       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec) < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	for (size_t i = 0; i < sizeof rnd; i++)
 		if (buf_printf(b, "%02x", rnd[i]) < 0)
-			err_oom();
+			buf_broken(__FILE__, __LINE__);
 	if (buf_printf(b, "@%s>\r\n", domain) < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 }
 
 /* Date:, Message-ID: and From: when the input lacked them and the account wants them. */
@@ -312,9 +319,9 @@ static int msg_add_headers(struct msg_state *s, struct err *e)
 		if (s->o.full_name && *s->o.full_name)
 			msg_from_field(s, NULL, &b);
 		else if (buf_printf(&b, "From: %s", s->m->sender) < 0)	/* bare: no <> */
-			err_oom();
+			buf_broken(__FILE__, __LINE__);
 		if (buf_addstr(&b, "\r\n") < 0)
-			err_oom();
+			buf_broken(__FILE__, __LINE__);
 		s->m->added |= MSG_ADDED_FROM;
 	}
 	r = msg_put(s, b.data, b.len, e);
@@ -337,7 +344,7 @@ static int msg_header_events(struct msg_state *s, struct err *e)
 		if (ev.body) {
 			s->have_first_body = 1;
 			if (buf_add(&s->first_body, ev.body, ev.body_len) < 0)
-				err_oom();
+				buf_broken(__FILE__, __LINE__);
 		}
 	}
 	return 0;
@@ -560,7 +567,7 @@ static int msg_pump(struct msg_state *s, struct err *e)
 		if (used < 0)
 			return -1;
 		if (used < n && buf_add(&s->rest, chunk + used, (size_t)(n - used)) < 0)
-			err_oom();
+			buf_broken(__FILE__, __LINE__);
 	}
 	if (!s->ended || s->eof)
 		return 0;
@@ -711,19 +718,19 @@ int msg_bounce(const struct msg_bounce *in, struct spool *out, struct err *e)
 	buf_init(&b, MSG_BOUNCE_MAX);
 	if (buf_printf(&b, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\nTo: <%s>\r\n"
 			   "Subject: Undelivered Mail Returned to Sender\r\n", in->domain, in->to) < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	msg_date(&b, now);
 	msg_msgid(&b, now, in->domain);
 	if (buf_printf(&b, "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
 			   "Content-Type: text/plain; charset=utf-8\r\n\r\n"
 			   "postbote could not deliver your message (queue id %s) to these "
 			   "recipients:\r\n\r\n", in->id) < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	for (size_t i = 0; i < in->n; i++)
 		if (buf_printf(&b, "  <%s>\r\n    %s\r\n", in->addrs[i], in->reasons[i]) < 0)
 			break;
 	if (buf_addstr(&b, "\r\nThe headers of your message follow.\r\n\r\n") < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	msg_bounce_headers(in->orig, &b, MSG_BOUNCE_MAX / 2);
 	if (write(fd, b.data, b.len) == (ssize_t)b.len) {
 		*out = (struct spool){ .fd = fd, .offset = 0, .size = (off_t)b.len };

@@ -174,7 +174,7 @@ static void aliases_filter(const char *name, struct buf *value, const char *file
 	}
 	buf_reset(value);
 	if (buf_add(value, out.data, out.len) < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	buf_free(&out);
 }
 
@@ -391,7 +391,7 @@ static int rcpt_qualify(const struct rcpt_list *in, const char *maildomain,
 		}
 		buf_reset(&b);
 		if (buf_printf(&b, "%s@%s", in->v[i], maildomain) < 0)
-			err_oom();
+			buf_broken(__FILE__, __LINE__);
 		r = rcpt_add(out, b.data, e);
 	}
 	buf_free(&b);

@@ -242,7 +242,7 @@ static void runq_log_try(const struct runq_account *ra, const struct queue_entry
 	    log_field(&b, "from", *ent->env.from ? ent->env.from : "<>") < 0 ||
 	    log_field_num(&b, "size", (long long)ent->spool.size) < 0 ||
 	    log_field_num(&b, "attempt", (long long)ent->st.attempts + 1) < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	for (size_t i = 0; i < ent->env.nrcpts; i++) {
 		/* a recipient still pending was not tried: the connection failed before */
 		int pending = f[i].state == FATE_PENDING, full;

@@ -359,7 +359,7 @@ static int smtp_auth_line(struct smtp *s, struct sasl *sa, struct buf *line, int
 	char *out = NULL;
 
 	if (buf_printf(line, "AUTH %s", s->mech) < 0)
-		err_oom();
+		buf_broken(__FILE__, __LINE__);
 	if (!sasl_client_first(s->mech))
 		return 0;
 	*state = sasl_step(sa, NULL, &out, e);

@@ -1226,6 +1226,42 @@ static void fsize_child(void *arg)
 	_exit(r.rc == -1 && r.e.kind == ERR_IO && r.m.fd == -1 ? 0 : 3);
 }
 
+/* A field that maildomain would make longer than its cap: ERR_DATA, not a crash or "out of
+ * memory". 10,000 bare names (the most one field may hold) with a 190-byte domain each. */
+static void test_qualify_cap(void)
+{
+	static char domain[200];
+	struct msg_opts o;
+	struct cb cb;
+	struct msg m;
+	struct buf in;
+	struct err e = { 0 };
+	int fd = memfd_create("qualify", MFD_CLOEXEC);
+
+	UNIT_CTX("maildomain past the field's cap");
+	memset(domain, 'd', 180);
+	memcpy(domain + 180, ".example", 9);
+	opts_for(F_MAILDOMAIN, NULL, &cb, &o);
+	o.maildomain = domain;
+	buf_init(&in, 1 << 22);
+	if (buf_addstr(&in, "To: ") < 0)
+		abort();
+	for (int i = 0; i < 10000; i++)
+		if (buf_addstr(&in, i ? ", aaaaaaaaaaaaaaaaaaaa" : "aaaaaaaaaaaaaaaaaaaa") < 0)
+			abort();
+	if (buf_addstr(&in, "\n\nbody\n") < 0 || write(fd, in.data, in.len) != (ssize_t)in.len)
+		abort();
+	lseek(fd, 0, SEEK_SET);
+	CHECK_INT(msg_spool(fd, &o, SENDER, &m, &e), -1);
+	CHECK_INT(e.kind, ERR_DATA);
+	CHECK(strstr(e.text, "To: header would be longer") != NULL);
+	CHECK_INT(m.fd, -1);
+	close(fd);
+	buf_free(&in);
+	dir_is_empty();
+	UNIT_CTX_CLEAR();
+}
+
 static void test_errors(void)
 {
 	struct msg_opts o;
@@ -1283,6 +1319,7 @@ int main(void)
 	test_date_zones();
 	test_msgid_unique();
 	test_errors();
+	test_qualify_cap();
 	CHECK(rmdir(dir) == 0);
 	regfree(&re_date);
 	regfree(&re_msgid);
