@@ -202,6 +202,26 @@ run_timed() {
 	assert_stopped
 }
 
+@test "passwordeval past its deadline with the queue on: the message is queued, and a later run sends it" {
+	MARK=1000.$RANDOM$RANDOM
+	eval_config "sleep $MARK"
+	sed -i -e 's/^queue = off$/queue = on/' "$CONF"
+	run_timed
+	[ "$elapsed" -le 8 ] || fail "took $elapsed s with timeout = 2"
+	assert_success
+	[[ $stderr =~ ^postbote:\ queued\ as\ ([0-9]{14}\.[0-9a-f]{10}):\ .*passwordeval\ of\ account\ \'fake\'\ did\ not\ finish ]] ||
+		fail "stderr: $stderr"
+	local id=${BASH_REMATCH[1]}
+	refute_client_sent '.'
+	assert_gone
+	# the queue run asks again: with a password that comes, the message goes
+	sed -i "s|^passwordeval = .*|passwordeval = printf '%s\\\\n' '$FAKE_PASS'|" "$CONF"
+	run --separate-stderr pb -C "$CONF" -qI "$id"
+	assert_success
+	assert_file_exists "$FAKE_OUT/msg-1.eml"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/queue/q/$id"
+}
+
 # ---- secrets of every size, from every source ----------------------------------------------
 
 SASLSMTP=$TESTS_DIR/saslsmtp.py
