@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "tls.h"
 
 struct tls {
@@ -483,13 +484,16 @@ void tls_describe(const struct tls *t, char *out, size_t size)
 	snprintf(out, size, "%s %s", v ? v : "TLS", c ? c : "");
 }
 
-/* Certificate text may hold anything; a terminal gets printable ASCII only. */
+/* Certificate text may hold anything; a terminal gets it cleaned as every peer text is. */
 static void tls_print_clean(FILE *out, const char *label, const char *text)
 {
-	fprintf(out, "    %-13s ", label);
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-		fputc(*p >= ' ' && *p < 0x7f ? *p : '?', out);
-	fputc('\n', out);
+	struct buf b;
+
+	buf_init(&b, 4 * strlen(text) + 1);
+	if (buf_add_clean(&b, text, strlen(text)) < 0)
+		buf_broken(__FILE__, __LINE__);	/* 4 bytes a byte at most */
+	fprintf(out, "    %-13s %s\n", label, b.data);
+	buf_free(&b);
 }
 
 static void tls_print_dn(FILE *out, const char *label, gnutls_x509_crt_t crt, int issuer)
