@@ -1,4 +1,5 @@
-/* msg: stdin to spool, canonical CRLF, header rewriting and fix-ups; constant memory. */
+/* msg: stdin to spool (canonical CRLF, header rewriting and fix-ups, constant memory), and the bounces
+ * that tell a sender what was given up. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
