@@ -25,6 +25,18 @@ bad = [m.start() for m in re.finditer(rb"\r(?!\n)|(?<!\r)\n", data)]
 sys.exit("bare CR or LF at offsets %s" % bad[:10] if bad else 0)' "$1"
 }
 
+# assert_body_arrives BODY_IN BODY_OUT [OPTION...]: std_message followed by BODY_IN (printf %b
+# escapes), sent with the OPTIONs, arrives as std_message followed by BODY_OUT, all in CRLF.
+assert_body_arrives() {
+	local in=$1 out=$2
+	shift 2
+	{ std_message; printf '%b' "$in"; } >"$MSG"
+	{ std_message; printf '%b' "$out"; } | crlf >"$WANT"
+	run --separate-stderr pb -C "$CONF" "$@" bob@example.org <"$MSG"
+	assert_success
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+}
+
 @test "bare LF, bare CR and CRLF all arrive as CRLF" {
 	printf 'From: a@example.org\r\nTo: b@example.org\rSubject: endings\nDate: Mon, 01 Jan 2024 12:00:00 +0000\r\nMessage-ID: <le@example.org>\n\nlf line\ncr line\rcrlf line\r\ncr then crlf\r\r\nlast\n' >"$MSG"
 	printf 'From: a@example.org\r\nTo: b@example.org\r\nSubject: endings\r\nDate: Mon, 01 Jan 2024 12:00:00 +0000\r\nMessage-ID: <le@example.org>\r\n\r\nlf line\r\ncr line\r\ncrlf line\r\ncr then crlf\r\n\r\nlast\r\n' >"$WANT"
@@ -35,35 +47,19 @@ sys.exit("bare CR or LF at offsets %s" % bad[:10] if bad else 0)' "$1"
 }
 
 @test "lines starting with a dot arrive unchanged (dot-stuffing on the wire)" {
-	{ std_message; printf '.leading dot\n..two dots\n. dot space\n...\n'; } >"$MSG"
-	{ std_message; printf '.leading dot\n..two dots\n. dot space\n...\n'; } | crlf >"$WANT"
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_success
-	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	assert_body_arrives '.leading dot\n..two dots\n. dot space\n...\n' '.leading dot\n..two dots\n. dot space\n...\n'
 }
 
 @test "without -i a line with a single dot ends the input" {
-	{ std_message; printf 'before\n.\nafter\n'; } >"$MSG"
-	{ std_message; printf 'before\n'; } | crlf >"$WANT"
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_success
-	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	assert_body_arrives 'before\n.\nafter\n' 'before\n'
 }
 
 @test "with -i a line with a single dot is part of the message" {
-	{ std_message; printf 'before\n.\nafter\n.\n'; } >"$MSG"
-	{ std_message; printf 'before\n.\nafter\n.\n'; } | crlf >"$WANT"
-	run --separate-stderr pb -C "$CONF" -i bob@example.org <"$MSG"
-	assert_success
-	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	assert_body_arrives 'before\n.\nafter\n.\n' 'before\n.\nafter\n.\n' -i
 }
 
 @test "with -oi a line with a single dot is part of the message" {
-	{ std_message; printf 'before\n.\nafter\n'; } >"$MSG"
-	{ std_message; printf 'before\n.\nafter\n'; } | crlf >"$WANT"
-	run --separate-stderr pb -C "$CONF" -oi bob@example.org <"$MSG"
-	assert_success
-	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	assert_body_arrives 'before\n.\nafter\n' 'before\n.\nafter\n' -oi
 }
 
 @test "a NUL byte: exit 65 and no connection" {
