@@ -335,34 +335,40 @@ sys.stdout.write("250-fakesmtp.test\r\n" + "250-X-FILLER-abcdefghijklmnop\r\n" *
 
 # --- -v and the log file ------------------------------------------------------------------
 
-@test "-v shows the SMTP transcript with AUTH PLAIN's payload as ***" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+# run_verbose [fakesmtp options]: postbote -v to a STARTTLS server that knows the test account;
+# it must succeed, and $stderr holds the transcript
+run_verbose() {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" "$@"
 	fake_config
 	std_message >"$MSG"
 	run --separate-stderr pb -C "$CONF" -v bob@example.org <"$MSG"
 	assert_success
+}
+
+# assert_password_masked: the transcript in $stderr shows *** for the secret, and neither the
+# password nor its base64
+assert_password_masked() {
+	[[ $stderr == *"***"* ]] || fail "no *** in: $stderr"
+	[[ $stderr != *"$FAKE_PASS"* ]] || fail "the password is on stderr"
+	[[ $stderr != *"$(b64 "$FAKE_PASS")"* ]] || fail "the base64 password is on stderr"
+}
+
+@test "-v shows the SMTP transcript with AUTH PLAIN's payload as ***" {
+	run_verbose
 	[[ $stderr == *"<-- 220 "* ]] || fail "no '<-- 220' greeting in: $stderr"
 	[[ $stderr == *"--> EHLO "* ]] || fail "no '--> EHLO' in: $stderr"
 	[[ $stderr == *"--> STARTTLS"* ]] || fail "no '--> STARTTLS' in: $stderr"
 	[[ $stderr == *"--> MAIL FROM:<$FAKE_FROM>"* ]] || fail "no MAIL FROM in: $stderr"
 	[[ $stderr == *"<-- 235 "* ]] || fail "no '<-- 235' in: $stderr"
 	[[ $stderr == *"--> AUTH PLAIN"* ]] || fail "no AUTH PLAIN in: $stderr"
-	[[ $stderr == *"***"* ]] || fail "no *** in: $stderr"
-	[[ $stderr != *"$FAKE_PASS"* ]] || fail "the password is on stderr"
+	assert_password_masked
 	[[ $stderr != *"$(plain_blob)"* ]] || fail "the AUTH PLAIN blob is on stderr"
-	[[ $stderr != *"$(b64 "$FAKE_PASS")"* ]] || fail "the base64 password is on stderr"
 }
 
 @test "-v with AUTH LOGIN shows neither the user name nor the password payload" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --auth-mechs LOGIN
-	fake_config
-	std_message >"$MSG"
-	run --separate-stderr pb -C "$CONF" -v bob@example.org <"$MSG"
-	assert_success
+	run_verbose --auth-mechs LOGIN
 	[[ $stderr == *"--> AUTH LOGIN"* ]] || fail "no AUTH LOGIN in: $stderr"
-	[[ $stderr == *"***"* ]] || fail "no *** in: $stderr"
-	[[ $stderr != *"$FAKE_PASS"* ]] || fail "the password is on stderr"
-	[[ $stderr != *"$(b64 "$FAKE_PASS")"* ]] || fail "the base64 password is on stderr"
+	assert_password_masked
 	[[ $stderr != *"$(b64 "$FAKE_USER")"* ]] || fail "the base64 user name payload is on stderr"
 }
 
