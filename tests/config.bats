@@ -340,8 +340,7 @@ run_changed_config() {
 	# inih alone would run only 'true' and find no password
 	fake_config --no-auth "user = $FAKE_USER" "passwordeval = true ; echo '$FAKE_PASS'"
 	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_user)" "$FAKE_USER"
 }
 

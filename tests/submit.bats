@@ -19,8 +19,7 @@ plain_blob() { printf '\0%s\0%s' "$FAKE_USER" "$FAKE_PASS" | base64 -w0; }
 	std_message >"$MSG"
 	std_message | crlf >"$WANT"
 	run --separate-stderr pb -C "$CONF" bob@example.org carol@example.org <"$MSG"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_output ""
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 	local j=$FAKE_OUT/msg-1.json
@@ -60,8 +59,7 @@ plain_blob() { printf '\0%s\0%s' "$FAKE_USER" "$FAKE_PASS" | base64 -w0; }
 	std_message >"$MSG"
 	std_message | crlf >"$WANT"
 	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" tls)" true
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_mechanism)" PLAIN
