@@ -37,6 +37,21 @@ assert_body_arrives() {
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 }
 
+# many_recipients N [FIELD...]: a message to u0@example.org ... u(N-1)@example.org in To: fields
+# of 10000 addresses each, then the FIELDs, on stdout
+many_recipients() {
+	"$PYTHON" - "$@" <<'PY'
+import sys
+n = int(sys.argv[1])
+print("From: alice@example.org")
+for start in range(0, n, 10000):
+    print("To: " + ", ".join("u%d@example.org" % i for i in range(start, min(n, start + 10000))))
+for field in sys.argv[2:]:
+    print(field)
+print("Subject: many\n\nbody")
+PY
+}
+
 @test "bare LF, bare CR and CRLF all arrive as CRLF" {
 	printf 'From: a@example.org\r\nTo: b@example.org\rSubject: endings\nDate: Mon, 01 Jan 2024 12:00:00 +0000\r\nMessage-ID: <le@example.org>\n\nlf line\ncr line\rcrlf line\r\ncr then crlf\r\r\nlast\n' >"$MSG"
 	printf 'From: a@example.org\r\nTo: b@example.org\r\nSubject: endings\r\nDate: Mon, 01 Jan 2024 12:00:00 +0000\r\nMessage-ID: <le@example.org>\r\n\r\nlf line\r\ncr line\r\ncrlf line\r\ncr then crlf\r\n\r\nlast\r\n' >"$WANT"
@@ -161,13 +176,7 @@ postbote: warning: ignoring an empty recipient argument"
 }
 
 @test "-t with more than 100000 recipients: one error line, exit 65, nothing sent" {
-	"$PYTHON" - >"$MSG" <<'PY'
-print("From: alice@example.org")
-n = 100001
-for start in range(0, n, 10000):
-    print("To: " + ", ".join("u%d@example.org" % i for i in range(start, min(n, start + 10000))))
-print("Subject: many\n\nbody")
-PY
+	many_recipients 100001 >"$MSG"
 	run --separate-stderr pb -C "$CONF" -t <"$MSG"
 	assert_equal "$status" 65
 	assert_equal "$stderr" "postbote: too many recipients: more than 100000"
@@ -175,14 +184,7 @@ PY
 }
 
 @test "-t with exactly 100000 recipients (and duplicates) is not refused" {
-	"$PYTHON" - >"$MSG" <<'PY'
-print("From: alice@example.org")
-n = 100000
-for start in range(0, n, 10000):
-    print("To: " + ", ".join("u%d@example.org" % i for i in range(start, min(n, start + 10000))))
-print("Cc: U0@EXAMPLE.ORG, u99999@example.org")
-print("Subject: many\n\nbody")
-PY
+	many_recipients 100000 "Cc: U0@EXAMPLE.ORG, u99999@example.org" >"$MSG"
 	# a server that takes none: the answer comes before anything is sent to anyone
 	fake_stop
 	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --reply 'MAIL=550 5.7.1 not you'
