@@ -1251,13 +1251,8 @@ static void test_errors(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(dir, sizeof dir, "%s/postbote-test-msg.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (unit_tmpdir(dir, sizeof dir, "postbote-test-msg") < 0)
 		return 99;
-	}
 	shapes_init();
 	test_cases();
 	test_splits();
