@@ -10,8 +10,7 @@ setup() { sasl_setup; }
 teardown() { common_teardown; }
 
 assert_authenticated_with() { # MECH
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_user)" "$FAKE_USER"
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_mechanism)" "$1"

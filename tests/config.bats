@@ -279,12 +279,23 @@ assert_refused_untrusted() { # FILE FIX
 	assert_file_empty "$FAKE_OUT/transcript.log"
 }
 
-@test "-C: a file of another user is refused, whatever it holds; its passwordeval never runs" {
+# assert_refused_foreign FILE: refused as a file of $OTHER_UID, naming the chown that fixes it
+assert_refused_foreign() {
+	assert_refused_untrusted "$1" "belongs to uid $OTHER_UID, neither you nor root, so postbote does not trust it; run: chown $(id -u) $1"
+}
+
+# run_changed_config CMD [ARG...]: the marking config at $CONF, changed by CMD ARG... $CONF
+# (chmod MODE, chown UID), then postbote -C $CONF on $MSG against a fresh server.
+run_changed_config() {
 	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
 	marking_config "$CONF"
-	chown "$OTHER_UID" "$CONF"
+	"$@" "$CONF"
 	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_refused_untrusted "$CONF" "belongs to uid $OTHER_UID, neither you nor root, so postbote does not trust it; run: chown $(id -u) $CONF"
+}
+
+@test "-C: a file of another user is refused, whatever it holds; its passwordeval never runs" {
+	run_changed_config chown "$OTHER_UID"
+	assert_refused_foreign "$CONF"
 }
 
 @test "POSTBOTE_CONFIG: a file of another user is refused" {
@@ -292,7 +303,7 @@ assert_refused_untrusted() { # FILE FIX
 	marking_config "$CONF"
 	chown "$OTHER_UID" "$CONF"
 	POSTBOTE_CONFIG=$CONF run --separate-stderr pb bob@example.org <"$MSG"
-	assert_refused_untrusted "$CONF" "belongs to uid $OTHER_UID, neither you nor root, so postbote does not trust it; run: chown $(id -u) $CONF"
+	assert_refused_foreign "$CONF"
 }
 
 @test "the XDG user file of another user's HOME is refused (root with su -m or sudo -E)" {
@@ -302,30 +313,21 @@ assert_refused_untrusted() { # FILE FIX
 	marking_config "$f"
 	chown -R "$OTHER_UID" "$HOME"
 	run --separate-stderr pb bob@example.org <"$MSG"
-	assert_refused_untrusted "$f" "belongs to uid $OTHER_UID, neither you nor root, so postbote does not trust it; run: chown $(id -u) $f"
+	assert_refused_foreign "$f"
 }
 
 @test "a file its group may write is refused, naming the chmod" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	marking_config "$CONF"
-	chmod 620 "$CONF"
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	run_changed_config chmod 620
 	assert_refused_untrusted "$CONF" "may be changed by its group, so postbote does not trust it; run: chmod go-w $CONF"
 }
 
 @test "a file everyone may write is refused, naming the chmod" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	marking_config "$CONF"
-	chmod 602 "$CONF"
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	run_changed_config chmod 602
 	assert_refused_untrusted "$CONF" "may be changed by everyone, so postbote does not trust it; run: chmod go-w $CONF"
 }
 
 @test "a file of root that others may read but not write is used (it holds no password)" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
-	marking_config "$CONF"
-	chmod 644 "$CONF"
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	run_changed_config chmod 644
 	assert_success
 	assert_file_exist "$BATS_TEST_TMPDIR/ran"
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_user)" "$FAKE_USER"
@@ -338,8 +340,7 @@ assert_refused_untrusted() { # FILE FIX
 	# inih alone would run only 'true' and find no password
 	fake_config --no-auth "user = $FAKE_USER" "passwordeval = true ; echo '$FAKE_PASS'"
 	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_user)" "$FAKE_USER"
 }
 

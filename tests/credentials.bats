@@ -70,25 +70,12 @@ plain_password() {
 
 @test "the password typed at the terminal prompt is used and never echoed" {
 	start_nopass
-	TMUX_SOCK=$BATS_TEST_TMPDIR/tmux.sock
-	local out=$BATS_TEST_TMPDIR/tty.out i
 	# a real terminal: postbote reads the message from a file and the password from /dev/tty
-	tmux -S "$TMUX_SOCK" new-session -d -x 200 -y 20 \
-		"'$POSTBOTE' -C '$CONF' bob@example.org <'$MSG'; echo exit=\$?; sleep 30"
-	for ((i = 0; i < 200; i++)); do
-		tmux -S "$TMUX_SOCK" capture-pane -p >"$out"
-		grep -q "password for $FAKE_USER at localhost:" "$out" && break
-		sleep 0.05
-	done
-	grep -q "password for $FAKE_USER at localhost:" "$out" || fail "no prompt: $(cat "$out")"
+	tty_start "'$POSTBOTE' -C '$CONF' bob@example.org <'$MSG'; echo exit=\$?; sleep 30"
 	tmux -S "$TMUX_SOCK" send-keys "$FAKE_PASS" Enter
-	for ((i = 0; i < 300; i++)); do
-		tmux -S "$TMUX_SOCK" capture-pane -p >"$out"
-		grep -q '^exit=' "$out" && break
-		sleep 0.05
-	done
-	grep -q '^exit=0$' "$out" || fail "postbote did not succeed: $(cat "$out")"
-	! grep -qF "$FAKE_PASS" "$out" || fail "the password was echoed: $(cat "$out")"
+	tty_wait_for '^exit=' || fail "postbote did not end: $(cat "$TTY_OUT")"
+	grep -q '^exit=0$' "$TTY_OUT" || fail "postbote did not succeed: $(cat "$TTY_OUT")"
+	! grep -qF "$FAKE_PASS" "$TTY_OUT" || fail "the password was echoed: $(cat "$TTY_OUT")"
 	assert_equal "$(plain_password)" "$FAKE_PASS"
 	assert_file_exists "$FAKE_OUT/msg-1.eml"
 }

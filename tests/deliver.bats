@@ -47,9 +47,7 @@ teardown() { queue_teardown; }
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["bob@example.org"]'
 	assert_queue_file "$QID" carol@example.org
 	healthy_restart
-	wait_due "$QID"
-	run_queue
-	assert_success
+	run_queue_due "$QID"
 	assert_delivered_once carol@example.org
 }
 
@@ -141,9 +139,7 @@ five_in_three_transactions() {
 	# and from the queue as well
 	run --separate-stderr pb -C "$DOWN" r1@example.org r2@example.org r3@example.org <"$MSG"
 	assert_queued
-	wait_due "$QID"
-	run_queue
-	assert_success
+	run_queue_due "$QID"
 	assert_equal "$(msg_count)" 5
 	assert_equal "$(json_get "$FAKE_OUT/msg-4.json" rcpt_tos)" '["r1@example.org", "r2@example.org"]'
 	assert_equal "$(json_get "$FAKE_OUT/msg-5.json" rcpt_tos)" '["r3@example.org"]'
@@ -186,8 +182,7 @@ five_in_three_transactions() {
 	local port
 	port=$(sed -n 's/^port = //p' "$DOWN")
 	q_conf "$DOWN" "$port" "host = 127.0.0.2, localhost"
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued "cannot connect to localhost port $port"
+	queue_down "cannot connect to localhost port $port"
 }
 
 # ---- one connection per account -------------------------------------------------------------
@@ -199,8 +194,7 @@ five_in_three_transactions() {
 	assert_equal "$(q_count q)" 3
 	wait_all_due
 	run_queue
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_equal "$(msg_count)" 3
 	for t in run-1 run-2 run-3; do
 		assert_equal "$(tag_count "$t")" 1

@@ -25,6 +25,33 @@ bad = [m.start() for m in re.finditer(rb"\r(?!\n)|(?<!\r)\n", data)]
 sys.exit("bare CR or LF at offsets %s" % bad[:10] if bad else 0)' "$1"
 }
 
+# assert_body_arrives BODY_IN BODY_OUT [OPTION...]: std_message followed by BODY_IN (printf %b
+# escapes), sent with the OPTIONs, arrives as std_message followed by BODY_OUT, all in CRLF.
+assert_body_arrives() {
+	local in=$1 out=$2
+	shift 2
+	{ std_message; printf '%b' "$in"; } >"$MSG"
+	{ std_message; printf '%b' "$out"; } | crlf >"$WANT"
+	run --separate-stderr pb -C "$CONF" "$@" bob@example.org <"$MSG"
+	assert_success
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+}
+
+# many_recipients N [FIELD...]: a message to u0@example.org ... u(N-1)@example.org in To: fields
+# of 10000 addresses each, then the FIELDs, on stdout
+many_recipients() {
+	"$PYTHON" - "$@" <<'PY'
+import sys
+n = int(sys.argv[1])
+print("From: alice@example.org")
+for start in range(0, n, 10000):
+    print("To: " + ", ".join("u%d@example.org" % i for i in range(start, min(n, start + 10000))))
+for field in sys.argv[2:]:
+    print(field)
+print("Subject: many\n\nbody")
+PY
+}
+
 @test "bare LF, bare CR and CRLF all arrive as CRLF" {
 	printf 'From: a@example.org\r\nTo: b@example.org\rSubject: endings\nDate: Mon, 01 Jan 2024 12:00:00 +0000\r\nMessage-ID: <le@example.org>\n\nlf line\ncr line\rcrlf line\r\ncr then crlf\r\r\nlast\n' >"$MSG"
 	printf 'From: a@example.org\r\nTo: b@example.org\r\nSubject: endings\r\nDate: Mon, 01 Jan 2024 12:00:00 +0000\r\nMessage-ID: <le@example.org>\r\n\r\nlf line\r\ncr line\r\ncrlf line\r\ncr then crlf\r\n\r\nlast\r\n' >"$WANT"
@@ -35,35 +62,19 @@ sys.exit("bare CR or LF at offsets %s" % bad[:10] if bad else 0)' "$1"
 }
 
 @test "lines starting with a dot arrive unchanged (dot-stuffing on the wire)" {
-	{ std_message; printf '.leading dot\n..two dots\n. dot space\n...\n'; } >"$MSG"
-	{ std_message; printf '.leading dot\n..two dots\n. dot space\n...\n'; } | crlf >"$WANT"
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_success
-	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	assert_body_arrives '.leading dot\n..two dots\n. dot space\n...\n' '.leading dot\n..two dots\n. dot space\n...\n'
 }
 
 @test "without -i a line with a single dot ends the input" {
-	{ std_message; printf 'before\n.\nafter\n'; } >"$MSG"
-	{ std_message; printf 'before\n'; } | crlf >"$WANT"
-	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_success
-	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	assert_body_arrives 'before\n.\nafter\n' 'before\n'
 }
 
 @test "with -i a line with a single dot is part of the message" {
-	{ std_message; printf 'before\n.\nafter\n.\n'; } >"$MSG"
-	{ std_message; printf 'before\n.\nafter\n.\n'; } | crlf >"$WANT"
-	run --separate-stderr pb -C "$CONF" -i bob@example.org <"$MSG"
-	assert_success
-	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	assert_body_arrives 'before\n.\nafter\n.\n' 'before\n.\nafter\n.\n' -i
 }
 
 @test "with -oi a line with a single dot is part of the message" {
-	{ std_message; printf 'before\n.\nafter\n'; } >"$MSG"
-	{ std_message; printf 'before\n.\nafter\n'; } | crlf >"$WANT"
-	run --separate-stderr pb -C "$CONF" -oi bob@example.org <"$MSG"
-	assert_success
-	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	assert_body_arrives 'before\n.\nafter\n' 'before\n.\nafter\n' -oi
 }
 
 @test "a NUL byte: exit 65 and no connection" {
@@ -165,13 +176,7 @@ postbote: warning: ignoring an empty recipient argument"
 }
 
 @test "-t with more than 100000 recipients: one error line, exit 65, nothing sent" {
-	"$PYTHON" - >"$MSG" <<'PY'
-print("From: alice@example.org")
-n = 100001
-for start in range(0, n, 10000):
-    print("To: " + ", ".join("u%d@example.org" % i for i in range(start, min(n, start + 10000))))
-print("Subject: many\n\nbody")
-PY
+	many_recipients 100001 >"$MSG"
 	run --separate-stderr pb -C "$CONF" -t <"$MSG"
 	assert_equal "$status" 65
 	assert_equal "$stderr" "postbote: too many recipients: more than 100000"
@@ -179,14 +184,7 @@ PY
 }
 
 @test "-t with exactly 100000 recipients (and duplicates) is not refused" {
-	"$PYTHON" - >"$MSG" <<'PY'
-print("From: alice@example.org")
-n = 100000
-for start in range(0, n, 10000):
-    print("To: " + ", ".join("u%d@example.org" % i for i in range(start, min(n, start + 10000))))
-print("Cc: U0@EXAMPLE.ORG, u99999@example.org")
-print("Subject: many\n\nbody")
-PY
+	many_recipients 100000 "Cc: U0@EXAMPLE.ORG, u99999@example.org" >"$MSG"
 	# a server that takes none: the answer comes before anything is sent to anyone
 	fake_stop
 	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --reply 'MAIL=550 5.7.1 not you'

@@ -22,8 +22,7 @@ teardown() { queue_teardown; }
 	size=$(wc -c <"$WANT")
 	wait_due "$QID"	# "next try now" from here on, so two listings are equal
 	run --separate-stderr pb -C "$CONF" -bp
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_line --index 0 --regexp "^$QID +0m +$size +<$FAKE_FROM>\$"
 	assert_line --index 1 '    to <bob@example.org>'
 	assert_line --index 2 '    to <carol@example.org>'
@@ -56,11 +55,9 @@ teardown() { queue_teardown; }
 
 @test "--queue-hold keeps a message from -q; --queue-release lets it go at once" {
 	q_start
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued
+	queue_down
 	run --separate-stderr pb -C "$CONF" --queue-hold "$QID"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_file_exist "$QDIR/hold/$QID"
 	assert_file_exist "$QDIR/hold/$QID.state"
 	assert_area_empty q
@@ -73,8 +70,7 @@ teardown() { queue_teardown; }
 	assert_error_line "no message $QID"
 	assert_equal "$(msg_count)" 0
 	run --separate-stderr pb -C "$CONF" --queue-release "$QID"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_file_exist "$QDIR/q/$QID"
 	assert_area_empty hold
 	_q_due "$QID" || fail "a released message is not due at once"
@@ -85,11 +81,9 @@ teardown() { queue_teardown; }
 
 @test "--queue-delete removes a message and its state; unknown ids are usage errors" {
 	q_start
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued
+	queue_down
 	run --separate-stderr pb -C "$CONF" --queue-delete "$QID"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_area_empty q
 	wait_all_due
 	run_queue
@@ -109,8 +103,7 @@ teardown() { queue_teardown; }
 	Q_EXTRA=("queue_retry_min = 1h")
 	q_start
 	tagged_message first >"$MSG"
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued
+	queue_down
 	local first=$QID
 	tagged_message second >"$MSG"
 	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
@@ -120,8 +113,7 @@ teardown() { queue_teardown; }
 	assert_success
 	assert_equal "$(msg_count)" 0
 	run --separate-stderr pb -C "$CONF" "-qI$second"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_equal "$(msg_count)" 1
 	assert_equal "$(tag_count second)" 1
 	assert_equal "$(q_ids q)" "$first"
@@ -133,18 +125,15 @@ teardown() { queue_teardown; }
 @test "-qI ID (the id as its own argument, as --help shows it) sends that message" {
 	Q_EXTRA=("queue_retry_min = 1h")
 	q_start
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued
+	queue_down
 	run --separate-stderr pb -C "$CONF" -qI "$QID"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_delivered_once
 }
 
 @test "backoff: 1 minute by default, doubling per try up to queue_retry_max" {
 	q_start
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued
+	queue_down
 	# default retry_min is 1m: the first retry is a minute after the try
 	FAKE_PORT=$(sed -n 's/^port = //p' "$DOWN") fake_config --file "$BATS_TEST_TMPDIR/default.conf" \
 		"queue = on" "queue_dir = $QDIR"
@@ -184,14 +173,11 @@ teardown() { queue_teardown; }
 		/^\[/ { sec = $0 }
 		/^queue_dir = / { print "queue_dir = " (sec == "[defaults]" ? o : q); next }
 		{ print }' "$CONF" >"$CONF.new" && mv "$CONF.new" "$CONF" && chmod 600 "$CONF"
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued
+	queue_down
 	run --separate-stderr pb -C "$CONF" -bp
 	assert_success
 	assert_line --index 0 --regexp "^$QID "
-	wait_due "$QID"
-	run_queue
-	assert_success
+	run_queue_due "$QID"
 	assert_delivered_once
 }
 

@@ -15,8 +15,7 @@ teardown() { queue_teardown; }
 # sent, and goes to failed/.
 damaged() {
 	q_start
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued
+	queue_down
 	local f=$QDIR/q/$QID
 	"$@" "$f"
 	wait_due "$QID"
@@ -44,8 +43,7 @@ wrong_version() { sed -i '1s/.*/postbote-queue 9/' "$1"; }
 
 @test "leftovers in tmp/ (a killed writer) are never sent" {
 	q_start
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued
+	queue_down
 	cp "$QDIR/q/$QID" "$QDIR/tmp/20240101000000.0123456789"
 	run -0 pb -C "$CONF" --queue-delete "$QID"
 	run_queue
@@ -225,8 +223,7 @@ sys.stdout.write(line * (n // len(line)))' "$1"
 	small_queue_fs
 	Q_EXTRA=("queue_lifetime = 1s")
 	q_start --reply-rcpt 'bob@example.org=450 4.2.1 over quota'
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued
+	queue_down
 	sleep 1.1	# the lifetime is a number of seconds: it must pass
 	dd if=/dev/zero of="$QDIR/fill" bs=1k count=100 2>/dev/null || true
 	local i

@@ -97,12 +97,9 @@ teardown() { queue_teardown; }
 	q_start
 	local port
 	port=$(sed -n 's/^port = //p' "$DOWN")
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued "cannot connect to localhost port $port: Connection refused"
+	queue_down "cannot connect to localhost port $port: Connection refused"
 	assert_queue_file "$QID" bob@example.org
-	wait_due "$QID"
-	run_queue
-	assert_success
+	run_queue_due "$QID"
 	assert_delivered_once
 }
 
@@ -120,8 +117,7 @@ teardown() { queue_teardown; }
 	# no Date, no Message-ID: postbote adds them once, at submission, and the queue keeps them
 	printf 'From: Alice <alice@example.org>\nTo: bob@example.org\nSubject: added headers\n\nbody\n' >"$MSG"
 	q_start
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued "Connection refused"
+	queue_down "Connection refused"
 	local queued_id=$QID
 	run --separate-stderr pb -C "$CONF" carol@example.org <"$MSG"	# direct
 	assert_success

@@ -97,9 +97,7 @@ expire_setup() {
 	[ -n "$b" ] || fail "no bounce was queued"
 	assert_equal "$(sed -n '/^$/q; s/^rcpt: //p' "$QDIR/q/$b")" "$FAKE_FROM"
 	assert_equal "$(sed -n '/^$/q; s/^from: *//p' "$QDIR/q/$b")" ""
-	wait_due "$b"
-	run_queue
-	assert_success
+	run_queue_due "$b"
 	assert_equal "$(msg_count)" 1
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" mail_from)" "<>"
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" "[\"$FAKE_FROM\"]"
@@ -131,8 +129,7 @@ expire_setup() {
 	q_conf "$CONF" "$FAKE_PORT" "queue_flush = on"
 	tagged_message direct >"$MSG"
 	run --separate-stderr pb -C "$CONF" carol@example.org <"$MSG"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_equal "$(msg_count)" 3
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["carol@example.org"]'
 	assert_equal "$(tag_count direct)" 1
@@ -147,8 +144,7 @@ expire_setup() {
 
 @test "queue_flush = off: a direct success leaves the queue alone" {
 	q_start
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued
+	queue_down
 	wait_due "$QID"
 	q_conf "$CONF" "$FAKE_PORT" "queue_flush = off"
 	run --separate-stderr pb -C "$CONF" carol@example.org <"$MSG"

@@ -365,6 +365,28 @@ class Session:
             return self.challenge(b"")
         return first
 
+    def _first_match(self, first, pattern, what, record, flags=0):
+        """The client's first message matched against pattern; None if the client cancelled,
+        or after a 501 when it does not match (m.string is the message)."""
+        data = self._first(first)
+        if data is None:
+            return None
+        m = re.fullmatch(pattern, data, flags)
+        if not m:
+            self.send(f"501 5.5.2 Malformed {what}")
+            record["reason"] = f"malformed: {data!r}"
+        return m
+
+    def _oauth_result(self, mech, user, ok, record, host=None, port=None):
+        """Records an OAuth attempt; a bad token gets the RFC 7628 error challenge."""
+        record["user"] = user.decode("utf-8", "replace")
+        record["oauth"] = {"user": record["user"], "host": host, "port": port, "token_ok": ok}
+        record["ok"] = ok
+        if not ok:
+            record["reason"] = "invalid token"
+            self._oauth_refuse(mech, record)
+        return True
+
     def auth_PLAIN(self, first, record):
         data = self._first(first)
         if data is None:
@@ -420,32 +442,19 @@ class Session:
             record["reason"] = (record["reason"] or "") + f"; wrong dummy response {answer!r}"
 
     def auth_XOAUTH2(self, first, record):
-        data = self._first(first)
-        if data is None:
-            return False
-        m = re.fullmatch(rb"user=([^\x01]*)\x01auth=Bearer ([^\x01]+)\x01\x01", data)
+        m = self._first_match(first, rb"user=([^\x01]*)\x01auth=Bearer ([^\x01]+)\x01\x01",
+                              "XOAUTH2 response", record)
         if not m:
-            self.send("501 5.5.2 Malformed XOAUTH2 response")
-            record["reason"] = f"malformed: {data!r}"
             return False
         user, token = m.group(1), m.group(2)
         ok = hmac.compare_digest(self.srv.tokens.get(user, b"\0\0"), token)
-        record["user"] = user.decode("utf-8", "replace")
-        record["oauth"] = {"user": record["user"], "host": None, "port": None, "token_ok": ok}
-        record["ok"] = ok
-        if not ok:
-            record["reason"] = "invalid token"
-            self._oauth_refuse("XOAUTH2", record)
-        return True
+        return self._oauth_result("XOAUTH2", user, ok, record)
 
     def auth_OAUTHBEARER(self, first, record):
-        data = self._first(first)
-        if data is None:
-            return False
-        m = re.fullmatch(rb"(n,(?:a=([^,]*))?,)\x01((?:[A-Za-z]+=[^\x01]*\x01)+)\x01", data)
+        m = self._first_match(first,
+                              rb"(n,(?:a=([^,]*))?,)\x01((?:[A-Za-z]+=[^\x01]*\x01)+)\x01",
+                              "OAUTHBEARER response", record)
         if not m:
-            self.send("501 5.5.2 Malformed OAUTHBEARER response")
-            record["reason"] = f"malformed: {data!r}"
             return False
         record["gs2"] = m.group(1).decode("utf-8", "replace")
         user = saslname(m.group(2) or b"")
@@ -453,29 +462,19 @@ class Session:
         auth = kv.get(b"auth", b"")
         token = auth[7:] if auth.startswith(b"Bearer ") else b""
         ok = bool(token) and hmac.compare_digest(self.srv.tokens.get(user, b"\0\0"), token)
-        record["user"] = user.decode("utf-8", "replace")
-        record["oauth"] = {"user": record["user"],
-                           "host": kv.get(b"host", b"").decode("utf-8", "replace") or None,
-                           "port": kv.get(b"port", b"").decode("ascii", "replace") or None,
-                           "token_ok": ok}
-        record["ok"] = ok
-        if not ok:
-            record["reason"] = "invalid token"
-            self._oauth_refuse("OAUTHBEARER", record)
-        return True
+        return self._oauth_result("OAUTHBEARER", user, ok, record,
+                                  host=kv.get(b"host", b"").decode("utf-8", "replace") or None,
+                                  port=kv.get(b"port", b"").decode("ascii", "replace") or None)
 
     def auth_scram(self, mech, first, record):
         """RFC 5802 / 7677 server side, with channel binding for the -PLUS variants."""
         hname = SCRAM[mech]
-        data = self._first(first)
-        if data is None:
-            return False
-        m = re.fullmatch(rb"(n|y|p=([A-Za-z0-9.-]+)),(?:a=([^,]*))?,(n=([^,]*),r=([^,]+)(?:,.*)?)",
-                         data, re.S)
+        m = self._first_match(
+            first, rb"(n|y|p=([A-Za-z0-9.-]+)),(?:a=([^,]*))?,(n=([^,]*),r=([^,]+)(?:,.*)?)",
+            "SCRAM client-first message", record, re.S)
         if not m:
-            self.send("501 5.5.2 Malformed SCRAM client-first message")
-            record["reason"] = f"malformed: {data!r}"
             return False
+        data = m.string
         gs2 = data[:len(data) - len(m.group(4))]
         record["gs2"] = gs2.decode("utf-8", "replace")
         flag, cbname = m.group(1)[:1], m.group(2)

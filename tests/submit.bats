@@ -19,8 +19,7 @@ plain_blob() { printf '\0%s\0%s' "$FAKE_USER" "$FAKE_PASS" | base64 -w0; }
 	std_message >"$MSG"
 	std_message | crlf >"$WANT"
 	run --separate-stderr pb -C "$CONF" bob@example.org carol@example.org <"$MSG"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_output ""
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 	local j=$FAKE_OUT/msg-1.json
@@ -60,8 +59,7 @@ plain_blob() { printf '\0%s\0%s' "$FAKE_USER" "$FAKE_PASS" | base64 -w0; }
 	std_message >"$MSG"
 	std_message | crlf >"$WANT"
 	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
-	assert_success
-	assert_equal "$stderr" ""
+	assert_sent
 	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" tls)" true
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_mechanism)" PLAIN
@@ -335,34 +333,40 @@ sys.stdout.write("250-fakesmtp.test\r\n" + "250-X-FILLER-abcdefghijklmnop\r\n" *
 
 # --- -v and the log file ------------------------------------------------------------------
 
-@test "-v shows the SMTP transcript with AUTH PLAIN's payload as ***" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS"
+# run_verbose [fakesmtp options]: postbote -v to a STARTTLS server that knows the test account;
+# it must succeed, and $stderr holds the transcript
+run_verbose() {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" "$@"
 	fake_config
 	std_message >"$MSG"
 	run --separate-stderr pb -C "$CONF" -v bob@example.org <"$MSG"
 	assert_success
+}
+
+# assert_password_masked: the transcript in $stderr shows *** for the secret, and neither the
+# password nor its base64
+assert_password_masked() {
+	[[ $stderr == *"***"* ]] || fail "no *** in: $stderr"
+	[[ $stderr != *"$FAKE_PASS"* ]] || fail "the password is on stderr"
+	[[ $stderr != *"$(b64 "$FAKE_PASS")"* ]] || fail "the base64 password is on stderr"
+}
+
+@test "-v shows the SMTP transcript with AUTH PLAIN's payload as ***" {
+	run_verbose
 	[[ $stderr == *"<-- 220 "* ]] || fail "no '<-- 220' greeting in: $stderr"
 	[[ $stderr == *"--> EHLO "* ]] || fail "no '--> EHLO' in: $stderr"
 	[[ $stderr == *"--> STARTTLS"* ]] || fail "no '--> STARTTLS' in: $stderr"
 	[[ $stderr == *"--> MAIL FROM:<$FAKE_FROM>"* ]] || fail "no MAIL FROM in: $stderr"
 	[[ $stderr == *"<-- 235 "* ]] || fail "no '<-- 235' in: $stderr"
 	[[ $stderr == *"--> AUTH PLAIN"* ]] || fail "no AUTH PLAIN in: $stderr"
-	[[ $stderr == *"***"* ]] || fail "no *** in: $stderr"
-	[[ $stderr != *"$FAKE_PASS"* ]] || fail "the password is on stderr"
+	assert_password_masked
 	[[ $stderr != *"$(plain_blob)"* ]] || fail "the AUTH PLAIN blob is on stderr"
-	[[ $stderr != *"$(b64 "$FAKE_PASS")"* ]] || fail "the base64 password is on stderr"
 }
 
 @test "-v with AUTH LOGIN shows neither the user name nor the password payload" {
-	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --auth-mechs LOGIN
-	fake_config
-	std_message >"$MSG"
-	run --separate-stderr pb -C "$CONF" -v bob@example.org <"$MSG"
-	assert_success
+	run_verbose --auth-mechs LOGIN
 	[[ $stderr == *"--> AUTH LOGIN"* ]] || fail "no AUTH LOGIN in: $stderr"
-	[[ $stderr == *"***"* ]] || fail "no *** in: $stderr"
-	[[ $stderr != *"$FAKE_PASS"* ]] || fail "the password is on stderr"
-	[[ $stderr != *"$(b64 "$FAKE_PASS")"* ]] || fail "the base64 password is on stderr"
+	assert_password_masked
 	[[ $stderr != *"$(b64 "$FAKE_USER")"* ]] || fail "the base64 user name payload is on stderr"
 }
 

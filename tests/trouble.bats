@@ -25,21 +25,16 @@ hostile_start() {
 	assert_equal "$(wc -l <"$FAKE_OUT/dots")" 1
 	assert_area_empty failed
 	healthy_restart
-	wait_due "$QID"
-	run_queue
-	assert_success
+	run_queue_due "$QID"
 	assert_delivered_once
 }
 
 @test "a queue run that meets a forged TLS record keeps the message in q/, no bounce" {
 	q_start
-	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
-	assert_queued
+	queue_down
 	fake_stop
 	hostile_start tls-garbage
-	wait_due "$QID"
-	run_queue
-	assert_success
+	run_queue_due "$QID"
 	assert_equal "$(q_ids q)" "$QID"	# still waiting, nothing else (no bounce) queued
 	assert_area_empty failed
 	assert_equal "$(state_get "$QID" attempts)" 2

@@ -294,14 +294,20 @@ postfix_start() {
 # pf_ports: the ports of every listener
 pf_ports() { echo "$PF_SUBMISSION $PF_SMTPS $PF_PLAIN $PF_NOPIPE $PF_LIMIT50"; }
 
-_pf_wait_listeners() {
-	local p
+# _pf_poll_ports N CHECK WHY: _pf_poll N CHECK PORT for every port; on the first that fails,
+# says "port PORT WHY" and returns 1
+_pf_poll_ports() {
+	local n=$1 check=$2 why=$3 p
 	for p in $(pf_ports); do
-		_pf_poll 150 _pf_listening "$p" || {
-			_pf_err "nothing listens on port $p; see $PF_DIR/maillog"
+		_pf_poll "$n" "$check" "$p" || {
+			_pf_err "port $p $why"
 			return 1
 		}
 	done
+}
+
+_pf_wait_listeners() {
+	_pf_poll_ports 150 _pf_listening "has no listener; see $PF_DIR/maillog"
 }
 
 # _pf_alive PID: running and not a zombie (a daemon's parent may never reap it)
@@ -322,7 +328,7 @@ _pf_no_postfix() { # no Postfix process of this instance (Dovecot's run in dovec
 }
 
 postfix_pause() {
-	local pid p
+	local pid
 	pid=$(_pf_pidfile "$PF_DIR/queue/pid/master.pid") || {
 		_pf_err "no Postfix master pid in $PF_DIR/queue/pid/master.pid"
 		return 1
@@ -332,12 +338,7 @@ postfix_pause() {
 		_pf_err "Postfix still running 10 s after SIGTERM"
 		return 1
 	}
-	for p in $(pf_ports); do
-		_pf_poll 50 _pf_not_listening "$p" || {
-			_pf_err "port $p still listening after Postfix stopped"
-			return 1
-		}
-	done
+	_pf_poll_ports 50 _pf_not_listening "still listening after Postfix stopped"
 }
 
 postfix_resume() {

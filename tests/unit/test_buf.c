@@ -21,6 +21,14 @@
 		CHECK_MEM((b)->data, (b)->len, (p), (size_t)(n)); \
 	} while (0)
 
+/* A table row: the input (in), a count (its length, or how many bytes to consume) and the
+ * expected result (out). */
+struct bytes_row {
+	const char *in;
+	size_t n;
+	const char *out;
+};
+
 static void test_init_free(void)
 {
 	struct buf b;
@@ -177,11 +185,7 @@ static void test_embedded_nul(void)
 
 static void test_consume(void)
 {
-	static const struct {
-		const char *in;
-		size_t n;
-		const char *out;
-	} t[] = {
+	static const struct bytes_row t[] = {
 		{ "", 0, "" },
 		{ "abcdef", 0, "abcdef" },
 		{ "abcdef", 1, "bcdef" },
@@ -271,11 +275,7 @@ static void test_printf(void)
 /* What buf_add_clean makes of each class of byte, written out by hand from the contract in
  * buf.h (printable ASCII stays, a backslash doubles, every other byte becomes \xNN with lower-case
  * hex digits), so the test shares no code, and no mistake, with buf.c. */
-static const struct {
-	const char *in;
-	size_t n;
-	const char *out;
-} clean_rows[] = {
+static const struct bytes_row clean_rows[] = {
 	/* printable ASCII */
 	{ "", 0, "" },
 	{ " ", 1, " " },
@@ -474,11 +474,7 @@ static void test_clean_str(void)
 static void test_base64(void)
 {
 	/* RFC 4648, section 10 */
-	static const struct {
-		const char *in;
-		size_t n;
-		const char *out;
-	} t[] = {
+	static const struct bytes_row t[] = {
 		{ "", 0, "" },
 		{ "f", 1, "Zg==" },
 		{ "fo", 2, "Zm8=" },

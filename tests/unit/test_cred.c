@@ -315,13 +315,8 @@ static void test_netrc_file(void)
 
 static int run_tests(void)
 {
-	char tmpl[] = "/tmp/test_cred.XXXXXX", cmd[4200];
-
-	if (!mkdtemp(tmpl)) {
-		perror("mkdtemp");
+	if (unit_tmpdir(home, sizeof home, "test_cred") < 0)
 		return 99;
-	}
-	snprintf(home, sizeof home, "%s", tmpl);
 	setenv("HOME", home, 1);
 	test_harden();
 	test_wipe();
@@ -329,9 +324,7 @@ static int run_tests(void)
 	test_passwordeval();
 	test_netrc();
 	test_netrc_file();
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", home);
+	unit_rmtree(home);
 	return unit_done();
 }
 

@@ -369,24 +369,13 @@ static void test_append(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(dir, sizeof dir, "%s/test_log.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (unit_tmpdir(dir, sizeof dir, "test_log") < 0)
 		return 99;
-	}
 	test_field_roundtrip();
 	test_field_forms();
 	test_clean_modes();
 	test_note();
 	test_append();
-	{
-		char cmd[4300];
-
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", dir);
-	}
+	unit_rmtree(dir);
 	return unit_done();
 }

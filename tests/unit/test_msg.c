@@ -435,6 +435,9 @@ static void check_wire_form(const struct buf *b)
 	"From: Alice <alice@example.org>\r\nDate: Sat, 1 Jun 2024 12:00:00 +0000\r\n" \
 	"Message-ID: <1@example.org>\r\n"
 #define ADDED "Date: <DATE>\r\nMessage-ID: <MSGID>\r\nFrom: " SENDER "\r\n"
+/* "Subject: x\n\nb" with all three fields added, From: showing the full name as PHRASE */
+#define NAMED_FROM(phrase) \
+	"Subject: x\r\nDate: <DATE>\r\nMessage-ID: <MSGID>\r\nFrom: " phrase " <" SENDER ">\r\n\r\nb\r\n"
 #define ALL (MSG_ADDED_DATE | MSG_ADDED_MSGID | MSG_ADDED_FROM)
 #define DATE_MSGID (MSG_ADDED_DATE | MSG_ADDED_MSGID)
 #define FAILS(kind) .rc = -1, .kind_ = kind
@@ -562,39 +565,23 @@ static const struct mcase {
 
 	/* the display name of an added From: */
 	{ "full name, plain", IN("Subject: x\n\nb"), 0, "Jane Doe",
-	  "Subject: x\r\nDate: <DATE>\r\nMessage-ID: <MSGID>\r\nFrom: Jane Doe <" SENDER
-	  ">\r\n\r\nb\r\n",
-	  ALL },
+	  NAMED_FROM("Jane Doe"), ALL },
 	{ "full name with a comma is quoted", IN("Subject: x\n\nb"), 0, "Doe, Jane",
-	  "Subject: x\r\nDate: <DATE>\r\nMessage-ID: <MSGID>\r\nFrom: \"Doe, Jane\" <" SENDER
-	  ">\r\n\r\nb\r\n",
-	  ALL },
+	  NAMED_FROM("\"Doe, Jane\""), ALL },
 	{ "full name with a dot is quoted", IN("Subject: x\n\nb"), 0, "Jane Q. Doe",
-	  "Subject: x\r\nDate: <DATE>\r\nMessage-ID: <MSGID>\r\nFrom: \"Jane Q. Doe\" <" SENDER
-	  ">\r\n\r\nb\r\n",
-	  ALL },
+	  NAMED_FROM("\"Jane Q. Doe\""), ALL },
 	{ "full name with parentheses is quoted", IN("Subject: x\n\nb"), 0, "Jane (JD)",
-	  "Subject: x\r\nDate: <DATE>\r\nMessage-ID: <MSGID>\r\nFrom: \"Jane (JD)\" <" SENDER
-	  ">\r\n\r\nb\r\n",
-	  ALL },
+	  NAMED_FROM("\"Jane (JD)\""), ALL },
 	{ "full name with '@' is quoted", IN("Subject: x\n\nb"), 0, "jane@home",
-	  "Subject: x\r\nDate: <DATE>\r\nMessage-ID: <MSGID>\r\nFrom: \"jane@home\" <" SENDER
-	  ">\r\n\r\nb\r\n",
-	  ALL },
+	  NAMED_FROM("\"jane@home\""), ALL },
 	{ "full name with a quote and a backslash", IN("Subject: x\n\nb"), 0, "Jane \"JD\" D\\oe",
-	  "Subject: x\r\nDate: <DATE>\r\nMessage-ID: <MSGID>\r\nFrom: \"Jane \\\"JD\\\" D\\\\oe\" <" SENDER
-	  ">\r\n\r\nb\r\n",
-	  ALL },
+	  NAMED_FROM("\"Jane \\\"JD\\\" D\\\\oe\""), ALL },
 	{ "full name in UTF-8 is an RFC 2047 encoded word", IN("Subject: x\n\nb"), 0,
 	  "J\xc3\xbcrgen M\xc3\xbcller",
-	  "Subject: x\r\nDate: <DATE>\r\nMessage-ID: <MSGID>\r\nFrom: =?UTF-8?B?SsO8cmdlbiBNw7xsbGVy?= <" SENDER
-	  ">\r\n\r\nb\r\n",
-	  ALL },
+	  NAMED_FROM("=?UTF-8?B?SsO8cmdlbiBNw7xsbGVy?="), ALL },
 	{ "CR LF in the full name cannot add a field", IN("Subject: x\n\nb"), 0,
 	  "Eve\r\nBcc: victim@example.org",
-	  "Subject: x\r\nDate: <DATE>\r\nMessage-ID: <MSGID>\r\nFrom: =?UTF-8?B?RXZlDQpCY2M6IHZpY3RpbUBleGFtcGxlLm9yZw==?= <" SENDER
-	  ">\r\n\r\nb\r\n",
-	  ALL },
+	  NAMED_FROM("=?UTF-8?B?RXZlDQpCY2M6IHZpY3RpbUBleGFtcGxlLm9yZw==?="), ALL },
 	{ "empty full name", IN("Subject: x\n\nb"), 0, "", "Subject: x\r\n" ADDED "\r\nb\r\n", ALL },
 
 	/* set_from on: the From: address becomes the sender's */
@@ -1300,13 +1287,8 @@ static void test_errors(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(dir, sizeof dir, "%s/postbote-test-msg.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (unit_tmpdir(dir, sizeof dir, "postbote-test-msg") < 0)
 		return 99;
-	}
 	shapes_init();
 	test_cases();
 	test_splits();

@@ -277,22 +277,13 @@ static void test_state_lines(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(top, sizeof top, "%s/test_queue.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(top))
+	if (unit_tmpdir(top, sizeof top, "test_queue") < 0)
 		return 99;
 	test_round_trip();
 	test_damage();
 	test_emfile();
 	test_legacy_state();
 	test_state_lines();
-	{
-		char cmd[600];
-
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", top);
-	}
+	unit_rmtree(top);
 	return unit_done();
 }

@@ -521,13 +521,8 @@ static void test_aliases_parse(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(dir, sizeof dir, "%s/test_rcpt.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (unit_tmpdir(dir, sizeof dir, "test_rcpt") < 0)
 		return 99;
-	}
 	test_add();
 	test_add_arg();
 	test_predicates();
@@ -537,12 +532,6 @@ int main(void)
 	test_max();
 	test_aliases_parse();
 	/* the directory and its aliases files go */
-	{
-		char cmd[4300];
-
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", dir);
-	}
+	unit_rmtree(dir);
 	return unit_done();
 }

@@ -178,6 +178,34 @@ static UNIT_UNUSED int unit_in_child(void (*fn)(void *), void *arg)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Makes a new directory $TMPDIR/NAME.XXXXXX (/tmp without TMPDIR) and puts its name in
+ * dir[size]. Returns 0, or -1 after saying why on stderr; main() then returns 99. */
+static UNIT_UNUSED int unit_tmpdir(char *dir, size_t size, const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n = snprintf(dir, size, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+
+	if (n < 0 || (size_t)n >= size) {
+		fprintf(stderr, "temporary directory name too long\n");
+		return -1;
+	}
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return -1;
+	}
+	return 0;
+}
+
+/* Removes dir and all below it; a failure is only reported, as the checks are done by then. */
+static UNIT_UNUSED void unit_rmtree(const char *dir)
+{
+	char cmd[4200];
+	int n = snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+
+	if (n < 0 || (size_t)n >= sizeof cmd || system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
 /* The final line, and the exit status for main(). */
 static UNIT_UNUSED int unit_done(void)
 {
