@@ -336,6 +336,17 @@ static int parse_mailbox(const char *s, const struct toks *t, size_t *pi, int in
 	return 0;
 }
 
+/* One mailbox (in a group or not) onto the list, within ADDR_COUNT_MAX. */
+static int add_mailbox(const char *text, const struct toks *t, size_t *i, int in_group,
+		       struct addr_list *list, struct err *e)
+{
+	if (parse_mailbox(text, t, i, in_group, list, e) < 0)
+		return -1;
+	if (list->n > ADDR_COUNT_MAX)
+		return err_set(e, ERR_DATA, "more than %d addresses", ADDR_COUNT_MAX);
+	return 0;
+}
+
 int addr_parse(const char *text, size_t len, struct addr_list *list, struct err *e)
 {
 	struct toks t = { 0 };
@@ -362,23 +373,15 @@ int addr_parse(const char *text, size_t len, struct addr_list *list, struct err 
 					i++;
 					continue;
 				}
-				if (parse_mailbox(text, &t, &i, 1, list, e) < 0)
+				if (add_mailbox(text, &t, &i, 1, list, e) < 0)
 					goto out;
-				if (list->n > ADDR_COUNT_MAX) {
-					err_set(e, ERR_DATA, "more than %d addresses", ADDR_COUNT_MAX);
-					goto out;
-				}
 			}
 			if (i < t.n)
 				i++;	/* the ';'; a missing one at the very end is forgiven */
 			continue;
 		}
-		if (parse_mailbox(text, &t, &i, 0, list, e) < 0)
+		if (add_mailbox(text, &t, &i, 0, list, e) < 0)
 			goto out;
-		if (list->n > ADDR_COUNT_MAX) {
-			err_set(e, ERR_DATA, "more than %d addresses", ADDR_COUNT_MAX);
-			goto out;
-		}
 	}
 	r = 0;
 out:
