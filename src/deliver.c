@@ -54,25 +54,31 @@ static void deliver_note_failure(const struct smtp *s, struct deliver_failure *d
 		trouble_enhanced(last + 4, df->enhanced, sizeof df->enhanced);
 }
 
-/* Connects to host and says EHLO, with TLS as the account wants it: the opening sequence of
- * both a delivery and a probe. NULL with e and df. */
-static struct smtp *deliver_connect(const struct account *a, const char *host, const char *domain,
-				    struct deliver_failure *df, struct err *e)
-{
-	enum smtp_phase *phase = &df->phase;
+static char *deliver_collect(const struct smtp *s, void (*print)(const struct smtp *, FILE *));
+static void deliver_print_caps(const struct smtp *s, FILE *f);
 
+/* Connects to host and says EHLO, with TLS as the account wants it: the opening sequence of
+ * both a delivery and a probe (p, when not NULL, collects what the server says on the way:
+ * the greeting, and the capabilities before STARTTLS). NULL with e and df. */
+static struct smtp *deliver_connect(const struct account *a, const char *host,
+				    struct deliver_probe *p, struct deliver_failure *df,
+				    struct err *e)
+{
 	struct tls_opts to;
 	struct smtp *s;
 
 	deliver_tls_opts(a, host, &to);
-	s = smtp_open(host, a->port, a->timeout, a->tls == CONF_TLS_IMPLICIT ? &to : NULL, phase, e);
+	s = smtp_open(host, a->port, a->timeout, a->tls == CONF_TLS_IMPLICIT ? &to : NULL,
+		      &df->phase, e);
 	if (!s)
 		return NULL;
-	*phase = PHASE_EHLO;
-	if (smtp_ehlo(s, domain, e) < 0)
+	if (p)
+		p->greeting = xstrdup(smtp_last_reply(s));
+	if (smtp_ehlo(s, a->domain, e) < 0)
 		goto fail;
-	*phase = PHASE_STARTTLS;
-	if (a->tls == CONF_TLS_STARTTLS && smtp_starttls(s, &to, domain, e) < 0)
+	if (p && a->tls == CONF_TLS_STARTTLS)
+		p->ehlo_plain = deliver_collect(s, deliver_print_caps);
+	if (a->tls == CONF_TLS_STARTTLS && smtp_starttls(s, &to, a->domain, e) < 0)
 		goto fail;
 	return s;
 fail:
@@ -101,7 +107,7 @@ struct deliver *deliver_open(const struct account *a, const char *secret, struct
 
 		if (i)
 			log_note("trying the next host, %s", a->hosts[i]);
-		d->s = deliver_connect(a, a->hosts[i], a->domain, &df, e);
+		d->s = deliver_connect(a, a->hosts[i], NULL, &df, e);
 		if (d->s && (a->auth == CONF_AUTH_OFF ||
 			     smtp_auth(d->s, a->auth == CONF_AUTH_MECH ? a->mech : NULL,
 				       a->auth_plaintext, a->user, secret, e) == 0)) {
@@ -364,25 +370,13 @@ static void deliver_print_caps(const struct smtp *s, FILE *f)
 
 int deliver_probe(const struct account *a, struct deliver_probe *p, struct err *e)
 {
-	const char *domain = a->domain;
-	struct tls_opts to;
-	enum smtp_phase phase;
+	struct deliver_failure df = { 0 };
 	struct smtp *s;
 
 	memset(p, 0, sizeof *p);
-	deliver_tls_opts(a, a->hosts[0], &to);
-	s = smtp_open(a->hosts[0], a->port, a->timeout, a->tls == CONF_TLS_IMPLICIT ? &to : NULL,
-		      &phase, e);
+	s = deliver_connect(a, a->hosts[0], p, &df, e);
 	if (!s)
 		return -1;
-	p->greeting = xstrdup(smtp_last_reply(s));
-	if (smtp_ehlo(s, domain, e) < 0)
-		goto fail;
-	if (a->tls == CONF_TLS_STARTTLS) {
-		p->ehlo_plain = deliver_collect(s, deliver_print_caps);
-		if (smtp_starttls(s, &to, domain, e) < 0)
-			goto fail;
-	}
 	if (smtp_tls(s)) {
 		p->tls_desc = xstrdup(smtp_tls_desc(s));
 		p->tls_info = deliver_collect(s, smtp_print_tls);
@@ -390,9 +384,6 @@ int deliver_probe(const struct account *a, struct deliver_probe *p, struct err *
 	p->ehlo = deliver_collect(s, deliver_print_caps);
 	smtp_close(s);
 	return 0;
-fail:
-	smtp_close(s);
-	return -1;
 }
 
 void deliver_probe_free(struct deliver_probe *p)
