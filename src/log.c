@@ -23,6 +23,9 @@ void log_set_verbose(int on)
  * are written as \xNN, so a message can never forge another line or drive the terminal. UTF-8
  * and the backslash stay as they are: this is read by people, not parsed. */
 static void log_vline(const char *prefix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void log_vline(const char *prefix, const char *fmt, va_list ap)
 {
 	char text[1024];
 	struct buf line;

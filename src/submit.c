@@ -216,7 +216,9 @@ int submit(const struct conf *c, const struct account *a, const struct envelope 
 			submit_keep_failed(&s);
 		result = -1;
 	}
-	if (!nfailed && result == 0 && a->queue && a->queue_flush && deliver_usable(s.d) &&
+	/* the smarthost took everything: send what waits over the same session (not when this
+	 * message was just queued: it is not due, and the flush would only try it again) */
+	if (nsent == env->nrcpts && a->queue && a->queue_flush && deliver_usable(s.d) &&
 	    (s.queue_ok || runq_open_queue(a, 1, &s.q, &(struct err){ 0 }) == 0))
 		runq_flush(c, a, &s.q, s.d, net_now() + SUBMIT_FLUSH_SECONDS * 1000LL);
 	if (result == 0)
