@@ -27,11 +27,12 @@ enum { OPT_VERSION = 1, OPT_HELP, OPT_READ_ENVELOPE_FROM, OPT_QUEUE_DELETE, OPT_
        OPT_QUEUE_RELEASE, OPT_SERVERINFO };
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
-	    MODE_SERVERINFO };
+	    MODE_SERVERINFO, MODE_NEWALIASES };
 
 struct opts {
 	enum mode mode;
 	const char *queue_id;	/* -qI, --queue-delete and the like */
+	int queue_all;		/* -q without an interval: every queued message, due or not */
 	const char *config, *account, *from, *full_name;
 	int ignore_dots, verbose, extract, read_envelope_from, body_8bit;
 	const char *dsn_notify, *dsn_ret, *dsn_envid;
@@ -131,12 +132,15 @@ static int parse_mode_opt(int c, int argc, char **argv, struct opts *o, enum mod
 	case 'b':
 		if (strcmp(optarg, "p") == 0)
 			*mode = MODE_LIST;
+		else if (strcmp(optarg, "i") == 0)
+			*mode = MODE_NEWALIASES;
 		else if (strcmp(optarg, "m"))
 			return err_set(e, ERR_USAGE, "mode -b%s is not supported; postbote sends mail "
 				       "(-bm) and lists its queue (-bp)", optarg);
 		return 0;
 	case 'q':
 		*mode = MODE_RUN;
+		o->queue_all = !optarg;	/* -q5m (a daemon's interval) tries only what is due */
 		if (optarg && optarg[0] == 'I' && optarg[1])
 			o->queue_id = optarg + 1;
 		else if (optarg && strcmp(optarg, "I") == 0 && optind < argc)
@@ -207,8 +211,11 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 	const char *name = strrchr(argv[0], '/');
 	int c;
 
-	if (strcmp(name ? name + 1 : argv[0], "mailq") == 0)
+	name = name ? name + 1 : argv[0];
+	if (strcmp(name, "mailq") == 0)
 		o->mode = MODE_LIST;
+	else if (strcmp(name, "newaliases") == 0)
+		o->mode = MODE_NEWALIASES;
 	opterr = 0;
 	/* '+': options end at the first recipient, as in Postfix's sendmail; an address that a
 	 * caller passes after its own can never be taken for -C or -f */
@@ -221,13 +228,15 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		if (mode == MODE_SEND)
 			continue;
 		if (o->mode != MODE_SEND && o->mode != mode)
-			return err_set(e, ERR_USAGE, "choose one of -q, -bp, --queue-* and --serverinfo");
+			return err_set(e, ERR_USAGE, "choose one of -q, -bp, -bi, --queue-* and "
+				       "--serverinfo");
 		o->mode = mode;
 	}
 	o->rcpts = argv + optind;
 	o->nrcpts = (size_t)(argc - optind);
 	if (o->mode != MODE_SEND && o->nrcpts)
-		return err_set(e, ERR_USAGE, "recipients make no sense with -q, -bp or --queue-*");
+		return err_set(e, ERR_USAGE, "recipients make no sense with -q, -bp, -bi or "
+			       "--queue-*");
 	return 0;
 }
 
@@ -385,7 +394,7 @@ static int serverinfo(const struct conf *c, const struct opts *o, struct err *e)
 /* The queue commands: -q, -qI, -bp, --queue-*; and --serverinfo. */
 static int other_mode(const struct opts *o, const struct conf *c, struct err *e)
 {
-	struct runq_opts ro = { .account = o->account, .id = o->queue_id };
+	struct runq_opts ro = { .account = o->account, .id = o->queue_id, .all = o->queue_all };
 
 	switch (o->mode) {
 	case MODE_RUN: return runq(c, &ro, e);
@@ -394,6 +403,11 @@ static int other_mode(const struct opts *o, const struct conf *c, struct err *e)
 	case MODE_HOLD: return mailq_edit(c, o->account, MAILQ_HOLD, o->queue_id, e);
 	case MODE_RELEASE: return mailq_edit(c, o->account, MAILQ_RELEASE, o->queue_id, e);
 	case MODE_SERVERINFO: return serverinfo(c, o, e);
+	case MODE_NEWALIASES:
+		/* package scripts run newaliases after editing /etc/aliases */
+		log_note("postbote keeps no alias database: the aliases file is read as it is at "
+			 "every submission, so there is nothing to rebuild");
+		return 0;
 	case MODE_SEND: break;
 	}
 	return err_set(e, ERR_SOFTWARE, "unknown mode");
@@ -479,6 +493,10 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o, &e) < 0)
 		goto done;
 	log_set_verbose(o.verbose);
+	if (o.mode == MODE_NEWALIASES) {
+		other_mode(&o, &conf, &e);	/* needs no configuration */
+		goto done;
+	}
 	if (o.mode != MODE_SEND) {
 		if (conf_load(&conf, o.config, &e) == 0)
 			other_mode(&o, &conf, &e);

@@ -40,7 +40,7 @@ struct runq_account {
 	struct deliver *d;	/* open session, or NULL */
 	int borrowed;		/* d belongs to the caller */
 	const char *why;	/* why there is no session: every try fails with it */
-	int force;		/* -qI: try it even when it is not due */
+	int force;		/* -qI, -q: try it even when it is not due */
 	struct err open_err;
 };
 
@@ -263,6 +263,26 @@ static void runq_log_try(const struct runq_account *ra, const struct queue_entry
 	buf_free(&b);
 }
 
+/* -q -v: one line per message tried, with its outcome. */
+static void runq_say(const struct queue_entry *ent, const struct fate *f,
+		     const unsigned char *tried, const char *why)
+{
+	size_t n[FATE_NEXT + 1] = { 0 };
+
+	for (size_t i = 0; i < ent->env.nrcpts; i++)
+		if (tried[i])
+			n[f[i].state == FATE_PENDING ? FATE_DEFERRED : f[i].state]++;
+	if (!n[FATE_SENT] && !n[FATE_FAILED]) {
+		log_note("%s: deferred for %zu recipient%s: %s", ent->id, n[FATE_DEFERRED],
+			 n[FATE_DEFERRED] == 1 ? "" : "s", why ? why : "temporary failure");
+		return;
+	}
+	log_note("%s: sent to %zu, deferred for %zu, failed for %zu recipient%s%s%s", ent->id,
+		 n[FATE_SENT], n[FATE_DEFERRED], n[FATE_FAILED],
+		 n[FATE_FAILED] == 1 ? "" : "s", n[FATE_DEFERRED] && why ? ": " : "",
+		 n[FATE_DEFERRED] && why ? why : "");
+}
+
 /* One try of one locked message over the account's session (or, without one, a try that fails
  * with why). */
 static void runq_try(struct queue *q, struct runq_account *ra, struct queue_entry *ent)
@@ -299,7 +319,6 @@ static void runq_try(struct queue *q, struct runq_account *ra, struct queue_entr
 		}
 		if (sent)	/* sent to anyone: it counts, as in a direct submission */
 			rate_count(q, &ra->a);
-		log_note("%s: tried", ent->id);
 	} else {
 		struct fate d = { .state = FATE_DEFERRED, .kind = ERR_TEMP };
 
@@ -309,6 +328,7 @@ static void runq_try(struct queue *q, struct runq_account *ra, struct queue_entr
 				queue_set_fate(ent, i, &d);
 	}
 	runq_log_try(ra, ent, f, tried, why);
+	runq_say(ent, f, tried, why);
 	runq_after(q, ra, ent, why);
 	free(f);
 	free(tried);
@@ -401,7 +421,7 @@ static size_t runq_collect(struct queue *q, const struct runq_opts *o, struct ru
 			runq_damaged(q, ids[i], &ge);
 		if (r != 0)
 			continue;
-		if ((o->id || ent.st.next <= now) &&
+		if ((o->id || o->all || ent.st.next <= now) &&
 		    (!o->account || strcmp(o->account, ent.account) == 0)) {
 			snprintf((*out)[n].id, sizeof (*out)[n].id, "%s", ent.id);
 			(*out)[n++].account = xstrdup(ent.account);
@@ -421,7 +441,7 @@ static void runq_account(const struct conf *c, struct queue *q, struct runq_item
 	long long deadline = o->deadline;
 
 	runq_resolve(c, it[0].account, &ra);
-	ra.force = o->id != NULL;
+	ra.force = o->id != NULL || o->all;
 	if (open) {
 		ra.a = *a;
 		ra.d = open;

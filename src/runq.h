@@ -18,6 +18,7 @@
 struct runq_opts {
 	const char *account;	/* -a: only this account's messages (and its queue_dir) */
 	const char *id;		/* -qI: only this message, due or not */
+	int all;		/* -q: every message not on hold, due or not (an administrator's flush) */
 	long long deadline;	/* monotonic ms; 0: none */
 };
 

@@ -134,3 +134,18 @@ EOF2
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" mail_from)" "$FAKE_FROM"
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["bob@example.org", "-fattacker@evil.example"]'
 }
+
+# ---- newaliases -------------------------------------------------------------------------------
+
+@test "newaliases and -bi succeed quietly without any configuration; -v says why there is nothing to do" {
+	ln -s "$POSTBOTE" "$BATS_TEST_TMPDIR/newaliases"
+	run --separate-stderr timeout 30 "$BATS_TEST_TMPDIR/newaliases"
+	assert_success
+	assert_equal "$output$stderr" ""
+	run --separate-stderr pb -bi
+	assert_success
+	assert_equal "$output$stderr" ""
+	run --separate-stderr pb -bi -v
+	assert_success
+	assert_equal "$stderr" "--- postbote keeps no alias database: the aliases file is read as it is at every submission, so there is nothing to rebuild"
+}

@@ -109,7 +109,7 @@ teardown() { queue_teardown; }
 	run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
 	[[ $stderr =~ $QUEUED_RE ]] || fail "second message not queued: $stderr"
 	local second=${BASH_REMATCH[1]}
-	run_queue	# nothing is due for an hour
+	run --separate-stderr pb -C "$CONF" -q30m	# what a timer runs: nothing is due for an hour
 	assert_success
 	assert_equal "$(msg_count)" 0
 	run --separate-stderr pb -C "$CONF" "-qI$second"
@@ -117,9 +117,33 @@ teardown() { queue_teardown; }
 	assert_equal "$(msg_count)" 1
 	assert_equal "$(tag_count second)" 1
 	assert_equal "$(q_ids q)" "$first"
-	run --separate-stderr pb -C "$CONF" -q30m	# accepted; still nothing due
+	run --separate-stderr pb -C "$CONF" -q30m	# still nothing due
 	assert_success
 	assert_equal "$(msg_count)" 1
+}
+
+@test "-q without an interval tries every message now, whatever its backoff; held ones stay" {
+	Q_EXTRA=("queue_retry_min = 1h")
+	q_start
+	local i ids=()
+	for i in 1 2 3; do
+		tagged_message "flush-$i" >"$MSG"
+		run --separate-stderr pb -C "$DOWN" bob@example.org <"$MSG"
+		[[ $stderr =~ $QUEUED_RE ]] || fail "flush-$i not queued: $stderr"
+		ids+=("${BASH_REMATCH[1]}")
+	done
+	run -0 pb -C "$CONF" --queue-hold "${ids[2]}"
+	run --separate-stderr pb -C "$CONF" -q5m	# the timer's run: none is due for an hour
+	assert_success
+	assert_equal "$(msg_count)" 0
+	run --separate-stderr pb -C "$CONF" -q -v	# the administrator's, after the outage
+	assert_success
+	assert_equal "$(msg_count)" 2
+	assert_equal "$(tag_count flush-1) $(tag_count flush-2) $(tag_count flush-3)" "1 1 0"
+	# -v says what became of each message tried, one line each
+	assert_equal "$(grep -c -- '^--- [0-9.a-f]*: sent to 1, deferred for 0, failed for 0 recipients$' <<<"$stderr")" 2
+	assert_equal "$(q_ids q)" ""
+	assert_equal "$(q_ids hold)" "${ids[2]}"
 }
 
 @test "-qI ID (the id as its own argument, as --help shows it) sends that message" {
