@@ -86,7 +86,7 @@ static void usage(void)
 	      "      --version        show the version\n"
 	      "      --help           show this help\n"
 	      "Accepted and ignored for sendmail compatibility: -o..., -h N, -L TAG,\n"
-	      "-m, -n, -O OPT, -G, -U, -Ac, -Am, -bm, -B 7BIT.\n"
+	      "-m, -n, -O OPT, -G, -U, -X FILE, -Ac, -Am, -bm, -B 7BIT.\n"
 	      "See postbote(1) and postbote.conf(5).\n",
 	      stdout);
 }
@@ -176,7 +176,7 @@ static int parse_opt(int c, int argc, char **argv, struct opts *o, enum mode *mo
 	case 'V': o->dsn_envid = optarg; return 0;
 	case 'v': o->verbose = 1; return 0;
 	case 'o': o->ignore_dots |= strcmp(optarg, "i") == 0; return 0;
-	case 'h': case 'L': case 'm': case 'n': case 'O': case 'G': case 'U':
+	case 'h': case 'L': case 'm': case 'n': case 'O': case 'G': case 'U': case 'X':
 		return 0;	/* accepted for compatibility; they change nothing here */
 	case OPT_VERSION:
 		puts(PACKAGE_STRING);
@@ -219,7 +219,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 	opterr = 0;
 	/* '+': options end at the first recipient, as in Postfix's sendmail; an address that a
 	 * caller passes after its own can never be taken for -C or -f */
-	while ((c = getopt_long(argc, argv, "+:C:a:f:r:F:itvB:o:h:L:mnO:GUA:b:N:R:V:q::", longopts,
+	while ((c = getopt_long(argc, argv, "+:C:a:f:r:F:itvB:o:h:L:mnO:GUA:b:N:R:V:X:q::", longopts,
 				NULL)) != -1) {
 		enum mode mode = MODE_SEND;
 

@@ -158,12 +158,17 @@ static int smtp_read(struct smtp *s, struct err *e)
 	return 0;
 }
 
-/* A refusal in s->reply, as an error: ERR_TEMP for 4xx, else `perm`. */
+/* A refusal in s->reply, as an error: ERR_TEMP for 4xx, else `perm` (ERR_AUTH with a hint
+ * when the reply is one that trouble_hint knows). */
 static int smtp_refused(struct smtp *s, enum err_kind perm, const char *what, struct err *e)
 {
+	const char *hint = trouble_hint(s->last);
+
 	s->code = s->reply.code;
 	if (REPLY_TEMP(&s->reply))
 		return err_set(e, ERR_TEMP, "%s answered %s with %s", s->host, s->cmd, s->last);
+	if (hint)
+		return err_set(e, ERR_AUTH, "%s %s: %s; %s", s->host, what, s->last, hint);
 	return err_set(e, perm, "%s %s: %s", s->host, what, s->last);
 }
 
@@ -309,9 +314,11 @@ static int smtp_auth_failed(struct smtp *s, struct sasl *sa, const char *user, s
 	if (REPLY_TEMP(&s->reply))
 		return err_set(e, ERR_TEMP, "%s could not check the credentials now: %s", s->host,
 			       s->last);
-	return err_set(e, ERR_AUTH, "authentication failed for user %s on %s (%s): %s%s%s", user,
-		       s->host, s->mech, s->last, *sasl_server_error(sa) ? "; " : "",
-		       sasl_server_error(sa));
+	const char *hint = trouble_hint(s->last);
+
+	return err_set(e, ERR_AUTH, "authentication failed for user %s on %s (%s): %s%s%s%s%s",
+		       user, s->host, s->mech, s->last, *sasl_server_error(sa) ? "; " : "",
+		       sasl_server_error(sa), hint ? "; " : "", hint ? hint : "");
 }
 
 /* The mechanism failed on our side: cancel the exchange (the server answers 501). */
@@ -523,6 +530,7 @@ struct smtp_txn {
 	size_t ncmds;
 	int mail_ok;		/* -1 until MAIL's reply is read */
 	int mail_code;
+	char mail_last[256];	/* MAIL's reply, when it refused */
 	size_t accepted;
 	struct err mail_err;	/* why MAIL failed, reported once the replies are read */
 	struct buf line;
@@ -568,6 +576,7 @@ static int smtp_mail_failed(struct smtp *s, struct smtp_txn *t, struct err *e)
 	*e = t->mail_err;
 	s->phase = PHASE_MAIL;
 	s->code = t->mail_code;
+	memcpy(s->last, t->mail_last, sizeof s->last);	/* the reply that decided, not DATA's */
 	return -1;
 }
 
@@ -587,6 +596,7 @@ static int smtp_txn_reply(struct smtp *s, struct smtp_txn *t, size_t i, struct e
 	case PHASE_MAIL:
 		t->mail_ok = s->reply.code / 100 == 2;
 		t->mail_code = s->reply.code;
+		memcpy(t->mail_last, s->last, sizeof t->mail_last);
 		if (!t->mail_ok)
 			smtp_refused(s, ERR_UNAVAILABLE, "rejected the sender", &t->mail_err);
 		return 0;

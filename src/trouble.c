@@ -35,6 +35,35 @@ const char *trouble_phase_name(enum smtp_phase p)
 	return (unsigned)p < sizeof names / sizeof names[0] ? names[p] : "?";
 }
 
+/* Replies that name their remedy: the enhanced code, words of the text that must be there too
+ * (NULL: none), and what to tell the user. */
+static const struct {
+	const char *code, *words, *hint;
+} trouble_hints[] = {
+	{ "5.7.139", NULL, "Microsoft 365 has basic authentication (a password) turned off for SMTP "
+	  "on this tenant: use OAuth 2.0, auth = xoauth2 with an access token (postbote.conf(5))" },
+	{ "5.7.30", NULL, "Microsoft does not take a password for SMTP on this account: use "
+	  "OAuth 2.0, auth = xoauth2 with an access token (postbote.conf(5))" },
+	{ "5.7.9", "Application-specific password", "Google wants an app password for this "
+	  "account (made in its Google Account security settings), or OAuth 2.0 with auth = xoauth2" },
+	{ "5.7.8", "BadCredentials", "Google refused the password: with 2-step verification on, "
+	  "it takes only an app password (or OAuth 2.0 with auth = xoauth2)" },
+};
+
+const char *trouble_hint(const char *reply)
+{
+	char enh[16];
+
+	if (strlen(reply) < 4)
+		return NULL;
+	trouble_enhanced(reply + 4, enh, sizeof enh);
+	for (size_t i = 0; i < sizeof trouble_hints / sizeof trouble_hints[0]; i++)
+		if (strcmp(enh, trouble_hints[i].code) == 0 &&
+		    (!trouble_hints[i].words || strstr(reply, trouble_hints[i].words)))
+			return trouble_hints[i].hint;
+	return NULL;
+}
+
 void trouble_enhanced(const char *text, char *out, size_t size)
 {
 	const char *p = text;
@@ -112,9 +141,12 @@ void trouble_fate(enum smtp_phase p, int code, const char *enhanced, const struc
 		return;
 	}
 	if (cls == 5) {
-		trouble_set(f, FATE_FAILED, p == PHASE_RCPT ? ERR_NOUSER
-					    : p == PHASE_AUTH ? ERR_AUTH
-							      : ERR_UNAVAILABLE);
+		int login = enhanced && (strcmp(enhanced, "5.7.30") == 0 ||
+					 strcmp(enhanced, "5.7.139") == 0);
+
+		trouble_set(f, FATE_FAILED, p == PHASE_RCPT && !login ? ERR_NOUSER
+					    : p == PHASE_AUTH || login ? ERR_AUTH
+								       : ERR_UNAVAILABLE);
 		return;
 	}
 	/* a code this step cannot have */

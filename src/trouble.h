@@ -24,7 +24,8 @@ const char *trouble_phase_name(enum smtp_phase p);
  *  - 2xx (and 354 to DATA): FATE_SENT here means "this step succeeded".
  *  - 421, any 4xx: deferred; at RCPT, 452 and x.5.3 (too many recipients, RFC 5321 4.5.3.1.10,
  *    also when old servers say 552 5.5.3): try in the next transaction.
- *  - 5xx: failed; ERR_NOUSER at RCPT, ERR_AUTH at AUTH, ERR_UNAVAILABLE elsewhere.
+ *  - 5xx: failed; ERR_NOUSER at RCPT, ERR_AUTH at AUTH, ERR_UNAVAILABLE elsewhere, and ERR_AUTH
+ *    wherever trouble_hint knows the reply (a provider refusing password logins at MAIL FROM).
  *  - a code the step cannot have (1xx, 3xx where no 354 is due): a protocol error; from MAIL on
  *    the outcome is unknown, so deferred, never failed.
  *  - no answer: a lost connection or a timeout is deferred; a malformed reply or a broken TLS
@@ -32,6 +33,11 @@ const char *trouble_phase_name(enum smtp_phase p);
  *    (bad data, no STARTTLS, a spool read error) fail with their own kind. */
 void trouble_fate(enum smtp_phase p, int code, const char *enhanced, const struct err *local,
 		  struct fate *f);
+
+/* For replies that need a person rather than a retry (a provider that turned password logins
+ * off, or wants an app password): one sentence saying what to do, or NULL. `reply` is the
+ * cleaned reply line, "535 5.7.139 ...". */
+const char *trouble_hint(const char *reply);
 
 /* The enhanced status code at the start of a reply's text ("5.1.1 no such user"), into out
  * (at least 16 bytes); "" when there is none. */

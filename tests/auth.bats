@@ -137,3 +137,31 @@ assert_authenticated_with() { # MECH
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_user)" "$FAKE_USER"
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_tls)" false
 }
+
+# ---- replies that need a person ----------------------------------------------------------------
+
+# refused_with_hint FAKEOPT HINT: exit 77 and one line that quotes the reply and says what to do
+refused_with_hint() {
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --reply "$1"
+	fake_config
+	std_message >"$MSG"
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$MSG"
+	assert_equal "$status" 77
+	assert_error_line "${1#*=}" "$2"
+	assert_file_not_exist "$FAKE_OUT/msg-1.eml"
+}
+
+@test "Microsoft's 5.7.139 (basic authentication off): exit 77 and a hint to use OAuth 2.0" {
+	refused_with_hint 'AUTH=535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.' \
+		"Microsoft 365 has basic authentication (a password) turned off for SMTP on this tenant: use OAuth 2.0"
+}
+
+@test "Microsoft's 5.7.30 at MAIL FROM: exit 77, not 69, and the same hint" {
+	refused_with_hint 'MAIL=550 5.7.30 Basic authentication is not supported for Client Submission.' \
+		"Microsoft does not take a password for SMTP on this account: use OAuth 2.0"
+}
+
+@test "Google's 5.7.8 BadCredentials: exit 77 and the app password hint" {
+	refused_with_hint 'AUTH=535 5.7.8 Username and Password not accepted. For more information, go to https://support.google.com/mail/?p=BadCredentials' \
+		"Google refused the password: with 2-step verification on, it takes only an app password"
+}

@@ -98,7 +98,7 @@ _ignored_options_deliver() {
 
 @test "other ignored sendmail options and their arguments are skipped" {
 	_ignored_options_deliver -B 8BITMIME -odi -odb -oQ/tmp -h 17 -L mytag -m -n \
-		-O DeliveryMode=b -G -U -Ac -Am -bm bob@example.org
+		-O DeliveryMode=b -G -U -X /dev/null -Ac -Am -bm bob@example.org
 }
 
 # ---- options end at the first recipient ---------------------------------------------------

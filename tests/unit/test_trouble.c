@@ -44,6 +44,10 @@ static void test_fates(void)
 		{ PHASE_RCPT, 550, "5.1.1", NONE, FATE_FAILED, ERR_NOUSER },
 		{ PHASE_DATA, 554, "5.5.1", NONE, FATE_FAILED, ERR_UNAVAILABLE },
 		{ PHASE_DOT, 554, "5.7.1", NONE, FATE_FAILED, ERR_UNAVAILABLE },
+		/* a provider that refuses password logins: a person must act (exit 77) */
+		{ PHASE_AUTH, 535, "5.7.139", NONE, FATE_FAILED, ERR_AUTH },
+		{ PHASE_MAIL, 550, "5.7.30", NONE, FATE_FAILED, ERR_AUTH },
+		{ PHASE_RCPT, 550, "5.7.30", NONE, FATE_FAILED, ERR_AUTH },
 		/* a reply the step cannot have: a protocol error; from MAIL on, deferred */
 		{ PHASE_RCPT, 354, NULL, NONE, FATE_DEFERRED, ERR_TEMP },
 		{ PHASE_MAIL, 334, NULL, NONE, FATE_DEFERRED, ERR_TEMP },
@@ -107,6 +111,38 @@ static void test_enhanced(void)
 	UNIT_CTX_CLEAR();
 }
 
+static void test_hints(void)
+{
+	static const struct {
+		const char *reply;
+		const char *start;	/* NULL: no hint */
+	} t[] = {
+		{ "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for "
+		  "the Tenant.", "Microsoft 365 has basic authentication" },
+		{ "550 5.7.30 Basic authentication is not supported for Client Submission.",
+		  "Microsoft does not take a password" },
+		{ "534 5.7.9 Application-specific password required.", "Google wants an app password" },
+		{ "535 5.7.8 Username and Password not accepted. For more information, go to "
+		  "https://support.google.com/mail/?p=BadCredentials", "Google refused the password" },
+		{ "535 5.7.8 Error: authentication failed: authentication failure", NULL },
+		{ "534 5.7.9 Authentication mechanism is too weak", NULL },
+		{ "550 5.1.1 no such user", NULL },
+		{ "535", NULL },
+		{ "", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		const char *h = trouble_hint(t[i].reply);
+
+		UNIT_CTX("hint for '%s'", t[i].reply);
+		if (!t[i].start)
+			CHECK(h == NULL);
+		else if (CHECK(h != NULL))
+			CHECK(strncmp(h, t[i].start, strlen(t[i].start)) == 0);
+	}
+	UNIT_CTX_CLEAR();
+}
+
 static void test_names(void)
 {
 	for (int s = FATE_PENDING; s <= FATE_NEXT; s++)
@@ -120,6 +156,7 @@ int main(void)
 {
 	test_fates();
 	test_enhanced();
+	test_hints();
 	test_names();
 	return unit_done();
 }
