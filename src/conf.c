@@ -444,7 +444,7 @@ static void conf_files(const struct conf *c, char *out, size_t size)
 }
 
 static const char *conf_pick_name(const struct conf *c, const char *name, const char *from,
-				  struct err *e)
+				  const char **why, struct err *e)
 {
 	const struct conf_entry *def;
 	char files[1024];
@@ -455,14 +455,17 @@ static const char *conf_pick_name(const struct conf *c, const char *name, const 
 			err_set(e, ERR_CONFIG, "no account '%s' in %s", name, files);
 			return NULL;
 		}
+		*why = "named with -a";
 		return name;
 	}
 	if (from && *from) {
 		for (size_t i = 0; i < c->n; i++)
 			if (strcmp(c->v[i].key, "from") == 0 &&
 			    strcmp(c->v[i].section, "defaults") != 0 &&
-			    strcasecmp(c->v[i].value, from) == 0)
+			    strcasecmp(c->v[i].value, from) == 0) {
+				*why = "its from is the sender given with -f";
 				return c->v[i].section;
+			}
 	}
 	def = conf_find(c, "defaults", "default_account");
 	if (def) {
@@ -471,8 +474,10 @@ static const char *conf_pick_name(const struct conf *c, const char *name, const 
 				def->value, files);
 			return NULL;
 		}
+		*why = "default_account in [defaults]";
 		return def->value;
 	}
+	*why = "the account named default";
 	if (conf_section(c, "default"))
 		return "default";
 	err_set(e, ERR_CONFIG, "no account chosen: use -a NAME, or set default_account in "
@@ -548,7 +553,7 @@ int conf_account(const struct conf *c, const char *name, const char *from, struc
 		 struct err *e)
 {
 	memset(a, 0, sizeof *a);
-	a->name = conf_pick_name(c, name, from, e);
+	a->name = conf_pick_name(c, name, from, &a->chosen_by, e);
 	if (!a->name)
 		return -1;
 	a->file = conf_section(c, a->name)->file;

@@ -24,6 +24,8 @@ enum conf_dsn_ret { CONF_DSN_RET_UNSET, CONF_DSN_RET_FULL, CONF_DSN_RET_HDRS };
  * static) and live as long as it. */
 struct account {
 	const char *name;
+	const char *chosen_by;	/* why this account: "-a", "its from matches -f", "default_account",
+				 * "the account named default" (for -bv) */
 	const char *file;	/* where the account's section is */
 	/* `host` split once: at least one name, none longer than CONF_HOST_MAX (hosts and nhosts
 	 * stay next to each other: one key fills both) */

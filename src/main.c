@@ -27,7 +27,7 @@ enum { OPT_VERSION = 1, OPT_HELP, OPT_READ_ENVELOPE_FROM, OPT_QUEUE_DELETE, OPT_
        OPT_QUEUE_RELEASE, OPT_SERVERINFO };
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
-	    MODE_SERVERINFO, MODE_NEWALIASES };
+	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY };
 
 struct opts {
 	enum mode mode;
@@ -82,6 +82,8 @@ static void usage(void)
 	      "  -qI ID               send that message now\n"
 	      "  -bp, mailq           list the queue\n"
 	      "      --queue-delete ID, --queue-hold ID, --queue-release ID\n"
+	      "  -bv RECIPIENT...     show where each recipient goes, and through which account\n"
+	      "  -bi, newaliases      nothing to rebuild: aliases are read at each submission\n"
 	      "      --serverinfo     show the smarthost's capabilities, TLS and certificate\n"
 	      "      --version        show the version\n"
 	      "      --help           show this help\n"
@@ -134,6 +136,8 @@ static int parse_mode_opt(int c, int argc, char **argv, struct opts *o, enum mod
 			*mode = MODE_LIST;
 		else if (strcmp(optarg, "i") == 0)
 			*mode = MODE_NEWALIASES;
+		else if (strcmp(optarg, "v") == 0)
+			*mode = MODE_VERIFY;
 		else if (strcmp(optarg, "m"))
 			return err_set(e, ERR_USAGE, "mode -b%s is not supported; postbote sends mail "
 				       "(-bm) and lists its queue (-bp)", optarg);
@@ -234,7 +238,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 	}
 	o->rcpts = argv + optind;
 	o->nrcpts = (size_t)(argc - optind);
-	if (o->mode != MODE_SEND && o->nrcpts)
+	if (o->mode != MODE_SEND && o->mode != MODE_VERIFY && o->nrcpts)
 		return err_set(e, ERR_USAGE, "recipients make no sense with -q, -bp, -bi or "
 			       "--queue-*");
 	return 0;
@@ -391,8 +395,58 @@ static int serverinfo(const struct conf *c, const struct opts *o, struct err *e)
 	return r;
 }
 
+/* -bv: where each recipient argument goes after aliases and qualification, through which account
+ * and why, from which sender; nothing is read from stdin and nothing is sent. */
+static int verify(const struct conf *c, struct opts *o, struct err *e)
+{
+	struct account a;
+	char sender[1024];
+	struct buf out;
+	int r = -1;
+
+	if (!o->nrcpts)
+		return err_set(e, ERR_USAGE, "-bv needs the recipients to verify");
+	if (o->from && !*o->from)
+		o->from = "<>";
+	if (conf_account(c, o->account, o->from, &a, e) < 0 ||
+	    decide_sender(o, &a, a.domain, NULL, sender, sizeof sender, e) < 0)
+		return -1;
+	/* all of it, or (a bad recipient) nothing but the error */
+	buf_init(&out, BUF_NO_MAX);
+	if (buf_printf(&out, "account %s (%s): %s port %d, tls %s, from <%s>\n", a.name,
+		       a.chosen_by, a.hosts[0], a.port, tls_mode_name(a.tls), sender) < 0)
+		buf_broken(__FILE__, __LINE__);
+	for (size_t i = 0; i < o->nrcpts; i++) {
+		struct rcpt_list l = { 0 };
+		int bad = rcpt_add_arg(&l, o->rcpts[i], e) < 0 ||
+			  rcpt_expand(&l, a.aliases, a.maildomain, e) < 0;
+
+		if (!bad && l.n) {	/* none: an empty argument, which rcpt_add_arg warned of */
+			if (buf_add_clean_mode(&out, o->rcpts[i], strlen(o->rcpts[i]),
+					       BUF_CLEAN_KEEP_UTF8) < 0 || buf_addstr(&out, " ->") < 0)
+				buf_broken(__FILE__, __LINE__);
+			for (size_t k = 0; k < l.n; k++)
+				if (buf_addstr(&out, k ? ", <" : " <") < 0 ||
+				    buf_add_clean_mode(&out, l.v[k], strlen(l.v[k]),
+						       BUF_CLEAN_KEEP_UTF8) < 0 ||
+				    buf_addstr(&out, ">") < 0)
+					buf_broken(__FILE__, __LINE__);
+			if (buf_addch(&out, '\n') < 0)
+				buf_broken(__FILE__, __LINE__);
+		}
+		rcpt_free(&l);
+		if (bad)
+			goto out;
+	}
+	fputs(out.data, stdout);
+	r = 0;
+out:
+	buf_free(&out);
+	return r;
+}
+
 /* The queue commands: -q, -qI, -bp, --queue-*; and --serverinfo. */
-static int other_mode(const struct opts *o, const struct conf *c, struct err *e)
+static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 {
 	struct runq_opts ro = { .account = o->account, .id = o->queue_id, .all = o->queue_all };
 
@@ -403,6 +457,7 @@ static int other_mode(const struct opts *o, const struct conf *c, struct err *e)
 	case MODE_HOLD: return mailq_edit(c, o->account, MAILQ_HOLD, o->queue_id, e);
 	case MODE_RELEASE: return mailq_edit(c, o->account, MAILQ_RELEASE, o->queue_id, e);
 	case MODE_SERVERINFO: return serverinfo(c, o, e);
+	case MODE_VERIFY: return verify(c, o, e);
 	case MODE_NEWALIASES:
 		/* package scripts run newaliases after editing /etc/aliases */
 		log_note("postbote keeps no alias database: the aliases file is read as it is at "

@@ -290,3 +290,24 @@ teardown() { common_teardown; }
 	run client_lines
 	refute_line --regexp '^RCPT TO:<evil@example\.net>'
 }
+
+# ---- -bv ----------------------------------------------------------------------------------
+
+@test "-bv shows where each recipient goes, through which account and why, and sends nothing" {
+	printf 'root: admin@example.org, ops\nops: ops-team@example.net\n' >"$BATS_TEST_TMPDIR/aliases"
+	start -- "maildomain = example.org" "aliases = $BATS_TEST_TMPDIR/aliases"
+	run --separate-stderr pb -C "$CONF" -bv root carol 'Dave <dave@example.com>' </dev/null
+	assert_success
+	assert_equal "$stderr" ""
+	assert_line --index 0 "account fake (default_account in [defaults]): localhost port $FAKE_PORT, tls off, from <$FAKE_FROM>"
+	assert_line --index 1 "root -> <admin@example.org>, <ops-team@example.net>"
+	assert_line --index 2 "carol -> <carol@example.org>"
+	assert_line --index 3 "Dave <dave@example.com> -> <dave@example.com>"
+	assert_equal "${#lines[@]}" 4
+	refute_client_sent '.'	# not even a connection
+	# a bad recipient: the exit and the line a submission would give, and nothing else
+	run --separate-stderr pb -C "$CONF" -bv carol 'a b <' </dev/null
+	assert_equal "$status" 64
+	assert_equal "$output" ""
+	assert_error_line "invalid recipient 'a b <'"
+}
