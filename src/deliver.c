@@ -45,13 +45,11 @@ struct deliver_failure {
 
 static void deliver_note_failure(const struct smtp *s, struct deliver_failure *df)
 {
-	const char *last = smtp_last_reply(s);
-
 	df->phase = smtp_failed_phase(s);
 	df->code = smtp_last_code(s);
 	df->enhanced[0] = '\0';
-	if (df->code && strlen(last) > 4)
-		trouble_enhanced(last + 4, df->enhanced, sizeof df->enhanced);
+	if (df->code)
+		trouble_reply_enhanced(smtp_last_reply(s), df->enhanced, sizeof df->enhanced);
 }
 
 static char *deliver_collect(const struct smtp *s, void (*print)(const struct smtp *, FILE *));
@@ -87,8 +85,8 @@ fail:
 	return NULL;
 }
 
-/* The fate of every recipient when a session could not be opened. */
-static void deliver_open_fate(const struct deliver_failure *df, const struct err *e,
+/* What a failure of the session (opening it, or a whole transaction) means for a recipient. */
+static void deliver_failure_fate(const struct deliver_failure *df, const struct err *e,
 			      struct fate *f)
 {
 	trouble_fate(df->phase, df->code, df->enhanced[0] ? df->enhanced : NULL, e, f);
@@ -116,7 +114,7 @@ struct deliver *deliver_open(const struct account *a, const char *secret, struct
 		}
 		if (d->s)
 			deliver_note_failure(d->s, &df);
-		deliver_open_fate(&df, e, fate);
+		deliver_failure_fate(&df, e, fate);
 		smtp_close(d->s);
 		d->s = NULL;
 		/* only a failure that another host may not have is worth another host */
@@ -193,7 +191,7 @@ static void deliver_rcpt_fate(struct deliver *d, const char *addr,
 	char enh[16];
 	int cls = x->code / 100;
 
-	trouble_enhanced(x->reply + (strlen(x->reply) > 4 ? 4 : strlen(x->reply)), enh, sizeof enh);
+	trouble_reply_enhanced(x->reply, enh, sizeof enh);
 	trouble_fate(PHASE_RCPT, x->code, enh[0] ? enh : NULL, NULL, f);
 	if (f->state == FATE_FAILED)
 		deliver_reason(f, "%s rejected recipient <%s>: %s", smtp_host(d->s), addr, x->reply);
@@ -207,14 +205,11 @@ static void deliver_rcpt_fate(struct deliver *d, const char *addr,
 /* The failure of a whole transaction, for the recipients in it that have no fate yet. */
 static void deliver_fail(struct deliver *d, struct fate **batch, size_t n, const struct err *e)
 {
+	struct deliver_failure df;
 	struct fate f = { 0 };
-	char enh[16] = "";
-	int code = smtp_last_code(d->s);
 
-	if (code)
-		trouble_enhanced(smtp_last_reply(d->s) + 4, enh, sizeof enh);
-	trouble_fate(smtp_failed_phase(d->s), code, enh[0] ? enh : NULL, e, &f);
-	snprintf(f.reason, sizeof f.reason, "%s", e->text);
+	deliver_note_failure(d->s, &df);
+	deliver_failure_fate(&df, e, &f);
 	for (size_t i = 0; i < n; i++)
 		if (batch[i]->state == FATE_PENDING || batch[i]->state == FATE_SENT)
 			*batch[i] = f;

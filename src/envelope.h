@@ -44,6 +44,9 @@ struct fate {
 	char reason[FATE_REASON_MAX];	/* the server's words or ours, printable, one line */
 };
 
+/* True for sent and failed: the recipient needs nothing more (no retry, no listing). */
+int fate_final(enum fate_state s);
+
 /* "pending", "sent", "deferred", "failed", "next": the names the queue's state file and the log
  * file use. */
 const char *fate_name(enum fate_state s);

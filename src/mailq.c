@@ -41,7 +41,7 @@ static void mailq_entry(const struct queue_entry *ent)
 		enum fate_state st = queue_fate(ent, k);
 		char rc[1100], why[1100];
 
-		if (ent->area == QUEUE_FAILED ? st == FATE_SENT : st == FATE_SENT || st == FATE_FAILED)
+		if (ent->area == QUEUE_FAILED ? st == FATE_SENT : fate_final(st))
 			continue;
 		buf_clean_str(rc, sizeof rc, ent->env.rcpts[k], strlen(ent->env.rcpts[k]));
 		if (ent->area != QUEUE_FAILED || st != FATE_FAILED) {

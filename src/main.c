@@ -286,9 +286,11 @@ static void expand_from(const char *tmpl, const char *header_from, const char *h
 /* The envelope sender, decided once the message's From: is known (header_from: its first
  * address, or NULL): -f, else --read-envelope-from, else the account's `from` (with %U %H %F),
  * else the login name; qualified; "" for the null sender. */
-static int decide_sender(const struct opts *o, const struct account *a, const char *domain,
-			 const char *header_from, char *s, size_t size, struct err *e)
+static int decide_sender(const struct opts *o, const struct account *a, const char *header_from,
+			 char *s, size_t size, struct err *e)
 {
+	const char *domain = a->domain;
+
 	s[0] = '\0';
 	if (o->from && (a->allow_from_override || !a->from))
 		snprintf(s, size, "%s", o->from);
@@ -409,7 +411,7 @@ static int verify(const struct conf *c, struct opts *o, struct err *e)
 	if (o->from && !*o->from)
 		o->from = "<>";
 	if (conf_account(c, o->account, o->from, &a, e) < 0 ||
-	    decide_sender(o, &a, a.domain, NULL, sender, sizeof sender, e) < 0)
+	    decide_sender(o, &a, NULL, sender, sizeof sender, e) < 0)
 		return -1;
 	/* all of it, or (a bad recipient) nothing but the error */
 	buf_init(&out, BUF_NO_MAX);
@@ -499,7 +501,7 @@ static int read_message(struct submission *s, struct err *e)
 	};
 
 	if (msg_read_headers(0, &mo, &s->m, e) < 0 ||
-	    decide_sender(o, a, a->domain, s->m.header_from, s->sender, sizeof s->sender, e) < 0 ||
+	    decide_sender(o, a, s->m.header_from, s->sender, sizeof s->sender, e) < 0 ||
 	    (o->extract && rcpt_from_headers(&s->rcpts, &s->m.fields, e) < 0) ||
 	    msg_write(&s->m, s->sender, e) < 0)
 		return -1;

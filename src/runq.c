@@ -193,7 +193,7 @@ static void runq_after(struct queue *q, struct runq_account *ra, struct queue_en
 	struct err e = { 0 };
 
 	for (size_t i = 0; i < ent->env.nrcpts; i++) {
-		left += queue_fate(ent, i) != FATE_SENT && queue_fate(ent, i) != FATE_FAILED;
+		left += !fate_final(queue_fate(ent, i));
 		failed += queue_fate(ent, i) == FATE_FAILED;
 	}
 	ent->st.attempts++;
@@ -210,7 +210,7 @@ static void runq_after(struct queue *q, struct runq_account *ra, struct queue_en
 		snprintf(f.reason, sizeof f.reason, "gave up after %u tries in %s: %.300s",
 			 ent->st.attempts, age, why ? why : "");
 		for (size_t i = 0; i < ent->env.nrcpts; i++)
-			if (queue_fate(ent, i) != FATE_SENT && queue_fate(ent, i) != FATE_FAILED)
+			if (!fate_final(queue_fate(ent, i)))
 				queue_set_fate(ent, i, &f), failed++;
 		left = 0;
 	}
@@ -300,7 +300,7 @@ static void runq_try(struct queue *q, struct runq_account *ra, struct queue_entr
 	for (size_t i = 0; i < n; i++) {
 		enum fate_state st = queue_fate(ent, i);
 
-		tried[i] = st != FATE_SENT && st != FATE_FAILED;
+		tried[i] = !fate_final(st);
 		f[i] = tried[i] ? (struct fate){ .state = FATE_PENDING } : ent->st.fates[i];
 	}
 	if (deliver_usable(ra->d)) {

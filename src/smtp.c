@@ -586,8 +586,6 @@ static int smtp_txn_reply(struct smtp *s, struct smtp_txn *t, size_t i, struct e
 {
 	enum smtp_phase p = smtp_txn_phase(t, i);
 
-	s->phase = p;
-	s->cmd = trouble_phase_name(p);
 	if (s->reply.code == 421)	/* the server is closing: nothing more will come */
 		return smtp_refused(s, ERR_UNAVAILABLE, "", e);
 	switch (p) {
@@ -663,12 +661,9 @@ static int smtp_envelope(struct smtp *s, struct smtp_txn *t, struct err *e)
 		}
 		if (smtp_flush(s, e) < 0)
 			return -1;
-		s->cmd = trouble_phase_name(smtp_txn_phase(t, done));
-		s->phase = smtp_txn_phase(t, done);
-		if (smtp_read(s, e) < 0) {
-			s->phase = smtp_txn_phase(t, done);
+		smtp_step(s, smtp_txn_phase(t, done), NULL);	/* what the next reply answers */
+		if (smtp_read(s, e) < 0)
 			return -1;
-		}
 		int r = smtp_txn_reply(s, t, done++, e);
 
 		if (r)

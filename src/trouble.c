@@ -15,6 +15,11 @@ const char *fate_name(enum fate_state s)
 	return (unsigned)s < sizeof fate_names / sizeof fate_names[0] ? fate_names[s] : "?";
 }
 
+int fate_final(enum fate_state s)
+{
+	return s == FATE_SENT || s == FATE_FAILED;
+}
+
 int fate_parse(const char *name)
 {
 	for (size_t i = 0; i < sizeof fate_names / sizeof fate_names[0]; i++)
@@ -54,9 +59,7 @@ const char *trouble_hint(const char *reply)
 {
 	char enh[16];
 
-	if (strlen(reply) < 4)
-		return NULL;
-	trouble_enhanced(reply + 4, enh, sizeof enh);
+	trouble_reply_enhanced(reply, enh, sizeof enh);
 	for (size_t i = 0; i < sizeof trouble_hints / sizeof trouble_hints[0]; i++)
 		if (strcmp(enh, trouble_hints[i].code) == 0 &&
 		    (!trouble_hints[i].words || strstr(reply, trouble_hints[i].words)))
@@ -88,6 +91,13 @@ void trouble_enhanced(const char *text, char *out, size_t size)
 	n = (size_t)(p - text);
 	if (n < size)
 		snprintf(out, size, "%.*s", (int)n, text);
+}
+
+void trouble_reply_enhanced(const char *reply, char *out, size_t size)
+{
+	out[0] = '\0';
+	if (strlen(reply) > 4)
+		trouble_enhanced(reply + 4, out, size);
 }
 
 static void trouble_set(struct fate *f, enum fate_state s, enum err_kind k)

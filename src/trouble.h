@@ -42,5 +42,7 @@ const char *trouble_hint(const char *reply);
 /* The enhanced status code at the start of a reply's text ("5.1.1 no such user"), into out
  * (at least 16 bytes); "" when there is none. */
 void trouble_enhanced(const char *text, char *out, size_t size);
+/* The same from a whole reply line, "550 5.1.1 no such user". */
+void trouble_reply_enhanced(const char *reply, char *out, size_t size);
 
 #endif
