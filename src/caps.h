@@ -39,4 +39,12 @@
 #define RATE_FILE_MAX 65536		/* a rate record file; past this, what no window can see is dropped */
 #define RUNQ_MAX 1000			/* messages one queue run takes on */
 
+/* What a local user may put into the drop directory (postbote(1), LOCAL USERS): the drop
+ * program refuses more, and root's pickup refuses a file that holds more. */
+#define DROP_REQUEST_MAX (1024 * 1024)	/* the request text: options and recipient arguments */
+#define DROP_VALUE_MAX 65536		/* one option value or recipient argument */
+#define DROP_ARGS_MAX 10000		/* recipient arguments */
+#define DROP_MESSAGE_MAX (64LL << 20)	/* one message as it was read */
+#define DROP_RESERVE (256LL << 20)	/* free space the drop program leaves on its file system */
+
 #endif

@@ -363,7 +363,8 @@ int conf_load(struct conf *c, const char *file, struct err *e)
 	r = conf_read_file(c, path, CONF_FILE_USER, e);
 	if (r < 0)
 		return -1;
-	if (r == 0 && sys == CONF_UNREADABLE)
+	c->must_drop = r == 0 && sys == CONF_UNREADABLE;
+	if (c->must_drop)
 		return err_set(e, ERR_CONFIG, "you may not read %s and have no %s: ask the "
 			       "administrator to add you to the group of %s (see A SHARED SYSTEM "
 			       "ACCOUNT in postbote.conf(5)), or write a file of your own",

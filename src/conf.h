@@ -87,6 +87,9 @@ struct conf {
 	char *files[2];		/* the files read (or the name given to conf_load_mem) */
 	size_t nfiles;
 	char *default_queue_dir;	/* the built-in queue directory, decided at load */
+	int must_drop;		/* conf_load failed because the caller may not read the system
+				 * file and has none of their own: a local user, whose mail goes
+				 * through the drop program (dropbox.h) */
 };
 
 /* Reads the configuration. `file` is -C's argument or NULL (then $POSTBOTE_CONFIG, then the XDG

@@ -15,11 +15,13 @@
 #include "conf.h"
 #include "cred.h"
 #include "deliver.h"
+#include "dropbox.h"
 #include "log.h"
 #include "mailq.h"
 #include "msg.h"
 #include "rcpt.h"
 #include "runq.h"
+#include "submission.h"
 #include "submit.h"
 
 /* the long options without a short one */
@@ -33,11 +35,9 @@ struct opts {
 	enum mode mode;
 	const char *queue_id;	/* -qI, --queue-delete and the like */
 	int queue_all;		/* -q without an interval: every queued message, due or not */
-	const char *config, *account, *from, *full_name;
-	int ignore_dots, verbose, extract, read_envelope_from, body_8bit;
-	const char *dsn_notify, *dsn_ret, *dsn_envid;
-	char **rcpts;
-	size_t nrcpts;
+	const char *config;
+	int verbose;
+	struct request rq;	/* what shapes the message: -f, -t, -N, the recipients, ... */
 };
 
 static int exit_code(enum err_kind k)
@@ -99,7 +99,7 @@ static int parse_value_opt(int c, struct opts *o, struct err *e)
 	switch (c) {
 	case 'B':
 		if (strcasecmp(optarg, "8BITMIME") == 0)
-			o->body_8bit = 1;
+			o->rq.body_8bit = 1;
 		else if (strcasecmp(optarg, "7BIT") != 0)
 			return err_set(e, ERR_USAGE, "-B takes 7BIT or 8BITMIME, not '%s'", optarg);
 		return 0;
@@ -107,13 +107,13 @@ static int parse_value_opt(int c, struct opts *o, struct err *e)
 		if (!conf_dsn_notify_ok(optarg))
 			return err_set(e, ERR_USAGE, "-N takes never, or success, failure and delay "
 				       "joined by commas, not '%s'", optarg);
-		o->dsn_notify = optarg;
+		o->rq.dsn_notify = optarg;
 		return 0;
 	case 'R':
 		if (strcasecmp(optarg, "full") == 0)
-			o->dsn_ret = "FULL";
+			o->rq.dsn_ret = "FULL";
 		else if (strcasecmp(optarg, "hdrs") == 0 || strcasecmp(optarg, "headers") == 0)
-			o->dsn_ret = "HDRS";
+			o->rq.dsn_ret = "HDRS";
 		else
 			return err_set(e, ERR_USAGE, "-R takes full or hdrs, not '%s'", optarg);
 		return 0;
@@ -170,16 +170,16 @@ static int parse_opt(int c, int argc, char **argv, struct opts *o, enum mode *mo
 		return r;
 	switch (c) {
 	case 'C': o->config = optarg; return 0;
-	case 'a': o->account = optarg; return 0;
+	case 'a': o->rq.account = optarg; return 0;
 	case 'f':
-	case 'r': o->from = optarg; return 0;
-	case 'F': o->full_name = optarg; return 0;
-	case 'i': o->ignore_dots = 1; return 0;
-	case 't': o->extract = 1; return 0;
-	case OPT_READ_ENVELOPE_FROM: o->read_envelope_from = 1; return 0;
-	case 'V': o->dsn_envid = optarg; return 0;
+	case 'r': o->rq.from = optarg; return 0;
+	case 'F': o->rq.full_name = optarg; return 0;
+	case 'i': o->rq.ignore_dots = 1; return 0;
+	case 't': o->rq.extract = 1; return 0;
+	case OPT_READ_ENVELOPE_FROM: o->rq.read_envelope_from = 1; return 0;
+	case 'V': o->rq.dsn_envid = optarg; return 0;
 	case 'v': o->verbose = 1; return 0;
-	case 'o': o->ignore_dots |= strcmp(optarg, "i") == 0; return 0;
+	case 'o': o->rq.ignore_dots |= strcmp(optarg, "i") == 0; return 0;
 	case 'h': case 'L': case 'm': case 'n': case 'O': case 'G': case 'U': case 'X':
 		return 0;	/* accepted for compatibility; they change nothing here */
 	case OPT_VERSION:
@@ -236,20 +236,11 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 				       "--serverinfo");
 		o->mode = mode;
 	}
-	o->rcpts = argv + optind;
-	o->nrcpts = (size_t)(argc - optind);
-	if (o->mode != MODE_SEND && o->mode != MODE_VERIFY && o->nrcpts)
+	o->rq.rcpts = argv + optind;
+	o->rq.nrcpts = (size_t)(argc - optind);
+	if (o->mode != MODE_SEND && o->mode != MODE_VERIFY && o->rq.nrcpts)
 		return err_set(e, ERR_USAGE, "recipients make no sense with -q, -bp, -bi or "
 			       "--queue-*");
-	return 0;
-}
-
-/* A sender address: no blanks, controls, brackets or commas. */
-static int check_sender(const char *a, struct err *e)
-{
-	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
-		if (*p <= ' ' || *p == 127 || *p == '<' || *p == '>' || *p == ',')
-			return err_set(e, ERR_USAGE, "invalid sender address '%s'", a);
 	return 0;
 }
 
@@ -260,119 +251,6 @@ static const char *login_name(void)
 	return pw ? pw->pw_name : "nobody";
 }
 
-/* `from` with %U (login name), %H (host name) and %F (the From: header's address). */
-static void expand_from(const char *tmpl, const char *header_from, const char *host, char *out,
-			size_t size)
-{
-	struct buf b;
-	int r = 0;
-
-	buf_init(&b, size - 1);
-	for (const char *p = tmpl; *p && r == 0; p++) {
-		if (p[0] != '%' || !p[1] || !strchr("UHF%", p[1])) {
-			r = buf_addch(&b, *p);
-			continue;
-		}
-		p++;
-		r = *p == 'U' ? buf_addstr(&b, login_name())
-		    : *p == 'H' ? buf_addstr(&b, host)
-		    : *p == 'F' ? buf_addstr(&b, header_from ? header_from : "")
-				: buf_addch(&b, '%');
-	}
-	snprintf(out, size, "%s", b.data);
-	buf_free(&b);
-}
-
-/* The envelope sender, decided once the message's From: is known (header_from: its first
- * address, or NULL): -f, else --read-envelope-from, else the account's `from` (with %U %H %F),
- * else the login name; qualified; "" for the null sender. */
-static int decide_sender(const struct opts *o, const struct account *a, const char *header_from,
-			 char *s, size_t size, struct err *e)
-{
-	const char *domain = a->domain;
-
-	s[0] = '\0';
-	if (o->from && (a->allow_from_override || !a->from))
-		snprintf(s, size, "%s", o->from);
-	else if (o->read_envelope_from && header_from)
-		snprintf(s, size, "%s", header_from);
-	else if (a->from)
-		expand_from(a->from, header_from, domain, s, size);
-	if (!*s)	/* nothing said, or %F without a From: header */
-		snprintf(s, size, "%s", login_name());
-	if (strcmp(s, "<>") == 0 || strcasecmp(s, "MAILER-DAEMON") == 0) {
-		s[0] = '\0';
-		return 0;
-	}
-	if (s[0] == '<' && s[strlen(s) - 1] == '>') {
-		memmove(s, s + 1, strlen(s) - 2);
-		s[strlen(s) - 2] = '\0';
-	}
-	if (rcpt_is_local(s)) {
-		size_t n = strlen(s);
-
-		snprintf(s + n, size - n, "@%s", a->maildomain ? a->maildomain : domain);
-	}
-	return check_sender(s, e);
-}
-
-static const char *tls_mode_name(enum conf_tls t)
-{
-	return t == CONF_TLS_STARTTLS ? "starttls" : t == CONF_TLS_IMPLICIT ? "implicit" : "off";
-}
-
-/* The log file's line for a submission. */
-static void report_log(const struct account *a, const struct submit_report *rep,
-		       const struct envelope *env, const struct spool *sp, const struct err *e)
-{
-	struct buf b, list;
-
-	if (!a->logfile)
-		return;
-	buf_init(&b, 65536);	/* room for the list below with every byte escaped */
-	buf_init(&list, 8192 + 4);
-	for (size_t i = 0; i < env->nrcpts; i++)
-		if (list.len + 1 + strlen(env->rcpts[i]) > 8192 ||
-		    buf_printf(&list, "%s%s", i ? "," : "", env->rcpts[i]) < 0) {
-			if (buf_addstr(&list, ",...") < 0)	/* too many for one line: say so */
-				abort();	/* cannot happen: 4 bytes are kept for it */
-			break;
-		}
-	if (log_field(&b, "host", rep->host[0] ? rep->host : a->hosts[0]) < 0 ||
-	    log_field(&b, "tls", tls_mode_name(a->tls)) < 0 ||
-	    log_field(&b, "auth", rep->mech[0] ? rep->mech : "off") < 0 ||
-	    log_field(&b, "user", a->user ? a->user : "-") < 0 ||
-	    log_field(&b, "from", *env->from ? env->from : "<>") < 0 ||
-	    log_field(&b, "recipients", list.data) < 0 ||
-	    log_field_num(&b, "size", (long long)sp->size) < 0 ||
-	    (rep->queued[0] && log_field(&b, "queued", rep->queued) < 0) ||
-	    log_field(&b, e->kind == ERR_NONE ? "reply" : "error",
-		      e->kind == ERR_NONE ? rep->reply : e->text) < 0 ||
-	    log_field_num(&b, "exit", exit_code(e->kind)) < 0)
-		log_warn("log line too long; cut short");
-	log_append(a->logfile, b.data);
-	buf_free(&list);
-	buf_free(&b);
-}
-
-/* The DSN keywords: the command line wins over the account. */
-static void dsn_params(const struct opts *o, const struct account *a, struct envelope *env,
-		       char *notify, size_t size)
-{
-	const char *n = o->dsn_notify ? o->dsn_notify : a->dsn_notify;
-
-	if (n) {
-		snprintf(notify, size, "%s", n);
-		for (char *p = notify; *p; p++)
-			*p = (char)toupper((unsigned char)*p);
-		env->dsn_notify = notify;
-	}
-	env->dsn_ret = o->dsn_ret ? o->dsn_ret
-		       : a->dsn_return == CONF_DSN_RET_FULL ? "FULL"
-		       : a->dsn_return == CONF_DSN_RET_HDRS ? "HDRS" : NULL;
-	env->dsn_envid = o->dsn_envid;
-}
-
 /* --serverinfo: what deliver_probe collected, for a person to read. */
 static int serverinfo(const struct conf *c, const struct opts *o, struct err *e)
 {
@@ -380,9 +258,9 @@ static int serverinfo(const struct conf *c, const struct opts *o, struct err *e)
 	struct account a;
 	int r;
 
-	if (conf_account(c, o->account, o->from, &a, e) < 0)
+	if (conf_account(c, o->rq.account, o->rq.from, &a, e) < 0)
 		return -1;
-	printf("Server: %s port %d, tls = %s\n", a.hosts[0], a.port, tls_mode_name(a.tls));
+	printf("Server: %s port %d, tls = %s\n", a.hosts[0], a.port, submission_tls_name(a.tls));
 	r = deliver_probe(&a, &p, e);
 	if (p.greeting)
 		printf("Greeting: %s\n", p.greeting);
@@ -406,25 +284,23 @@ static int verify(const struct conf *c, struct opts *o, struct err *e)
 	struct buf out;
 	int r = -1;
 
-	if (!o->nrcpts)
+	if (!o->rq.nrcpts)
 		return err_set(e, ERR_USAGE, "-bv needs the recipients to verify");
-	if (o->from && !*o->from)
-		o->from = "<>";
-	if (conf_account(c, o->account, o->from, &a, e) < 0 ||
-	    decide_sender(o, &a, NULL, sender, sizeof sender, e) < 0)
+	if (conf_account(c, o->rq.account, o->rq.from, &a, e) < 0 ||
+	    submission_sender(&o->rq, &a, NULL, sender, sizeof sender, e) < 0)
 		return -1;
 	/* all of it, or (a bad recipient) nothing but the error */
 	buf_init(&out, BUF_NO_MAX);
 	if (buf_printf(&out, "account %s (%s): %s port %d, tls %s, from <%s>\n", a.name,
-		       a.chosen_by, a.hosts[0], a.port, tls_mode_name(a.tls), sender) < 0)
+		       a.chosen_by, a.hosts[0], a.port, submission_tls_name(a.tls), sender) < 0)
 		buf_broken(__FILE__, __LINE__);
-	for (size_t i = 0; i < o->nrcpts; i++) {
+	for (size_t i = 0; i < o->rq.nrcpts; i++) {
 		struct rcpt_list l = { 0 };
-		int bad = rcpt_add_arg(&l, o->rcpts[i], e) < 0 ||
+		int bad = rcpt_add_arg(&l, o->rq.rcpts[i], e) < 0 ||
 			  rcpt_expand(&l, a.aliases, a.maildomain, e) < 0;
 
 		if (!bad && l.n) {	/* none: an empty argument, which rcpt_add_arg warned of */
-			if (buf_add_clean_mode(&out, o->rcpts[i], strlen(o->rcpts[i]),
+			if (buf_add_clean_mode(&out, o->rq.rcpts[i], strlen(o->rq.rcpts[i]),
 					       BUF_CLEAN_KEEP_UTF8) < 0 || buf_addstr(&out, " ->") < 0)
 				buf_broken(__FILE__, __LINE__);
 			for (size_t k = 0; k < l.n; k++)
@@ -450,14 +326,14 @@ out:
 /* The queue commands: -q, -qI, -bp, --queue-*; and --serverinfo. */
 static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 {
-	struct runq_opts ro = { .account = o->account, .id = o->queue_id, .all = o->queue_all };
+	struct runq_opts ro = { .account = o->rq.account, .id = o->queue_id, .all = o->queue_all };
 
 	switch (o->mode) {
 	case MODE_RUN: return runq(c, &ro, e);
-	case MODE_LIST: return mailq_list(c, o->account, e);
-	case MODE_DELETE: return mailq_edit(c, o->account, MAILQ_DELETE, o->queue_id, e);
-	case MODE_HOLD: return mailq_edit(c, o->account, MAILQ_HOLD, o->queue_id, e);
-	case MODE_RELEASE: return mailq_edit(c, o->account, MAILQ_RELEASE, o->queue_id, e);
+	case MODE_LIST: return mailq_list(c, o->rq.account, e);
+	case MODE_DELETE: return mailq_edit(c, o->rq.account, MAILQ_DELETE, o->queue_id, e);
+	case MODE_HOLD: return mailq_edit(c, o->rq.account, MAILQ_HOLD, o->queue_id, e);
+	case MODE_RELEASE: return mailq_edit(c, o->rq.account, MAILQ_RELEASE, o->queue_id, e);
 	case MODE_SERVERINFO: return serverinfo(c, o, e);
 	case MODE_VERIFY: return verify(c, o, e);
 	case MODE_NEWALIASES:
@@ -470,83 +346,20 @@ static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 	return err_set(e, ERR_SOFTWARE, "unknown mode");
 }
 
-/* One message on its way: what main reads, decides and hands to submit. */
-struct submission {
-	const struct opts *o;
-	struct account a;
-	struct msg m;
-	struct rcpt_list rcpts;
-	char sender[1024], notify[64];
-	struct envelope env;
-	struct spool sp;
-};
-
-/* The message from stdin into the spool, with its envelope decided: the sender and (-t) the
- * recipients from the header section first, then the message written, the aliases applied. */
-static int read_message(struct submission *s, struct err *e)
-{
-	const struct opts *o = s->o;
-	const struct account *a = &s->a;
-	struct msg_opts mo = {
-		.dot_ends = !o->ignore_dots,
-		.maildomain = a->maildomain,
-		.remove_bcc = a->remove_bcc_headers,
-		.set_from = a->set_from_header == CONF_FROM_ON	  ? MSG_FROM_ON
-			    : a->set_from_header == CONF_FROM_OFF ? MSG_FROM_OFF
-								  : MSG_FROM_AUTO,
-		.set_date = a->set_date_header,
-		.set_msgid = a->set_msgid_header,
-		.full_name = o->full_name ? o->full_name : a->from_full_name,
-		.domain = a->domain,
-	};
-
-	if (msg_read_headers(0, &mo, &s->m, e) < 0 ||
-	    decide_sender(o, a, s->m.header_from, s->sender, sizeof s->sender, e) < 0 ||
-	    (o->extract && rcpt_from_headers(&s->rcpts, &s->m.fields, e) < 0) ||
-	    msg_write(&s->m, s->sender, e) < 0)
-		return -1;
-	if (s->m.split_lines)
-		log_warn("%lu line break%s inserted into body lines longer than %d bytes",
-			 s->m.split_lines, s->m.split_lines == 1 ? "" : "s", MSG_LINE_MAX);
-	if (rcpt_expand(&s->rcpts, a->aliases, a->maildomain, e) < 0)
-		return -1;
-	if (s->rcpts.n == 0)
-		return err_set(e, ERR_DATA, "no recipients: none given and none in the To:, Cc: or "
-			       "Bcc: of the message");
-	s->env = (struct envelope){ .from = s->m.sender, .rcpts = s->rcpts.v,
-				    .nrcpts = s->rcpts.n, .body_8bit = s->m.eight_bit || o->body_8bit };
-	s->sp = (struct spool){ .fd = s->m.fd, .offset = 0, .size = s->m.size };
-	dsn_params(o, a, &s->env, s->notify, sizeof s->notify);
-	return 0;
-}
-
-/* The recipients on the command line, the configuration and the account. */
-static int prepare(struct submission *s, struct conf *conf, struct opts *o, struct err *e)
-{
-	for (size_t i = 0; i < o->nrcpts; i++)
-		if (rcpt_add_arg(&s->rcpts, o->rcpts[i], e) < 0)
-			return -1;
-	if (s->rcpts.n == 0 && !o->extract)	/* none, or only empty arguments */
-		return err_set(e, ERR_USAGE, "no recipients given; usage: postbote [options] "
-			       "recipient..., or -t to read them from the message");
-	if (o->from && !*o->from)
-		o->from = "<>";
-	if (conf_load(conf, o->config, e) < 0 || conf_account(conf, o->account, o->from, &s->a, e) < 0)
-		return -1;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct err e = { 0 };
 	struct conf conf = { 0 };
-	struct submission s = { .o = &o, .m = { .fd = -1 }, .sp = { .fd = -1 } };
+	struct submission s;
 	struct submit_report rep = { 0 };
 	int code, sending = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	cred_harden();	/* before the configuration, which may hold a password, is read */
+	submission_init(&s, &o.rq);
+	o.rq.login = login_name();
+	o.rq.uid = getuid();
 	if (parse_args(argc, argv, &o, &e) < 0)
 		goto done;
 	log_set_verbose(o.verbose);
@@ -559,15 +372,23 @@ int main(int argc, char **argv)
 			other_mode(&o, &conf, &e);
 		goto done;
 	}
-	if (prepare(&s, &conf, &o, &e) < 0 || read_message(&s, &e) < 0)
+	if (o.rq.from && !*o.rq.from)
+		o.rq.from = "<>";
+	if (submission_rcpts(&s, &e) < 0)
+		goto done;
+	if (conf_load(&conf, o.config, &e) < 0) {
+		if (conf.must_drop)	/* a local user: the drop program takes it from here */
+			dropbox_hand(&o.rq, &e);
+		goto done;
+	}
+	if (submission_account(&s, &conf, &e) < 0 || submission_read(&s, 0, 1, &e) < 0)
 		goto done;
 	sending = 1;
 	submit(&conf, &s.a, &s.env, &s.sp, &rep, &e);
 done:
 	if (sending)
-		report_log(&s.a, &rep, &s.env, &s.sp, &e);
-	msg_close(&s.m);
-	rcpt_free(&s.rcpts);
+		submission_log(&s, &rep, exit_code(e.kind), &e);
+	submission_free(&s);
 	conf_free(&conf);
 	code = exit_code(e.kind);
 	if (code)

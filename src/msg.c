@@ -360,6 +360,9 @@ static int msg_write_head(struct msg_state *s, struct err *e)
 	size_t blen = s->first_body.len;
 
 	s->seen = 0;
+	if (s->o.trace && (msg_put(s, s->o.trace, strlen(s->o.trace), e) < 0 ||
+			   msg_put(s, "\r\n", 2, e) < 0))
+		return -1;
 	for (size_t i = 0; i < f->n; i++) {
 		struct hdr_ev ev = { .type = HDR_FIELD, .name = f->v[i].text,
 				     .name_len = f->v[i].name_len, .field = f->v[i].text,

@@ -32,6 +32,8 @@ struct msg_opts {
 	const char *full_name;	/* display name of an added or replaced From:, or NULL */
 	const char *domain;	/* the right side of an added Message-ID: */
 	const char *tmpdir;	/* where the spool file goes; NULL: $TMPDIR or /tmp */
+	const char *trace;	/* a whole field without CRLF (a Received: line) to write before
+				 * all others, or NULL; it must outlive the msg */
 };
 
 struct msg_state;

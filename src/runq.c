@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "cred.h"
+#include "dropbox.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
@@ -475,6 +476,9 @@ int runq(const struct conf *c, const struct runq_opts *o, struct err *e)
 
 	if (!ndirs)
 		return -1;
+	/* local users' messages first, so that this run sends them (-qI names one queued already) */
+	if (geteuid() == 0 && !o->id)
+		dropbox_pickup(c);
 	for (size_t i = 0; i < ndirs; i++) {
 		struct runq_item *it;
 		struct queue q;

@@ -1,0 +1,38 @@
+/* dropbox: both unprivileged ends of the drop directory (postbote(1), LOCAL USERS). A local user
+ * who may not read the system configuration and has none of their own hands the message to the
+ * setgid drop program (dropbox_hand); root's queue run picks dropped messages up, resolves each
+ * by the system configuration exactly as that user's own submission would be, and queues it
+ * (dropbox_pickup). The drop program itself is src/postbote-drop.c. */
+#ifndef POSTBOTE_DROPBOX_H
+#define POSTBOTE_DROPBOX_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "err.h"
+#include "request.h"
+
+#ifndef PKGLIBEXECDIR
+#define PKGLIBEXECDIR "/usr/libexec/postbote"
+#endif
+#define DROPBOX_PROGRAM PKGLIBEXECDIR "/postbote-drop"
+
+/* Reads the message from stdin (dots end it unless -i; the rest of the account's rules wait for
+ * the pickup), checks what can be checked without the configuration (recipient arguments, with
+ * -t that the header section names someone), and replaces this process with the drop program,
+ * whose exit is then the caller's. Returns only on failure: -1 with e (ERR_CONFIG when the drop
+ * program is not installed). */
+int dropbox_hand(const struct request *rq, struct err *e);
+
+/* Root's side: every message in the drop directory resolved and queued, then removed from it;
+ * one that cannot be resolved for a reason of its own (a bad recipient, no recipients) is
+ * moved to the rejected directory, one that fails for a reason of the system's (the
+ * configuration, the disk) stays for the next run. Problems are warnings; returns how many
+ * messages were queued. */
+size_t dropbox_pickup(const struct conf *c);
+
+/* What waits in the drop directory and what was rejected, for mailq: counts, or -1 each when
+ * the directory cannot be read (not root). */
+void dropbox_count(long *waiting, long *rejected);
+
+#endif

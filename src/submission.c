@@ -1,0 +1,202 @@
+/* submission: a request resolved by the account's rules into an envelope and a spooled message. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "log.h"
+#include "submission.h"
+
+void submission_init(struct submission *s, const struct request *rq)
+{
+	memset(s, 0, sizeof *s);
+	s->rq = rq;
+	s->m.fd = -1;
+	s->sp.fd = -1;
+}
+
+int submission_rcpts(struct submission *s, struct err *e)
+{
+	for (size_t i = 0; i < s->rq->nrcpts; i++)
+		if (rcpt_add_arg(&s->rcpts, s->rq->rcpts[i], e) < 0)
+			return -1;
+	if (s->rcpts.n == 0 && !s->rq->extract)	/* none, or only empty arguments */
+		return err_set(e, ERR_USAGE, "no recipients given; usage: postbote [options] "
+			       "recipient..., or -t to read them from the message");
+	return 0;
+}
+
+int submission_account(struct submission *s, const struct conf *c, struct err *e)
+{
+	return conf_account(c, s->rq->account, s->rq->from, &s->a, e);
+}
+
+/* A sender address: no blanks, controls, brackets or commas. */
+static int check_sender(const char *a, struct err *e)
+{
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		if (*p <= ' ' || *p == 127 || *p == '<' || *p == '>' || *p == ',')
+			return err_set(e, ERR_USAGE, "invalid sender address '%s'", a);
+	return 0;
+}
+
+/* `from` with %U (login name), %H (host name) and %F (the From: header's address). */
+static void expand_from(const char *tmpl, const char *login, const char *header_from,
+			const char *host, char *out, size_t size)
+{
+	struct buf b;
+	int r = 0;
+
+	buf_init(&b, size - 1);
+	for (const char *p = tmpl; *p && r == 0; p++) {
+		if (p[0] != '%' || !p[1] || !strchr("UHF%", p[1])) {
+			r = buf_addch(&b, *p);
+			continue;
+		}
+		p++;
+		r = *p == 'U' ? buf_addstr(&b, login)
+		    : *p == 'H' ? buf_addstr(&b, host)
+		    : *p == 'F' ? buf_addstr(&b, header_from ? header_from : "")
+				: buf_addch(&b, '%');
+	}
+	snprintf(out, size, "%s", b.data);
+	buf_free(&b);
+}
+
+int submission_sender(const struct request *rq, const struct account *a, const char *header_from,
+		      char *s, size_t size, struct err *e)
+{
+	const char *domain = a->domain, *from = rq->from;
+
+	if (from && !*from)
+		from = "<>";
+	s[0] = '\0';
+	if (from && (a->allow_from_override || !a->from))
+		snprintf(s, size, "%s", from);
+	else if (rq->read_envelope_from && header_from)
+		snprintf(s, size, "%s", header_from);
+	else if (a->from)
+		expand_from(a->from, rq->login, header_from, domain, s, size);
+	if (!*s)	/* nothing said, or %F without a From: header */
+		snprintf(s, size, "%s", rq->login);
+	if (strcmp(s, "<>") == 0 || strcasecmp(s, "MAILER-DAEMON") == 0) {
+		s[0] = '\0';
+		return 0;
+	}
+	if (s[0] == '<' && s[strlen(s) - 1] == '>') {
+		memmove(s, s + 1, strlen(s) - 2);
+		s[strlen(s) - 2] = '\0';
+	}
+	if (rcpt_is_local(s)) {
+		size_t n = strlen(s);
+
+		snprintf(s + n, size - n, "@%s", a->maildomain ? a->maildomain : domain);
+	}
+	return check_sender(s, e);
+}
+
+/* The DSN keywords: the request wins over the account. */
+static void dsn_params(struct submission *s)
+{
+	const struct request *rq = s->rq;
+	const char *n = rq->dsn_notify ? rq->dsn_notify : s->a.dsn_notify;
+
+	if (n) {
+		snprintf(s->notify, sizeof s->notify, "%s", n);
+		for (char *p = s->notify; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+		s->env.dsn_notify = s->notify;
+	}
+	s->env.dsn_ret = rq->dsn_ret ? rq->dsn_ret
+			 : s->a.dsn_return == CONF_DSN_RET_FULL ? "FULL"
+			 : s->a.dsn_return == CONF_DSN_RET_HDRS ? "HDRS" : NULL;
+	s->env.dsn_envid = rq->dsn_envid;
+}
+
+int submission_read(struct submission *s, int in, int dot_ends, struct err *e)
+{
+	const struct request *rq = s->rq;
+	const struct account *a = &s->a;
+	struct msg_opts mo = {
+		.dot_ends = dot_ends && !rq->ignore_dots,
+		.maildomain = a->maildomain,
+		.remove_bcc = a->remove_bcc_headers,
+		.set_from = a->set_from_header == CONF_FROM_ON	  ? MSG_FROM_ON
+			    : a->set_from_header == CONF_FROM_OFF ? MSG_FROM_OFF
+								  : MSG_FROM_AUTO,
+		.set_date = a->set_date_header,
+		.set_msgid = a->set_msgid_header,
+		.full_name = rq->full_name ? rq->full_name : a->from_full_name,
+		.domain = a->domain,
+		.trace = rq->trace,
+	};
+
+	if (msg_read_headers(in, &mo, &s->m, e) < 0 ||
+	    submission_sender(rq, a, s->m.header_from, s->sender, sizeof s->sender, e) < 0 ||
+	    (rq->extract && rcpt_from_headers(&s->rcpts, &s->m.fields, e) < 0) ||
+	    msg_write(&s->m, s->sender, e) < 0)
+		return -1;
+	if (s->m.split_lines)
+		log_warn("%lu line break%s inserted into body lines longer than %d bytes",
+			 s->m.split_lines, s->m.split_lines == 1 ? "" : "s", MSG_LINE_MAX);
+	if (rcpt_expand(&s->rcpts, a->aliases, a->maildomain, e) < 0)
+		return -1;
+	if (s->rcpts.n == 0)
+		return err_set(e, ERR_DATA, "no recipients: none given and none in the To:, Cc: or "
+			       "Bcc: of the message");
+	s->env = (struct envelope){ .from = s->m.sender, .rcpts = s->rcpts.v,
+				    .nrcpts = s->rcpts.n,
+				    .body_8bit = s->m.eight_bit || rq->body_8bit };
+	s->sp = (struct spool){ .fd = s->m.fd, .offset = 0, .size = s->m.size };
+	dsn_params(s);
+	return 0;
+}
+
+const char *submission_tls_name(enum conf_tls t)
+{
+	return t == CONF_TLS_STARTTLS ? "starttls" : t == CONF_TLS_IMPLICIT ? "implicit" : "off";
+}
+
+void submission_log(const struct submission *s, const struct submit_report *rep, int exit_code,
+		    const struct err *e)
+{
+	const struct account *a = &s->a;
+	const struct envelope *env = &s->env;
+	struct buf b, list;
+
+	if (!a->logfile)
+		return;
+	buf_init(&b, 65536);	/* room for the list below with every byte escaped */
+	buf_init(&list, 8192 + 4);
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if (list.len + 1 + strlen(env->rcpts[i]) > 8192 ||
+		    buf_printf(&list, "%s%s", i ? "," : "", env->rcpts[i]) < 0) {
+			if (buf_addstr(&list, ",...") < 0)	/* too many for one line: say so */
+				abort();	/* cannot happen: 4 bytes are kept for it */
+			break;
+		}
+	if (log_field(&b, "host", rep->host[0] ? rep->host : a->hosts[0]) < 0 ||
+	    log_field(&b, "tls", submission_tls_name(a->tls)) < 0 ||
+	    log_field(&b, "auth", rep->mech[0] ? rep->mech : "off") < 0 ||
+	    log_field(&b, "user", a->user ? a->user : "-") < 0 ||
+	    (s->rq->uid && log_field_num(&b, "uid", (long long)s->rq->uid) < 0) ||
+	    log_field(&b, "from", *env->from ? env->from : "<>") < 0 ||
+	    log_field(&b, "recipients", list.data) < 0 ||
+	    log_field_num(&b, "size", (long long)s->sp.size) < 0 ||
+	    (rep->queued[0] && log_field(&b, "queued", rep->queued) < 0) ||
+	    log_field(&b, e->kind == ERR_NONE ? "reply" : "error",
+		      e->kind == ERR_NONE ? rep->reply : e->text) < 0 ||
+	    log_field_num(&b, "exit", exit_code) < 0)
+		log_warn("log line too long; cut short");
+	log_append(a->logfile, b.data);
+	buf_free(&list);
+	buf_free(&b);
+}
+
+void submission_free(struct submission *s)
+{
+	msg_close(&s->m);
+	rcpt_free(&s->rcpts);
+}
