@@ -264,6 +264,9 @@ static int conf_read_file(struct conf *c, const char *path, enum conf_file kind,
 			return 0;
 		if (system && errno == EACCES)
 			return CONF_UNREADABLE;
+		/* a HOME the caller may not enter (sudo keeping root's): they have no file there */
+		if (kind == CONF_FILE_USER && c->must_drop && errno == EACCES)
+			return 0;
 		if (kind == CONF_FILE_USER && c->nfiles > 0) {
 			log_warn("cannot read %s (%s); going on with %s alone", path, strerror(errno),
 				 c->files[0]);
@@ -360,15 +363,14 @@ int conf_load(struct conf *c, const char *file, struct err *e)
 	if (file || (env && *env))
 		return conf_read_file(c, file ? file : env, CONF_FILE_NAMED, e) < 0 ? -1 : 0;
 	conf_user_file(path, sizeof path);
+	c->must_drop = sys == CONF_UNREADABLE;	/* so far */
 	r = conf_read_file(c, path, CONF_FILE_USER, e);
+	c->must_drop = r == 0 && sys == CONF_UNREADABLE;
 	if (r < 0)
 		return -1;
-	c->must_drop = r == 0 && sys == CONF_UNREADABLE;
 	if (c->must_drop)
-		return err_set(e, ERR_CONFIG, "you may not read %s and have no %s: ask the "
-			       "administrator to add you to the group of %s (see A SHARED SYSTEM "
-			       "ACCOUNT in postbote.conf(5)), or write a file of your own",
-			       CONF_SYSTEM_FILE, path, CONF_SYSTEM_FILE);
+		return err_set(e, ERR_CONFIG, "you may not read %s and have no %s", CONF_SYSTEM_FILE,
+			       path);
 	if (r == 0 && c->nfiles == 0)
 		return err_set(e, ERR_CONFIG, "no configuration: create %s or %s "
 			       "(see postbote.conf(5))", path, CONF_SYSTEM_FILE);
