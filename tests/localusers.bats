@@ -385,3 +385,79 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); c = s.accept(); time.sleep
 	assert_line "Subject: from php"
 	assert_line --regexp "^Received: by [^ ]+ \(postbote, from userid $(id -u www-data), user www-data\);$"
 }
+
+@test "a per-user crontab under Debian's cron: the job's output is mailed through the drop" {
+	command -v cron >/dev/null && command -v crontab >/dev/null ||
+		fail "cron is not installed (tests/run installs it)"
+	system_conf
+	local ns=$PBI/cron
+	rm -rf "$ns"
+	mkdir -p "$ns/crontabs" "$ns/cron.d"
+	chown root:crontab "$ns/crontabs"
+	chmod 1730 "$ns/crontabs"
+	: >"$ns/crontab"
+	: >"$ns/crond.pid"
+	printf 'MAILTO=admin@example.org\n* * * * * echo "the job of %s ran"\n' "$U1" >"$ns/job"
+	chmod 644 "$ns/job"
+	# cron in a mount namespace of its own, where /usr/sbin/sendmail is the installed postbote and
+	# the machine's crontabs, cron.d and pid file are out of sight
+	[ -e /run/crond.pid ] || : >/run/crond.pid
+	unshare --mount --propagation private sh -c '
+		mount --bind "$1" /usr/sbin/sendmail &&
+		mount --bind "$2/crontabs" /var/spool/cron/crontabs &&
+		mount --bind "$2/cron.d" /etc/cron.d && mount --bind "$2/crontab" /etc/crontab &&
+		mount --bind "$2/crond.pid" /run/crond.pid &&
+		crontab -u "$3" "$2/job" && exec cron -f' _ "$PBI_BIN" "$ns" "$U1" \
+		>"$ns/cron.log" 2>&1 3>&- &
+	local cron=$!
+	# the job runs at the next full minute
+	for _ in $(seq 900); do
+		[ -n "$(dropped)" ] && break
+		_pid_running "$cron" || break
+		sleep 0.1
+	done
+	kill "$cron" 2>/dev/null
+	wait "$cron" 2>/dev/null || true
+	run dropped
+	[ "${#lines[@]}" -ge 1 ] || fail "nothing dropped; cron said: $(cat "$ns/cron.log")"
+	root_run
+	assert_sent
+	maildir_wait 1
+	run maildir_cat
+	assert_line "X-Original-To: admin@example.org"
+	assert_line "Return-Path: <$U1@example.org>"
+	assert_line --regexp "^Subject: Cron <$U1@[^>]+> echo "
+	assert_line "the job of $U1 ran"
+	assert_line --regexp "^Received: by [^ ]+ \(postbote, from userid $UID1, user $U1\);$"
+}
+
+@test "make install as root makes the group, the setgid bit and the directories; uninstall removes them; DESTDIR only prints" {
+	local dir=$PF_TOP/second group=pbdrop2$$
+	rm -rf "$dir"
+	mkdir -p "$dir/build"
+	(cd "$dir/build" && "$REPO_DIR/configure" -q --prefix="$dir/inst" --localstatedir="$dir/var" \
+		--sysconfdir="$dir/etc" --with-drop-group="$group" && make -j"$(nproc)" -s) >/dev/null 2>&1 ||
+		fail "build failed"
+	run make -C "$dir/build" -s install
+	assert_success
+	getent group "$group"
+	assert_equal "$(stat -c '%U %G %a' "$dir/inst/libexec/postbote/postbote-drop")" "root $group 2755"
+	assert_equal "$(stat -c '%U %G %a' "$dir/var/spool/postbote")" "root root 755"
+	assert_equal "$(stat -c '%U %G %a' "$dir/var/spool/postbote/drop")" "root $group 1770"
+	run make -C "$dir/build" -s uninstall
+	assert_success
+	run getent group "$group"
+	assert_failure
+	assert_file_not_exists "$dir/inst/libexec/postbote/postbote-drop"
+	assert_dir_not_exists "$dir/var/spool/postbote/drop"
+	# into a staging directory: files only, and the commands for root
+	run make -C "$dir/build" -s install DESTDIR="$dir/stage"
+	assert_success
+	assert_output --partial "so that local users can send, run as root"
+	assert_output --partial "groupadd --system $group"
+	assert_output --partial "chmod 2755 '$dir/inst/libexec/postbote/postbote-drop'"
+	assert_equal "$(stat -c '%U %G %a' "$dir/stage$dir/inst/libexec/postbote/postbote-drop")" "root root 755"
+	run getent group "$group"
+	assert_failure
+	rm -rf "$dir"
+}
