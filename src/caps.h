@@ -39,6 +39,13 @@
 #define RATE_FILE_MAX 65536		/* a rate record file; past this, what no window can see is dropped */
 #define RUNQ_MAX 1000			/* messages one queue run takes on */
 
+/* What a client of -bs may send (smtpd.h). */
+#define SMTPD_LINE_MAX 2048		/* a command line (RFC 5321 asks for 512 at least) */
+#define SMTPD_RCPTS_MAX 1000		/* recipients of one transaction (RFC 5321: 100 at least) */
+#define SMTPD_MESSAGE_MAX (256LL << 20)	/* one message, as the SIZE extension says */
+#define SMTPD_ERRORS_MAX 20		/* bad commands before the session is closed */
+#define SMTPD_IDLE 300			/* seconds a client may be silent (RFC 5321 4.5.3.2.7) */
+
 /* What a local user may put into the drop directory (postbote(1), LOCAL USERS): the drop
  * program refuses more, and root's pickup refuses a file that holds more. */
 #define DROP_REQUEST_MAX (1024 * 1024)	/* the request text: options and recipient arguments */

@@ -142,6 +142,11 @@ const char *deliver_last_reply(const struct deliver *d)
 	return d && d->s ? smtp_last_reply(d->s) : "";
 }
 
+int deliver_offers_dsn(const struct deliver *d)
+{
+	return d && d->s && (smtp_caps(d->s)->flags & EHLO_DSN);
+}
+
 int deliver_usable(const struct deliver *d)
 {
 	return d && smtp_usable(d->s);
@@ -298,6 +303,37 @@ static size_t deliver_pick(const struct envelope *env, struct fate *fates, size_
 			b->idx[b->n++] = i;
 		}
 	return b->n;
+}
+
+int deliver_verify(struct deliver *d, const struct envelope *env, const char *rcpt,
+		   struct fate *f, struct err *e)
+{
+	char from[1024], wire[1024];
+	struct smtp_rcpt_result res;
+	struct err ae = { 0 };
+	int utf8 = 0;
+
+	*f = (struct fate){ .state = FATE_PENDING };
+	if (deliver_ascii(d, env->from, from, sizeof from, &utf8, &ae) < 0 ||
+	    deliver_ascii(d, rcpt, wire, sizeof wire, &utf8, &ae) < 0) {
+		*f = (struct fate){ .state = FATE_FAILED, .kind = ae.kind };
+		snprintf(f->reason, sizeof f->reason, "%s", ae.text);
+		return 0;
+	}
+	if (smtp_verify(d->s, env, from, wire, utf8, &res, e) < 0) {
+		struct deliver_failure df;
+
+		deliver_note_failure(d->s, &df);
+		deliver_failure_fate(&df, e, f);
+		return smtp_usable(d->s) ? 0 : -1;
+	}
+	if (res.code / 100 == 2) {
+		*f = (struct fate){ .state = FATE_SENT };
+		snprintf(f->reason, sizeof f->reason, "%s", res.reply);
+	} else {
+		deliver_rcpt_fate(d, rcpt, &res, f);
+	}
+	return 0;
 }
 
 int deliver_message(struct deliver *d, const struct envelope *env, const struct spool *sp,

@@ -25,6 +25,12 @@ struct deliver *deliver_open(const struct account *a, const char *secret, struct
 int deliver_message(struct deliver *d, const struct envelope *env, const struct spool *sp,
 		    struct fate *fates, struct err *e);
 
+/* Asks the smarthost, without sending a message, whether it takes rcpt from env->from (for -bs,
+ * while the client waits): *f SENT when it does (the reason its reply), else DEFERRED or FAILED
+ * as for a message. Returns 0, or -1 when the session can no longer be used (*f says why). */
+int deliver_verify(struct deliver *d, const struct envelope *env, const char *rcpt,
+		   struct fate *f, struct err *e);
+
 /* QUIT and close; safe with NULL. */
 void deliver_close(struct deliver *d);
 
@@ -34,6 +40,8 @@ const char *deliver_host(const struct deliver *d);
 const char *deliver_mech(const struct deliver *d);
 const char *deliver_last_reply(const struct deliver *d);
 int deliver_usable(const struct deliver *d);
+/* The smarthost takes DSN requests (RFC 3461), so -bs may offer them. */
+int deliver_offers_dsn(const struct deliver *d);
 
 /* --serverinfo: what the first host says, collected without AUTH or mail. Strings are malloc'd
  * text (free with deliver_probe_free); NULL where the session did not get that far. */

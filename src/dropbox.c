@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,13 +69,15 @@ static int dropbox_copy(int to, int from, off_t offset, off_t size)
 
 /* ---- the user's side ---- */
 
-/* The message as read: line endings, dots, NUL bytes and long lines dealt with as for any
- * submission, the header section otherwise as it came (the account's fix-ups are the pickup's). */
-static int dropbox_read(const struct request *rq, struct msg *m, struct err *e)
+/* The message as read from `in`: line endings, dots (dot_ends), NUL bytes and long lines dealt
+ * with as for any submission, the header section otherwise as it came (the account's fix-ups are
+ * the pickup's). */
+static int dropbox_read(const struct request *rq, int in, int dot_ends, struct msg *m,
+			struct err *e)
 {
-	struct msg_opts mo = { .dot_ends = !rq->ignore_dots, .set_from = MSG_FROM_OFF };
+	struct msg_opts mo = { .dot_ends = dot_ends, .set_from = MSG_FROM_OFF };
 
-	if (msg_read_headers(0, &mo, m, e) < 0)
+	if (msg_read_headers(in, &mo, m, e) < 0)
 		return -1;
 	if (rq->extract) {
 		struct rcpt_list l = { 0 };
@@ -99,49 +103,125 @@ static int dropbox_read(const struct request *rq, struct msg *m, struct err *e)
 	return 0;
 }
 
-int dropbox_hand(const struct request *rq, struct err *e)
+/* Whether the drop program is there; e says what it would have been for when it is not. */
+static int dropbox_installed(struct err *e)
+{
+	char why[ERR_TEXT_MAX];
+
+	if (access(DROPBOX_PROGRAM, X_OK) == 0)
+		return 1;
+	snprintf(why, sizeof why, "%s", e->text);
+	err_set(e, ERR_CONFIG, "%s. Local users send through %s, which is not installed here "
+		"(postbote(1), LOCAL USERS)", why, DROPBOX_PROGRAM);
+	return 0;
+}
+
+/* What the drop program reads, in an unlinked file at offset 0: the request, then the message
+ * from `in`. -1 with e. */
+static int dropbox_prepare(const struct request *rq, int in, int dot_ends, struct err *e)
 {
 	struct msg m = { .fd = -1 };
 	struct buf req;
 	int fd = -1;
-	char *const argv[] = { (char *)"postbote-drop", NULL };
 
-	if (access(DROPBOX_PROGRAM, X_OK) < 0) {
-		char why[ERR_TEXT_MAX];
-
-		snprintf(why, sizeof why, "%s", e->text);
-		return err_set(e, ERR_CONFIG, "%s. Local users send through %s, which is not "
-			       "installed here (postbote(1), LOCAL USERS)", why, DROPBOX_PROGRAM);
-	}
-	*e = (struct err){ 0 };
 	if (rq->from && !*rq->from)
 		return err_set(e, ERR_SOFTWARE, "the null sender must be given as <>");
 	buf_init(&req, DROP_REQUEST_MAX);
-	if (dropfmt_request(rq, &req, e) < 0 || dropbox_read(rq, &m, e) < 0)
-		goto fail;
+	if (dropfmt_request(rq, &req, e) < 0 || dropbox_read(rq, in, dot_ends, &m, e) < 0)
+		goto out;
 	fd = msg_spool_file(NULL, e);
-	if (fd < 0)
-		goto fail;
-	if (dropbox_write_all(fd, req.data, req.len) < 0 || dropbox_copy(fd, m.fd, 0, m.size) < 0 ||
-	    lseek(fd, 0, SEEK_SET) < 0) {
+	if (fd >= 0 && (dropbox_write_all(fd, req.data, req.len) < 0 ||
+			dropbox_copy(fd, m.fd, 0, m.size) < 0 || lseek(fd, 0, SEEK_SET) < 0)) {
 		err_set(e, ERR_IO, "cannot write the message to a temporary file: %s",
 			strerror(errno));
-		goto fail;
-	}
-	log_note("handing the message to %s for root's next queue run", DROPBOX_PROGRAM);
-	fflush(stderr);
-	if (dup2(fd, 0) < 0) {
-		err_set(e, ERR_OS, "dup2: %s", strerror(errno));
-		goto fail;
-	}
-	execve(DROPBOX_PROGRAM, argv, (char *[]){ NULL });
-	err_set(e, ERR_OS, "cannot run %s: %s", DROPBOX_PROGRAM, strerror(errno));
-fail:
-	if (fd >= 0)
 		close(fd);
+		fd = -1;
+	}
+out:
 	msg_close(&m);
 	buf_free(&req);
-	return -1;
+	return fd;
+}
+
+static char *const dropbox_argv[] = { (char *)"postbote-drop", NULL };
+static char *const dropbox_envp[] = { NULL };
+
+int dropbox_hand(const struct request *rq, struct err *e)
+{
+	int fd;
+
+	if (!dropbox_installed(e))
+		return -1;
+	*e = (struct err){ 0 };
+	fd = dropbox_prepare(rq, 0, !rq->ignore_dots, e);
+	if (fd < 0)
+		return -1;
+	log_note("handing the message to %s for root's next queue run", DROPBOX_PROGRAM);
+	fflush(stderr);
+	if (dup2(fd, 0) < 0)
+		return err_set(e, ERR_OS, "dup2: %s", strerror(errno));
+	execve(DROPBOX_PROGRAM, dropbox_argv, dropbox_envp);
+	return err_set(e, ERR_OS, "cannot run %s: %s", DROPBOX_PROGRAM, strerror(errno));
+}
+
+/* The drop program's exit as an error kind (it uses sysexits). */
+static enum err_kind dropbox_kind(int code)
+{
+	switch (code) {
+	case EX_USAGE: return ERR_USAGE;
+	case EX_DATAERR: return ERR_DATA;
+	case EX_TEMPFAIL: return ERR_TEMP;
+	case EX_CONFIG: return ERR_CONFIG;
+	case EX_IOERR: return ERR_IO;
+	default: return ERR_OS;
+	}
+}
+
+int dropbox_drop(const struct request *rq, int in, struct err *e)
+{
+	char why[ERR_TEXT_MAX] = "";
+	int fd, pipefd[2], status;
+	ssize_t n = 0, r;
+	pid_t pid;
+
+	if (!dropbox_installed(e))
+		return -1;
+	*e = (struct err){ 0 };
+	fd = dropbox_prepare(rq, in, 0, e);
+	if (fd < 0)
+		return -1;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		close(fd);
+		return err_set(e, ERR_OS, "pipe: %s", strerror(errno));
+	}
+	pid = fork();
+	if (pid == 0) {
+		if (dup2(fd, 0) < 0 || dup2(pipefd[1], 2) < 0)
+			_exit(EX_OSERR);
+		execve(DROPBOX_PROGRAM, dropbox_argv, dropbox_envp);
+		_exit(EX_OSERR);
+	}
+	close(fd);
+	close(pipefd[1]);
+	while (pid > 0 && (r = read(pipefd[0], why + n, sizeof why - 1 - (size_t)n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || (n += r) >= (ssize_t)sizeof why - 1)
+			break;
+	}
+	close(pipefd[0]);
+	if (pid < 0)
+		return err_set(e, ERR_OS, "fork: %s", strerror(errno));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return err_set(e, ERR_OS, "waitpid: %s", strerror(errno));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	why[n > 0 ? n : 0] = '\0';
+	why[strcspn(why, "\n")] = '\0';
+	return err_set(e, WIFEXITED(status) ? dropbox_kind(WEXITSTATUS(status)) : ERR_OS, "%s",
+		       *why ? (strncmp(why, "postbote: ", 10) ? why : why + 10)
+			    : "the drop program failed");
 }
 
 /* ---- root's side ---- */

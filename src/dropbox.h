@@ -24,6 +24,11 @@
  * program is not installed). */
 int dropbox_hand(const struct request *rq, struct err *e);
 
+/* The same for one message of -bs, read from `in` (already without the SMTP dot-stuffing): the
+ * drop program is run and waited for. 0 when the message is dropped, else -1 with e (the kind
+ * from the drop program's exit, its line as the text). */
+int dropbox_drop(const struct request *rq, int in, struct err *e);
+
 /* Root's side: every message in the drop directory resolved and queued, then removed from it;
  * one that cannot be resolved for a reason of its own (a bad recipient, no recipients) is
  * moved to the rejected directory, one that fails for a reason of the system's (the

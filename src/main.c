@@ -21,6 +21,7 @@
 #include "msg.h"
 #include "rcpt.h"
 #include "runq.h"
+#include "smtpd.h"
 #include "submission.h"
 #include "submit.h"
 
@@ -29,12 +30,13 @@ enum { OPT_VERSION = 1, OPT_HELP, OPT_READ_ENVELOPE_FROM, OPT_QUEUE_DELETE, OPT_
        OPT_QUEUE_RELEASE, OPT_SERVERINFO };
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
-	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY };
+	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY, MODE_SMTP };
 
 struct opts {
 	enum mode mode;
 	const char *queue_id;	/* -qI, --queue-delete and the like */
 	int queue_all;		/* -q without an interval: every queued message, due or not */
+	int smtp_idle;		/* -bs: -O Timeout.command=SECONDS */
 	const char *config;
 	int verbose;
 	struct request rq;	/* what shapes the message: -f, -t, -N, the recipients, ... */
@@ -84,6 +86,7 @@ static void usage(void)
 	      "      --queue-delete ID, --queue-hold ID, --queue-release ID\n"
 	      "  -bv RECIPIENT...     show where each recipient goes, and through which account\n"
 	      "  -bi, newaliases      nothing to rebuild: aliases are read at each submission\n"
+	      "  -bs                  SMTP on stdin and stdout (-O Timeout.command=SECONDS)\n"
 	      "      --serverinfo     show the smarthost's capabilities, TLS and certificate\n"
 	      "      --version        show the version\n"
 	      "      --help           show this help\n"
@@ -138,9 +141,12 @@ static int parse_mode_opt(int c, int argc, char **argv, struct opts *o, enum mod
 			*mode = MODE_NEWALIASES;
 		else if (strcmp(optarg, "v") == 0)
 			*mode = MODE_VERIFY;
+		else if (strcmp(optarg, "s") == 0)
+			*mode = MODE_SMTP;
 		else if (strcmp(optarg, "m"))
 			return err_set(e, ERR_USAGE, "mode -b%s is not supported; postbote sends mail "
-				       "(-bm) and lists its queue (-bp)", optarg);
+				       "(-bm, or SMTP on stdin with -bs) and lists its queue (-bp)",
+				       optarg);
 		return 0;
 	case 'q':
 		*mode = MODE_RUN;
@@ -180,7 +186,13 @@ static int parse_opt(int c, int argc, char **argv, struct opts *o, enum mode *mo
 	case 'V': o->rq.dsn_envid = optarg; return 0;
 	case 'v': o->verbose = 1; return 0;
 	case 'o': o->rq.ignore_dots |= strcmp(optarg, "i") == 0; return 0;
-	case 'h': case 'L': case 'm': case 'n': case 'O': case 'G': case 'U': case 'X':
+	case 'O':
+		/* sendmail's name for how long -bs waits for a command; the rest are ignored */
+		if (strncasecmp(optarg, "Timeout.command=", 16) == 0 &&
+		    (o->smtp_idle = atoi(optarg + 16)) <= 0)
+			return err_set(e, ERR_USAGE, "-O Timeout.command takes seconds");
+		return 0;
+	case 'h': case 'L': case 'm': case 'n': case 'G': case 'U': case 'X':
 		return 0;	/* accepted for compatibility; they change nothing here */
 	case OPT_VERSION:
 		puts(PACKAGE_STRING);
@@ -232,14 +244,14 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		if (mode == MODE_SEND)
 			continue;
 		if (o->mode != MODE_SEND && o->mode != mode)
-			return err_set(e, ERR_USAGE, "choose one of -q, -bp, -bi, --queue-* and "
+			return err_set(e, ERR_USAGE, "choose one of -q, -bp, -bi, -bs, --queue-* and "
 				       "--serverinfo");
 		o->mode = mode;
 	}
 	o->rq.rcpts = argv + optind;
 	o->rq.nrcpts = (size_t)(argc - optind);
 	if (o->mode != MODE_SEND && o->mode != MODE_VERIFY && o->rq.nrcpts)
-		return err_set(e, ERR_USAGE, "recipients make no sense with -q, -bp, -bi or "
+		return err_set(e, ERR_USAGE, "recipients make no sense with -q, -bp, -bi, -bs or "
 			       "--queue-*");
 	return 0;
 }
@@ -341,7 +353,8 @@ static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 		log_note("postbote keeps no alias database: the aliases file is read as it is at "
 			 "every submission, so there is nothing to rebuild");
 		return 0;
-	case MODE_SEND: break;
+	case MODE_SEND:
+	case MODE_SMTP: break;
 	}
 	return err_set(e, ERR_SOFTWARE, "unknown mode");
 }
@@ -365,6 +378,15 @@ int main(int argc, char **argv)
 	log_set_verbose(o.verbose);
 	if (o.mode == MODE_NEWALIASES) {
 		other_mode(&o, &conf, &e);	/* needs no configuration */
+		goto done;
+	}
+	if (o.mode == MODE_SMTP) {	/* a local user's messages go through the drop */
+		int r = conf_load(&conf, o.config, &e);
+
+		if (r == 0 || conf.must_drop) {
+			e = (struct err){ 0 };
+			smtpd_serve(r == 0 ? &conf : NULL, &o.rq, o.smtp_idle, 0, 1, &e);
+		}
 		goto done;
 	}
 	if (o.mode != MODE_SEND) {

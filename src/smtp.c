@@ -476,7 +476,8 @@ static int smtp_mail_line(struct smtp *s, const struct envelope *env, const char
 
 	buf_reset(line);
 	if (buf_printf(line, "MAIL FROM:<%s>", from) < 0 ||
-	    ((s->caps.flags & EHLO_SIZE) && buf_printf(line, " SIZE=%lld", (long long)size) < 0) ||
+	    ((s->caps.flags & EHLO_SIZE) && size > 0 &&	/* 0: not known yet (smtp_verify) */
+	     buf_printf(line, " SIZE=%lld", (long long)size) < 0) ||
 	    (env->body_8bit && (s->caps.flags & EHLO_8BITMIME) &&
 	     buf_addstr(line, " BODY=8BITMIME") < 0) ||
 	    (smtputf8 && buf_addstr(line, " SMTPUTF8") < 0) ||
@@ -670,6 +671,27 @@ static int smtp_envelope(struct smtp *s, struct smtp_txn *t, struct err *e)
 			return r;
 	}
 	return 0;
+}
+
+int smtp_verify(struct smtp *s, const struct envelope *env, const char *from, const char *rcpt,
+		int smtputf8, struct smtp_rcpt_result *res, struct err *e)
+{
+	static const struct spool unknown = { .fd = -1 };
+	struct smtp_txn t = { .env = env, .from = from, .rcpts = &rcpt, .n = 1,
+			      .smtputf8 = smtputf8, .sp = &unknown, .res = res, .mail_ok = -1 };
+	int r;
+
+	memset(res, 0, sizeof *res);
+	if (smtp_check(s, from, &rcpt, 1, &unknown, e) < 0)
+		return -1;
+	t.rset = s->transactions++ > 0;
+	t.ncmds = (size_t)t.rset + 2;	/* [RSET] MAIL RCPT, and no DATA */
+	buf_init(&t.line, SMTP_CMD_MAX);
+	r = smtp_envelope(s, &t, e);
+	buf_free(&t.line);
+	if (r == 0 && t.mail_ok == 0)	/* with PIPELINING, MAIL's refusal is told at the end */
+		return smtp_mail_failed(s, &t, e);
+	return r;
 }
 
 int smtp_send(struct smtp *s, const struct envelope *env, const char *from,

@@ -47,6 +47,13 @@ int smtp_send(struct smtp *s, const struct envelope *env, const char *from,
 	      const char *const *rcpts, size_t n, int smtputf8, const struct spool *sp,
 	      struct smtp_rcpt_result *res, struct err *e);
 
+/* A recipient checked while a client of -bs waits: [RSET] MAIL FROM:<from> (without SIZE) and
+ * RCPT TO:<rcpt> (its wire form), and no DATA; the transaction is left open, and the next one
+ * on this connection starts with RSET. 0 with res the RCPT reply, -1 as smtp_send (MAIL refused,
+ * the session lost). */
+int smtp_verify(struct smtp *s, const struct envelope *env, const char *from, const char *rcpt,
+		int smtputf8, struct smtp_rcpt_result *res, struct err *e);
+
 /* Where the last failure happened, and the code of the reply that caused it (0: none came). */
 enum smtp_phase smtp_failed_phase(const struct smtp *s);
 int smtp_last_code(const struct smtp *s);

@@ -40,7 +40,7 @@ teardown() { common_teardown; }
 	assert_error_line
 }
 
-@test "unsupported modes -bd -bi -bs -q exit 64 with one line each" {
+@test "-bd, and -bi -bs -q given recipients, exit 64 with one line each" {
 	local mode
 	std_message >"$MSG"
 	for mode in -bd -bi -bs -q; do
