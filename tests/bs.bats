@@ -242,3 +242,16 @@ EOF
 	assert_success
 	assert_equal "$(json_get "$FAKE_OUT/msg-2.json" rcpt_tos)" '["dave@example.org"]'
 }
+
+@test "Symfony Mailer (-bs) and a recipient the smarthost refuses: the application gets the smarthost's reply" {
+	command -v php >/dev/null && [ -f /usr/share/php/Symfony/Component/Mailer/autoload.php ] ||
+		fail "php-symfony-mailer is not installed (tests/run installs it)"
+	fake_start --reply-rcpt 'nobody@example.org=550 5.1.1 <nobody@example.org>: no such user'
+	fake_config --no-auth
+	run --separate-stderr timeout 60 php "$TESTS_DIR/clients/symfony-mailer.php" \
+		"$POSTBOTE -C $CONF -bs" 1 app@example.org nobody@example.org
+	assert_failure
+	[[ "$stderr$output" == *"550 5.1.1 <nobody@example.org>: no such user"* ]] ||
+		fail "not the smarthost's refusal: $stderr $output"
+	assert_file_not_exists "$FAKE_OUT/msg-1.json"
+}

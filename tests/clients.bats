@@ -251,3 +251,56 @@ cron_message() {
 	run header_of "$(delivered_to 'jürgen@bücher.example')"
 	assert_line 'Return-Path: <zoë@bücher.example>'
 }
+
+# ---- programs that speak SMTP to their sendmail (-bs) ------------------------------------
+
+# symfony MODE: Symfony Mailer's sendmail transport sends two messages from app@example.org to
+# bob@example.org with "postbote -C CONF MODE" (php-symfony-mailer)
+symfony() {
+	command -v php >/dev/null && [ -f /usr/share/php/Symfony/Component/Mailer/autoload.php ] ||
+		fail "php-symfony-mailer is not installed (tests/run installs it)"
+	run --separate-stderr timeout 60 php "$TESTS_DIR/clients/symfony-mailer.php" \
+		"$POSTBOTE -C $CONF $1" 2 app@example.org bob@example.org
+}
+
+@test "Symfony Mailer's default transport (-bs): two messages over one session arrive through Postfix" {
+	pf_conf "$CONF" submission
+	symfony -bs
+	[ "$status" -eq 0 ] || fail "php exited $status: $stderr $output"
+	assert_output "sent 2"
+	maildir_wait 2
+	local m
+	for m in 1 2; do
+		run maildir_cat "$m"
+		assert_line "Return-Path: <app@example.org>"
+		assert_line "X-Original-To: bob@example.org"
+		assert_line --regexp "^Subject: symfony [12]$"
+		assert_line --regexp "^message [12] from Symfony Mailer"
+	done
+	[ "$(grep -h '^Subject:' "$PF_MAILDIR"/new/* | sort | tr '\n' ' ')" = "Subject: symfony 1 Subject: symfony 2 " ]
+}
+
+@test "Symfony Mailer with -t: both messages arrive, the sender from its -f" {
+	pf_conf "$CONF" submission
+	symfony '-t -i'
+	[ "$status" -eq 0 ] || fail "php exited $status: $stderr $output"
+	maildir_wait 2
+	run maildir_cat 1
+	assert_line "Return-Path: <app@example.org>"
+}
+
+@test "DSN through -bs to Postfix: RET, ENVID and NOTIFY are passed on" {
+	pf_conf "$CONF" submission
+	printf '%s\r\n' 'EHLO c' 'MAIL FROM:<alice@example.org> RET=HDRS ENVID=bs+2Bid' \
+		'RCPT TO:<bob@example.org> NOTIFY=SUCCESS' DATA 'Subject: dsn via bs' \
+		'Date: Sat, 01 Jun 2024 12:00:00 +0000' 'Message-ID: <dsn-bs@example.org>' '' \
+		'secret body' . QUIT >"$BATS_TEST_TMPDIR/session"
+	run --separate-stderr timeout 60 "$POSTBOTE" -C "$CONF" -bs <"$BATS_TEST_TMPDIR/session"
+	assert_success
+	assert_line $'250-DSN\r'
+	maildir_wait 2
+	run cat "$(delivered_to alice@example.org)"
+	assert_line 'Original-Envelope-Id: bs+id'
+	assert_line 'Action: delivered'
+	refute_output --partial 'secret body'
+}

@@ -461,3 +461,45 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); c = s.accept(); time.sleep
 	assert_failure
 	rm -rf "$dir"
 }
+
+@test "Symfony Mailer's default -bs transport as www-data (PHP-FPM): recipients taken, both messages dropped, then delivered" {
+	command -v php >/dev/null && [ -f /usr/share/php/Symfony/Component/Mailer/autoload.php ] ||
+		fail "php-symfony-mailer is not installed (tests/run installs it)"
+	system_conf
+	cp "$TESTS_DIR/clients/symfony-mailer.php" "$PBI/symfony-mailer.php"
+	chmod 644 "$PBI/symfony-mailer.php"
+	run --separate-stderr timeout 60 runuser -u www-data -- env -i HOME=/var/www PATH=/usr/bin:/bin \
+		php "$PBI/symfony-mailer.php" "$PBI_BIN -bs" 2 app@example.org bob@example.org
+	[ "$status" -eq 0 ] || fail "php exited $status: $stderr $output"
+	assert_output "sent 2"
+	run dropped
+	assert_equal "${#lines[@]}" 2
+	root_run
+	assert_sent
+	maildir_wait 2
+	for m in 1 2; do
+		run maildir_cat "$m"
+		assert_line "Return-Path: <app@example.org>"
+		assert_line --regexp "^Subject: symfony [12]$"
+		assert_line --regexp "^Received: by [^ ]+ \(postbote, from userid $(id -u www-data), user www-data\);$"
+	done
+}
+
+@test "-bs as a local user: the session's answers, the message dropped with the envelope it gave" {
+	fake_start
+	fake_system_conf
+	printf '%s\r\n' 'EHLO c' 'MAIL FROM:<app@example.org>' 'RCPT TO:<bob@example.org>' \
+		'RCPT TO:<carol>' DATA 'Subject: by bs' '' '..dot' . QUIT >"$PBI/session"
+	chmod 644 "$PBI/session"
+	run --separate-stderr as_user "$U1" "$PBI_BIN" -bs <"$PBI/session"
+	assert_success
+	assert_line --regexp $'^250 2\\.0\\.0 taken for root\'s next queue run\r$'
+	refute_line --regexp '^250-DSN'
+	run dropped
+	assert_equal "${#lines[@]}" 1
+	root_run
+	assert_sent
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" rcpt_tos)" '["bob@example.org", "carol@example.org"]'
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" mail_from)" "app@example.org"
+	grep -q '^\.dot' "$FAKE_OUT/msg-1.eml"
+}
