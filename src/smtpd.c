@@ -128,9 +128,15 @@ static const char *smtpd_param(const char *k, size_t klen, const char *v, size_t
 			       struct smtpd_cmd *c)
 {
 	if (mail && smtpd_is(k, klen, "SIZE")) {
-		if (!v || !vlen || vlen > 18 || strspn(v, "0123456789") < vlen)
+		/* the line is not NUL-terminated here: count within vlen */
+		if (!v || !vlen || vlen > 18)
 			return "501 5.5.4 SIZE takes a number";
-		c->size = strtoll(v, NULL, 10);
+		c->size = 0;
+		for (size_t i = 0; i < vlen; i++) {
+			if (!isdigit((unsigned char)v[i]))
+				return "501 5.5.4 SIZE takes a number";
+			c->size = c->size * 10 + (v[i] - '0');
+		}
 	} else if (mail && smtpd_is(k, klen, "BODY")) {
 		if (v && smtpd_is(v, vlen, "8BITMIME"))
 			c->body_8bit = 1;
