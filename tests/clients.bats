@@ -304,3 +304,54 @@ symfony() {
 	assert_line 'Action: delivered'
 	refute_output --partial 'secret body'
 }
+
+# ---- libraries with a sendmail transport -------------------------------------------------
+
+# assert_library_mail SUBJECT FROM: one message arrived for bob@example.org, with that subject
+# and envelope sender
+assert_library_mail() {
+	maildir_wait 1
+	run header_of "$(delivered_to bob@example.org)"
+	assert_line "Subject: $1"
+	assert_line "Return-Path: <$2>"
+	assert_equal "$(maildir_count)" 1
+}
+
+@test "PHPMailer (isSendmail) delivers through postbote" {
+	[ -f /usr/share/php/libphp-phpmailer/autoload.php ] ||
+		fail "libphp-phpmailer is not installed (tests/run installs it)"
+	pf_conf "$CONF" submission
+	run --separate-stderr timeout 60 php "$TESTS_DIR/clients/phpmailer.php" "$POSTBOTE -C $CONF" \
+		app@example.org bob@example.org
+	[ "$status" -eq 0 ] || fail "php exited $status: $stderr $output"
+	assert_library_mail "from PHPMailer" app@example.org
+}
+
+@test "Ruby's mail gem (delivery_method :sendmail) delivers through postbote" {
+	ruby -e 'require "mail"' 2>/dev/null || fail "ruby-mail is not installed (tests/run installs it)"
+	pf_conf "$CONF" submission
+	run --separate-stderr timeout 60 ruby "$TESTS_DIR/clients/ruby-mail.rb" "$POSTBOTE" "$CONF" \
+		app@example.org bob@example.org
+	[ "$status" -eq 0 ] || fail "ruby exited $status: $stderr $output"
+	assert_library_mail "from ruby-mail" app@example.org
+}
+
+@test "Perl's Email::Sender (Sendmail transport) delivers through postbote" {
+	perl -MEmail::Sender::Simple -e 1 2>/dev/null ||
+		fail "libemail-sender-perl is not installed (tests/run installs it)"
+	pf_conf "$CONF" submission
+	POSTBOTE_CONFIG=$CONF run --separate-stderr timeout 60 perl \
+		"$TESTS_DIR/clients/email-sender.pl" "$POSTBOTE" app@example.org bob@example.org
+	[ "$status" -eq 0 ] || fail "perl exited $status: $stderr $output"
+	assert_library_mail "from Email::Sender" app@example.org
+}
+
+@test "nodemailer (sendmail transport) delivers through postbote" {
+	local mods=${NODEMAILER_DIR:-$REPO_DIR/build/node}/node_modules
+	[ -d "$mods/nodemailer" ] || fail "nodemailer is not installed in $mods (tests/run installs it)"
+	pf_conf "$CONF" submission
+	NODE_PATH=$mods POSTBOTE_CONFIG=$CONF run --separate-stderr timeout 60 node \
+		"$TESTS_DIR/clients/nodemailer.js" "$POSTBOTE" app@example.org bob@example.org
+	[ "$status" -eq 0 ] || fail "node exited $status: $stderr $output"
+	assert_library_mail "from nodemailer" app@example.org
+}
