@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "conf.h"
 #include "conf_keys.h"
 #include "log.h"
@@ -613,4 +614,38 @@ size_t conf_queue_dirs(const struct conf *c, const char *account, char (*dirs)[4
 			n = conf_add_dir(dirs, n, a.queue_dir);
 	free(names);
 	return n;
+}
+
+/* One pass of conf_account_show: the keys set in a file, each after its origin (set), or the
+ * others. */
+static int conf_show_keys(const struct conf *c, const struct account *a, int set, struct buf *out)
+{
+	for (size_t i = 0; conf_key_at(i); i++) {
+		const struct conf_key *k = conf_key_at(i);
+		const struct conf_entry *en = conf_get(c, a->name, conf_key_name(k));
+		size_t start = out->len;
+		int r;
+
+		if ((en != NULL) != set)
+			continue;
+		if ((en && buf_printf(out, "# %s:%d\n", en->file, en->line) < 0) ||
+		    buf_printf(out, "%s = ", conf_key_name(k)) < 0)
+			return -1;
+		r = conf_key_show(k, a, out);
+		if (r < 0 || (r > 0 && buf_addch(out, '\n') < 0))
+			return -1;
+		if (r == 0)
+			buf_setlen(out, start);
+	}
+	return 0;
+}
+
+int conf_account_show(const struct conf *c, const struct account *a, struct buf *out)
+{
+	if (buf_printf(out, "# account %s (%s), in %s\n[%s]\n", a->name, a->chosen_by,
+		       a->file ? a->file : "(built in)", a->name) < 0 ||
+	    conf_show_keys(c, a, 1, out) < 0 || buf_addstr(out, "# built-in defaults\n") < 0 ||
+	    conf_show_keys(c, a, 0, out) < 0)
+		return -1;
+	return 0;
 }

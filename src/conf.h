@@ -128,6 +128,12 @@ void conf_account_fallback(struct account *a, const char *name);
 size_t conf_queue_dirs(const struct conf *c, const char *account, char (*dirs)[4096], size_t max,
 		       struct err *e);
 
+struct buf;
+/* -P: every key of account a that has a value, "key = value" as a file would say it, each with
+ * where it was set (FILE:LINE, or built-in default); secrets are shown as "(hidden)". -1 when out
+ * is full. */
+int conf_account_show(const struct conf *c, const struct account *a, struct buf *out);
+
 /* True when v is a valid DSN NOTIFY list: "never", or success/failure/delay joined by commas. */
 int conf_dsn_notify_ok(const char *v);
 

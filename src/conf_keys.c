@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "buf.h"
 #include "conf_keys.h"
 #include "sasl.h"
 #include "tls.h"
@@ -401,4 +402,65 @@ void conf_key_fill(struct account *a,
 		else if (k->def && k->conv(k, (char *)k->def, a, &e) < 0)
 			abort();	/* a default of our own that its converter refuses */
 	}
+}
+
+const struct conf_key *conf_key_at(size_t i)
+{
+	return i < CONF_NKEYS ? &conf_keys[i] : NULL;
+}
+
+int conf_key_secret(const struct conf_key *k)
+{
+	return k->conv == conf_str && strcmp(k->key, "password") == 0;
+}
+
+/* A duration in the largest unit that states it exactly. */
+static int conf_show_duration(long v, struct buf *out)
+{
+	return v % 86400 == 0 ? buf_printf(out, "%ldd", v / 86400)
+	       : v % 3600 == 0 ? buf_printf(out, "%ldh", v / 3600)
+	       : v % 60 == 0 ? buf_printf(out, "%ldm", v / 60) : buf_printf(out, "%lds", v);
+}
+
+int conf_key_show(const struct conf_key *k, const struct account *a, struct buf *out)
+{
+	const char *field = (const char *)a + k->off;
+	int n;
+
+	if (!k->size)
+		return 0;
+	if (k->conv == conf_hosts) {
+		for (size_t i = 0; i < a->nhosts; i++)
+			if (buf_printf(out, "%s%s", i ? ", " : "", a->hosts[i]) < 0)
+				return -1;
+		return 1;
+	}
+	if (k->conv == conf_auth)
+		return buf_addstr(out, a->auth == CONF_AUTH_MECH ? a->mech
+				       : a->auth == CONF_AUTH_ON ? "on" : "off") < 0 ? -1 : 1;
+	if (k->conv == conf_rate)
+		return !a->rate_limit ? 0
+		       : buf_printf(out, "%d/%s", a->rate_limit,
+				    a->rate_window == 86400 ? "day" : "hour") < 0 ? -1 : 1;
+	if (k->conv == conf_duration) {
+		long v;
+
+		memcpy(&v, field, sizeof v);
+		return conf_show_duration(v, out) < 0 ? -1 : 1;
+	}
+	if (k->conv == conf_number || k->conv == conf_choice) {
+		memcpy(&n, field, sizeof n);
+		if (k->conv == conf_number)
+			return !n ? 0 : buf_printf(out, "%d", n) < 0 ? -1 : 1;
+		for (const struct conf_word *w = k->words; w->word; w++)
+			if (w->val == n)
+				return buf_addstr(out, w->word) < 0 ? -1 : 1;
+		return 0;	/* an enum's "unset" (dsn_return) */
+	}
+	const char *str;
+
+	memcpy(&str, field, sizeof str);	/* every other converter fills a string */
+	if (!str)
+		return 0;
+	return buf_addstr(out, conf_key_secret(k) ? "(hidden)" : str) < 0 ? -1 : 1;
 }

@@ -24,4 +24,16 @@ void conf_key_fill(struct account *a,
 		   const unsigned char *(*value_of)(const void *ctx, const struct conf_key *k),
 		   const void *ctx);
 
+/* The i-th key of the table, or NULL past its end (for -P). */
+const struct conf_key *conf_key_at(size_t i);
+
+/* A key whose value is never shown (password). */
+int conf_key_secret(const struct conf_key *k);
+
+struct buf;
+/* The account's value of key k as a configuration file would say it, appended to out: 1 when
+ * there is one, 0 when the key is unset (nothing appended), -1 when out is full. A secret shows
+ * as "(hidden)". */
+int conf_key_show(const struct conf_key *k, const struct account *a, struct buf *out);
+
 #endif

@@ -27,10 +27,10 @@
 
 /* the long options without a short one */
 enum { OPT_VERSION = 1, OPT_HELP, OPT_READ_ENVELOPE_FROM, OPT_QUEUE_DELETE, OPT_QUEUE_HOLD,
-       OPT_QUEUE_RELEASE, OPT_SERVERINFO };
+       OPT_QUEUE_RELEASE, OPT_SERVERINFO, OPT_PRETEND };
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
-	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY, MODE_SMTP };
+	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY, MODE_SMTP, MODE_PRETEND };
 
 struct opts {
 	enum mode mode;
@@ -88,6 +88,7 @@ static void usage(void)
 	      "  -bi, newaliases      nothing to rebuild: aliases are read at each submission\n"
 	      "  -bs                  SMTP on stdin and stdout (-O Timeout.command=SECONDS)\n"
 	      "      --serverinfo     show the smarthost's capabilities, TLS and certificate\n"
+	      "  -P, --pretend        show the account's effective configuration (secrets hidden)\n"
 	      "      --version        show the version\n"
 	      "      --help           show this help\n"
 	      "Accepted and ignored for sendmail compatibility: -o..., -h N, -L TAG,\n"
@@ -163,6 +164,8 @@ static int parse_mode_opt(int c, int argc, char **argv, struct opts *o, enum mod
 	case OPT_QUEUE_HOLD: *mode = MODE_HOLD; o->queue_id = optarg; return 0;
 	case OPT_QUEUE_RELEASE: *mode = MODE_RELEASE; o->queue_id = optarg; return 0;
 	case OPT_SERVERINFO: *mode = MODE_SERVERINFO; return 0;
+	case 'P':
+	case OPT_PRETEND: *mode = MODE_PRETEND; return 0;
 	}
 	return 1;
 }
@@ -222,6 +225,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		{ "queue-hold", required_argument, NULL, OPT_QUEUE_HOLD },
 		{ "queue-release", required_argument, NULL, OPT_QUEUE_RELEASE },
 		{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
+		{ "pretend", no_argument, NULL, OPT_PRETEND },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = strrchr(argv[0], '/');
@@ -235,7 +239,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 	opterr = 0;
 	/* '+': options end at the first recipient, as in Postfix's sendmail; an address that a
 	 * caller passes after its own can never be taken for -C or -f */
-	while ((c = getopt_long(argc, argv, "+:C:a:f:r:F:itvB:o:h:L:mnO:GUA:b:N:R:V:X:q::", longopts,
+	while ((c = getopt_long(argc, argv, "+:C:a:f:r:F:itvB:o:h:L:mnO:GUA:b:N:R:V:X:Pq::", longopts,
 				NULL)) != -1) {
 		enum mode mode = MODE_SEND;
 
@@ -244,7 +248,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		if (mode == MODE_SEND)
 			continue;
 		if (o->mode != MODE_SEND && o->mode != mode)
-			return err_set(e, ERR_USAGE, "choose one of -q, -bp, -bi, -bs, --queue-* and "
+			return err_set(e, ERR_USAGE, "choose one of -q, -bp, -bi, -bs, -P, --queue-* and "
 				       "--serverinfo");
 		o->mode = mode;
 	}
@@ -285,6 +289,22 @@ static int serverinfo(const struct conf *c, const struct opts *o, struct err *e)
 	fflush(stdout);
 	deliver_probe_free(&p);
 	return r;
+}
+
+/* -P: the account a submission with these options would use, as a file would say it. */
+static int pretend(const struct conf *c, const struct opts *o, struct err *e)
+{
+	struct account a;
+	struct buf out;
+
+	if (conf_account(c, o->rq.account, o->rq.from, &a, e) < 0)
+		return -1;
+	buf_init(&out, BUF_NO_MAX);
+	if (conf_account_show(c, &a, &out) < 0)
+		buf_broken(__FILE__, __LINE__);
+	fputs(out.data, stdout);
+	buf_free(&out);
+	return 0;
 }
 
 /* -bv: where each recipient argument goes after aliases and qualification, through which account
@@ -347,6 +367,7 @@ static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 	case MODE_HOLD: return mailq_edit(c, o->rq.account, MAILQ_HOLD, o->queue_id, e);
 	case MODE_RELEASE: return mailq_edit(c, o->rq.account, MAILQ_RELEASE, o->queue_id, e);
 	case MODE_SERVERINFO: return serverinfo(c, o, e);
+	case MODE_PRETEND: return pretend(c, o, e);
 	case MODE_VERIFY: return verify(c, o, e);
 	case MODE_NEWALIASES:
 		/* package scripts run newaliases after editing /etc/aliases */
