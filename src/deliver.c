@@ -235,7 +235,13 @@ static int deliver_wire(struct deliver *d, const struct envelope *env, struct de
 {
 	size_t k = 0;
 
-	if (deliver_ascii(d, env->from, from, size, utf8, e) < 0) {
+	int refused = env->smtputf8 && !(smtp_caps(d->s)->flags & EHLO_SMTPUTF8);
+
+	if (refused)
+		err_set(e, ERR_UNAVAILABLE, "the message asks for SMTPUTF8 (-O smtputf8=yes) and %s "
+			"does not offer it", smtp_host(d->s));
+	*utf8 |= env->smtputf8;
+	if (refused || deliver_ascii(d, env->from, from, size, utf8, e) < 0) {
 		for (size_t i = 0; i < b->n; i++)
 			*b->fates[i] = (struct fate){ .state = FATE_FAILED, .kind = e->kind };
 		for (size_t i = 0; i < b->n; i++)

@@ -18,6 +18,7 @@ static const struct dropfmt_key {
 	{ "extract", DK_FLAG, offsetof(struct request, extract) },
 	{ "read-envelope-from", DK_FLAG, offsetof(struct request, read_envelope_from) },
 	{ "8bit", DK_FLAG, offsetof(struct request, body_8bit) },
+	{ "smtputf8", DK_FLAG, offsetof(struct request, smtputf8) },
 	{ "dsn-notify", DK_STR, offsetof(struct request, dsn_notify) },
 	{ "dsn-ret", DK_STR, offsetof(struct request, dsn_ret) },
 	{ "dsn-envid", DK_STR, offsetof(struct request, dsn_envid) },

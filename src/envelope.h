@@ -14,6 +14,8 @@ struct envelope {
 	char **rcpts;
 	size_t nrcpts;
 	int body_8bit;		/* ask for BODY=8BITMIME where offered */
+	int smtputf8;		/* ask for SMTPUTF8 whatever the addresses (-O smtputf8=yes):
+				 * a server that does not offer it cannot take the message */
 	/* DSN (RFC 3461), sent only to a server that offers DSN; NULL: not asked for */
 	const char *dsn_notify;	/* upper case as on the wire: "NEVER", "SUCCESS,FAILURE" */
 	const char *dsn_ret;	/* "FULL" or "HDRS" */

@@ -194,6 +194,8 @@ static int parse_opt(int c, int argc, char **argv, struct opts *o, enum mode *mo
 		if (strncasecmp(optarg, "Timeout.command=", 16) == 0 &&
 		    (o->smtp_idle = atoi(optarg + 16)) <= 0)
 			return err_set(e, ERR_USAGE, "-O Timeout.command takes seconds");
+		if (strcasecmp(optarg, "smtputf8=yes") == 0 || strcasecmp(optarg, "smtputf8") == 0)
+			o->rq.smtputf8 = 1;
 		return 0;
 	case 'h': case 'L': case 'm': case 'n': case 'G': case 'U': case 'X':
 		return 0;	/* accepted for compatibility; they change nothing here */

@@ -164,6 +164,7 @@ static int queue_header(const char *account, const struct envelope *env, time_t 
 		if (queue_line(b, "rcpt", env->rcpts[i], e) < 0)
 			return -1;
 	if ((env->body_8bit && buf_addstr(b, "8bit: 1\n") < 0) ||
+	    (env->smtputf8 && buf_addstr(b, "smtputf8: 1\n") < 0) ||
 	    (env->dsn_notify && queue_line(b, "dsn-notify", env->dsn_notify, e) < 0) ||
 	    (env->dsn_ret && queue_line(b, "dsn-ret", env->dsn_ret, e) < 0) ||
 	    (env->dsn_envid && queue_line(b, "dsn-envid", env->dsn_envid, e) < 0) ||
@@ -342,6 +343,8 @@ static void queue_parse_line(struct queue_entry *ent, const char *line, const ch
 		ent->created = (time_t)strtoll(v, NULL, 10);
 	else if (!strcmp(line, "8bit"))
 		env->body_8bit = 1;
+	else if (!strcmp(line, "smtputf8"))
+		env->smtputf8 = 1;
 	else if (!strcmp(line, "dsn-notify"))
 		queue_set_str(&env->dsn_notify, v);
 	else if (!strcmp(line, "dsn-ret"))

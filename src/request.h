@@ -15,6 +15,7 @@ struct request {
 	int extract;			/* -t */
 	int read_envelope_from;		/* --read-envelope-from */
 	int body_8bit;			/* -B 8BITMIME */
+	int smtputf8;			/* -O smtputf8=yes, or SMTPUTF8 on -bs's MAIL */
 	int ignore_dots;		/* -i / -oi */
 	const char *dsn_notify, *dsn_ret, *dsn_envid;	/* -N, -R (FULL/HDRS), -V */
 	char **rcpts;			/* the recipient arguments, as given */

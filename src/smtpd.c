@@ -389,6 +389,7 @@ static struct request smtpd_request(const struct smtpd *sd)
 	rq.extract = 0;
 	rq.ignore_dots = 1;
 	rq.body_8bit = sd->mail.body_8bit || sd->base->body_8bit;
+	rq.smtputf8 = sd->mail.smtputf8 || sd->base->smtputf8;
 	rq.dsn_ret = sd->mail.ret[0] ? sd->mail.ret : sd->base->dsn_ret;
 	rq.dsn_envid = sd->mail.envid[0] ? sd->mail.envid : sd->base->dsn_envid;
 	rq.dsn_notify = sd->notify[0] ? sd->notify : sd->base->dsn_notify;

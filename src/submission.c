@@ -148,7 +148,8 @@ int submission_read(struct submission *s, int in, int dot_ends, struct err *e)
 			       "Bcc: of the message");
 	s->env = (struct envelope){ .from = s->m.sender, .rcpts = s->rcpts.v,
 				    .nrcpts = s->rcpts.n,
-				    .body_8bit = s->m.eight_bit || rq->body_8bit };
+				    .body_8bit = s->m.eight_bit || rq->body_8bit,
+				    .smtputf8 = rq->smtputf8 };
 	s->sp = (struct spool){ .fd = s->m.fd, .offset = 0, .size = s->m.size };
 	dsn_params(s);
 	return 0;

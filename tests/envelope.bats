@@ -221,6 +221,27 @@ teardown() { common_teardown; }
 	refute_client_sent 'SMTPUTF8'
 }
 
+@test "-O smtputf8=yes: SMTPUTF8 asked for with an ASCII envelope (UTF-8 in the header only)" {
+	start --smtputf8
+	{ printf 'From: Zoë <alice@example.org>\nTo: bob@example.net\nSubject: Grüße\n\nbody\n'; } >"$MSG"
+	send -O smtputf8=yes bob@example.net
+	assert_sent
+	run client_lines
+	assert_line --regexp '^MAIL FROM:<[^>]+> SIZE=[0-9]+ BODY=8BITMIME SMTPUTF8$'
+}
+
+@test "-O smtputf8=yes and a server without SMTPUTF8: refused with exit 69, nothing sent; other -O and -o7 -o8 are ignored" {
+	start
+	std_message >"$MSG"
+	send -O smtputf8=yes bob@example.net
+	assert_equal "$status" 69
+	assert_error_line "asks for SMTPUTF8 (-O smtputf8=yes)" "does not offer it"
+	nothing_sent
+	# -O with other options Postfix ignores, and -o7 / -o8: accepted
+	send -O DeliveryMode=b -o7 -o8 bob@example.net
+	assert_sent
+}
+
 @test "no SMTPUTF8: UTF-8 domains go as A-labels (IDNA), sender and recipients" {
 	start
 	std_message >"$MSG"
