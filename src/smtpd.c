@@ -575,13 +575,13 @@ static void smtpd_submit(struct smtpd *sd, int fd)
 		dropbox_drop(&rq, fd, &e);
 		return smtpd_outcome(sd, NULL, &e);
 	}
-	/* the check's session goes: submit opens the one it sends over, with its own rules */
-	deliver_close(sd->d);
-	sd->d = NULL;
 	submission_init(&s, &rq);
 	if (submission_rcpts(&s, &e) == 0 && submission_account(&s, sd->c, &e) == 0 &&
 	    submission_read(&s, fd, 0, &e) == 0) {
-		submit(sd->c, &s.a, &s.env, &s.sp, &rep, &e);
+		/* over the session that checked the recipients, when it is this account's */
+		int same = sd->d && sd->have_account && strcmp(sd->a.name, s.a.name) == 0;
+
+		submit_over(sd->c, &s.a, same ? sd->d : NULL, &s.env, &s.sp, &rep, &e);
 		submission_log(&s, &rep, e.kind ? 1 : 0, &e);
 	}
 	submission_free(&s);

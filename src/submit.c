@@ -22,6 +22,7 @@ struct submit {
 	const struct spool *sp;
 	struct fate *fates;
 	struct deliver *d;
+	int borrowed;		/* d is the caller's (submit_over): not ours to close */
 	struct queue q;
 	int queue_ok;		/* q is open */
 	time_t next;		/* when a queued message is tried again */
@@ -69,6 +70,12 @@ static int submit_try(struct submit *s, struct err *e)
 			return 0;
 		}
 	}
+	if (s->d && deliver_usable(s->d)) {
+		deliver_message(s->d, s->env, s->sp, s->fates, e);
+		return 0;
+	}
+	s->d = NULL;	/* a borrowed session that broke: a session of our own */
+	s->borrowed = 0;
 	if (submit_secret(s, e) < 0) {
 		if (e->kind != ERR_TEMP)
 			return -1;
@@ -191,7 +198,14 @@ static void submit_report_failed(struct submit *s, struct err *e)
 int submit(const struct conf *c, const struct account *a, const struct envelope *env,
 	   const struct spool *sp, struct submit_report *rep, struct err *e)
 {
-	struct submit s = { .c = c, .a = a, .env = env, .sp = sp,
+	return submit_over(c, a, NULL, env, sp, rep, e);
+}
+
+int submit_over(const struct conf *c, const struct account *a, struct deliver *d,
+		const struct envelope *env, const struct spool *sp, struct submit_report *rep,
+		struct err *e)
+{
+	struct submit s = { .c = c, .a = a, .env = env, .sp = sp, .d = d, .borrowed = d != NULL,
 			    .fates = calloc(env->nrcpts + 1, sizeof *s.fates) };
 	size_t nsent = 0, nfailed = 0;
 	int result = 0;
@@ -228,7 +242,8 @@ out:
 	snprintf(rep->mech, sizeof rep->mech, "%s", deliver_mech(s.d));
 	if (!rep->reply[0])
 		snprintf(rep->reply, sizeof rep->reply, "%s", deliver_last_reply(s.d));
-	deliver_close(s.d);
+	if (!s.borrowed)
+		deliver_close(s.d);
 	cred_wipe(&s.cred);
 	free(s.fates);
 	return result;

@@ -23,4 +23,11 @@ struct submit_report {
 int submit(const struct conf *c, const struct account *a, const struct envelope *env,
 	   const struct spool *sp, struct submit_report *rep, struct err *e);
 
+struct deliver;
+/* The same over d, a session to a's smarthost that the caller opened and keeps (-bs, which checked
+ * the recipients over it); when it can no longer be used, submit opens one of its own. */
+int submit_over(const struct conf *c, const struct account *a, struct deliver *d,
+		const struct envelope *env, const struct spool *sp, struct submit_report *rep,
+		struct err *e);
+
 #endif

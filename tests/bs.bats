@@ -59,6 +59,8 @@ codes() { printf '%s\n' "${lines[@]}" | grep -E '^[0-9]{3} ' | cut -c1-3 | tr '\
 	assert_equal "$(json_get "$FAKE_OUT/msg-2.json" rcpt_tos)" '["dave@example.org"]'
 	grep -q 'Grüße' "$FAKE_OUT/msg-2.eml"
 	[[ $(json_get "$FAKE_OUT/msg-2.json" mail_options) == *BODY=8BITMIME* ]]
+	# the recipients were checked, and both messages sent, over one connection
+	assert_equal "$(grep -c -- '-- connection from' "$FAKE_OUT/session.log")" 1
 }
 
 @test "a recipient the smarthost refuses gets the smarthost's reply at RCPT time; the others get the message" {
