@@ -216,6 +216,10 @@ root_run() { run --separate-stderr timeout 60 "$PBI_BIN" -q "$@"; }
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); c = s.accept(); time.sleep(60)' "$port" &
 	local listener=$!
+	for _ in $(seq 100); do
+		[ -n "$(ss -Hltn "sport = :$port")" ] && break
+		sleep 0.1
+	done
 	pf_conf "$PBI_CONF" submission "port=$port" tls=off queue=on queue_dir= timeout=60 \
 		auth_plaintext=allow
 	"$PBI_BIN" -q </dev/null >/dev/null 2>&1 &
