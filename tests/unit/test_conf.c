@@ -343,6 +343,26 @@ static void test_choice(void)
 		CHECK_STR(a.name, "default");
 		conf_free(&c);
 	}
+	/* one account and nothing to choose by: that one, [defaults] or not; -a still checks */
+	{
+		struct conf c;
+		struct account a;
+
+		if (CHECK_STR(resolve("[defaults]\nport = 25\n[only]\nhost = o\n", NULL, NULL, &c,
+				      &a), "")) {
+			CHECK_STR(a.name, "only");
+			CHECK_STR(a.chosen_by, "the only account");
+			CHECK_INT(a.port, 25);
+		}
+		conf_free(&c);
+		CHECK_STR(resolve("[only]\nhost = o\n", "other", NULL, &c, &a),
+			  "no account 'other' in t.conf");
+		conf_free(&c);
+		CHECK_STR(resolve("[defaults]\nhost = o\n", NULL, NULL, &c, &a),
+			  "no account chosen: use -a NAME, or set default_account in [defaults] of "
+			  "t.conf");
+		conf_free(&c);
+	}
 }
 
 static void test_inheritance(void)
