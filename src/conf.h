@@ -53,6 +53,7 @@ struct account {
 					 * (net_fqdn, looked up once per process) */
 	int timeout;			/* seconds, 1-3600; default 60 */
 	const char *logfile;
+	int syslog;			/* the syslog facility (LOG_MAIL, LOG_LOCAL0...); 0: off */
 	/* messages (issue 3) */
 	const char *maildomain;		/* qualifies bare local names; NULL: none */
 	const char *aliases;		/* /etc/aliases-style file; NULL: none */

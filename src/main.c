@@ -321,38 +321,20 @@ static const char *tls_mode_name(enum conf_tls t)
 	return t == CONF_TLS_STARTTLS ? "starttls" : t == CONF_TLS_IMPLICIT ? "implicit" : "off";
 }
 
-/* The log file's line for a submission. */
+/* The log file's and syslog's line for a submission. */
 static void report_log(const struct account *a, const struct submit_report *rep,
 		       const struct envelope *env, const struct spool *sp, const struct err *e)
 {
-	struct buf b, list;
+	struct log_dest d = { .logfile = a->logfile, .syslog = a->syslog };
+	struct log_submission s = {
+		.host = rep->host[0] ? rep->host : a->hosts[0], .tls = tls_mode_name(a->tls),
+		.auth = rep->mech[0] ? rep->mech : "off", .user = a->user ? a->user : "-",
+		.from = env->from, .rcpts = env->rcpts, .nrcpts = env->nrcpts,
+		.size = (long long)sp->size, .queued = rep->queued, .reply = rep->reply,
+		.error = e->kind == ERR_NONE ? NULL : e->text, .exit = exit_code(e->kind),
+	};
 
-	if (!a->logfile)
-		return;
-	buf_init(&b, 65536);	/* room for the list below with every byte escaped */
-	buf_init(&list, 8192 + 4);
-	for (size_t i = 0; i < env->nrcpts; i++)
-		if (list.len + 1 + strlen(env->rcpts[i]) > 8192 ||
-		    buf_printf(&list, "%s%s", i ? "," : "", env->rcpts[i]) < 0) {
-			if (buf_addstr(&list, ",...") < 0)	/* too many for one line: say so */
-				abort();	/* cannot happen: 4 bytes are kept for it */
-			break;
-		}
-	if (log_field(&b, "host", rep->host[0] ? rep->host : a->hosts[0]) < 0 ||
-	    log_field(&b, "tls", tls_mode_name(a->tls)) < 0 ||
-	    log_field(&b, "auth", rep->mech[0] ? rep->mech : "off") < 0 ||
-	    log_field(&b, "user", a->user ? a->user : "-") < 0 ||
-	    log_field(&b, "from", *env->from ? env->from : "<>") < 0 ||
-	    log_field(&b, "recipients", list.data) < 0 ||
-	    log_field_num(&b, "size", (long long)sp->size) < 0 ||
-	    (rep->queued[0] && log_field(&b, "queued", rep->queued) < 0) ||
-	    log_field(&b, e->kind == ERR_NONE ? "reply" : "error",
-		      e->kind == ERR_NONE ? rep->reply : e->text) < 0 ||
-	    log_field_num(&b, "exit", exit_code(e->kind)) < 0)
-		log_warn("log line too long; cut short");
-	log_append(a->logfile, b.data);
-	buf_free(&list);
-	buf_free(&b);
+	log_submission(&d, &s);
 }
 
 /* The DSN keywords: the command line wins over the account. */
