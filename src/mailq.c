@@ -343,7 +343,9 @@ int mailq_list(const struct conf *c, const char *account, enum mailq_format fmt,
 		buf_free(&b);
 	}
 	fflush(stdout);
-	if (!failed && given_up)
+	/* for a person at a terminal: a monitor (Icinga shows a plugin's stderr) or a cron job
+	 * reads what waits, and a warning there would only be noise on every run */
+	if (!failed && given_up && isatty(STDERR_FILENO))
 		log_warn("%zu message%s given up, not counted above: each is kept %d days in the "
 			 "failed area, and postbote -bp --failed lists %s", given_up,
 			 given_up == 1 ? " was" : "s were", RUNQ_FAILED_KEEP / 86400,

@@ -50,8 +50,8 @@ int mailq_json_entry(struct buf *b, const struct mailq_item *it) __attribute__((
 enum mailq_format { MAILQ_TEXT, MAILQ_JSON };
 
 /* Prints the queue (every account's, or one's) on stdout: the waiting and held messages, or with
- * `failed` those given up. When only the waiting ones are listed and some were given up, one
- * line on stderr says how many and how to list them. */
+ * `failed` those given up. When only the waiting ones are listed, some were given up and stderr
+ * is a terminal, one line there says how many and how to list them. */
 int mailq_list(const struct conf *c, const char *account, enum mailq_format fmt, int failed,
 	       struct err *e);
 
