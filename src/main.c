@@ -473,6 +473,20 @@ struct submission {
 	struct spool sp;
 };
 
+/* Where the warnings about an MTA's aliases file are remembered, so that a cron job's mail
+ * carries them once, not every minute: the account's queue directory, which queue_open checks
+ * (ours, not writable by others) and creates. NULL (warn every time) with -v, or when it cannot
+ * be used. */
+static const char *aliases_stamp_dir(const struct opts *o, const struct account *a)
+{
+	struct queue q;
+	struct err e;
+
+	if (!a->aliases || o->verbose || queue_open(&q, a->queue_dir, &e) < 0)
+		return NULL;
+	return a->queue_dir;
+}
+
 /* The message from stdin into the spool, with its envelope decided: the sender and (-t) the
  * recipients from the header section first, then the message written, the aliases applied. */
 static int read_message(struct submission *s, struct err *e)
@@ -500,7 +514,7 @@ static int read_message(struct submission *s, struct err *e)
 	if (s->m.split_lines)
 		log_warn("%lu line break%s inserted into body lines longer than %d bytes",
 			 s->m.split_lines, s->m.split_lines == 1 ? "" : "s", MSG_LINE_MAX);
-	if (rcpt_expand(&s->rcpts, a->aliases, a->maildomain, e) < 0)
+	if (rcpt_expand_once(&s->rcpts, a->aliases, a->maildomain, aliases_stamp_dir(o, a), e) < 0)
 		return -1;
 	if (s->rcpts.n == 0)
 		return err_set(e, ERR_DATA, "no recipients: none given and none in the To:, Cc: or "
