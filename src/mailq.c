@@ -268,7 +268,7 @@ static void mailq_entry(struct mailq_out *o, const struct queue *q, const struct
 			      : mailq_locked(&o->locks, q, ent->id) ? "active" : "deferred",
 		.id = ent->id, .arrival = ent->created, .size = (long long)ent->spool.size,
 		.sender = ent->env.from, .rcpts = r, .attempts = ent->st.attempts,
-		.next_try = ent->area == QUEUE_Q && ent->st.attempts ? ent->st.next : 0,
+		.next_try = ent->area == QUEUE_Q ? ent->st.next : 0,	/* a rate limit sets it too */
 	};
 
 	if (!r)

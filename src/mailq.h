@@ -29,7 +29,7 @@ struct mailq_item {
 	size_t nrcpts;
 	const char *error;	/* NULL, or why the message itself cannot be read */
 	unsigned attempts;
-	time_t next_try;	/* 0: none planned */
+	time_t next_try;	/* 0: none planned (held, given up), or due since it came */
 };
 
 /* The heading line that comes before the first entry of the text listing. */
