@@ -484,6 +484,16 @@ static const char *conf_pick_name(const struct conf *c, const char *name, const 
 	*why = "the account named default";
 	if (conf_section(c, "default"))
 		return "default";
+	/* one account and nothing else to go by: there is no choice to make, so refusing would
+	 * only make every new user add a default_account line */
+	{
+		const char *names[2];
+
+		if (conf_accounts(c, names, 2) == 1) {
+			*why = "the only account";
+			return names[0];
+		}
+	}
 	err_set(e, ERR_CONFIG, "no account chosen: use -a NAME, or set default_account in "
 		"[defaults] of %s", files);
 	return NULL;

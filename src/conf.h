@@ -25,7 +25,7 @@ enum conf_dsn_ret { CONF_DSN_RET_UNSET, CONF_DSN_RET_FULL, CONF_DSN_RET_HDRS };
 struct account {
 	const char *name;
 	const char *chosen_by;	/* why this account: "-a", "its from matches -f", "default_account",
-				 * "the account named default" (for -bv) */
+				 * "the account named default", "the only account" (for -bv) */
 	const char *file;	/* where the account's section is */
 	/* `host` split once: at least one name, none longer than CONF_HOST_MAX (hosts and nhosts
 	 * stay next to each other: one key fills both) */
@@ -53,6 +53,7 @@ struct account {
 					 * (net_fqdn, looked up once per process) */
 	int timeout;			/* seconds, 1-3600; default 60 */
 	const char *logfile;
+	int syslog;			/* the syslog facility (LOG_MAIL, LOG_LOCAL0...); 0: off */
 	/* messages (issue 3) */
 	const char *maildomain;		/* qualifies bare local names; NULL: none */
 	const char *aliases;		/* /etc/aliases-style file; NULL: none */
@@ -108,7 +109,8 @@ int conf_load_mem(struct conf *c, const char *name, const char *text, size_t len
 void conf_free(struct conf *c);
 
 /* Resolves an account: `name` (-a) when given, else the one whose `from` is `from` (-f) when
- * given, else [defaults] default_account, else the account named "default". Each key comes from
+ * given, else [defaults] default_account, else the account named "default", else the only
+ * account when there is just one. Each key comes from
  * the account, else [defaults], else its built-in default; then the rules between keys: a
  * mechanism that needs a password (every one but those of sasl_no_password) needs a user, TLS or
  * auth_plaintext = allow, and not both password and passwordeval; tls_cert_file goes with

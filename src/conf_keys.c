@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <syslog.h>
 
 #include "conf.h"
 #include "buf.h"
@@ -273,6 +275,29 @@ static int conf_hosts(const struct conf_key *k, char *v, struct account *a, stru
 	return 0;
 }
 
+/* "off", "on" (the mail facility, as Postfix and msmtp log), or a facility: mail, user,
+ * daemon, local0 to local7, in any case, with or without LOG_. LOG_KERN is 0 and is not a
+ * facility for programs, so 0 can mean off. */
+static int conf_syslog(const struct conf_key *k, char *v, struct account *a, struct err *e)
+{
+	static const struct conf_word facilities[] = {
+		{ "off", 0 }, { "on", LOG_MAIL }, { "mail", LOG_MAIL }, { "user", LOG_USER },
+		{ "daemon", LOG_DAEMON }, { "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 },
+		{ "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+		{ NULL, 0 }
+	};
+	const char *name = strncasecmp(v, "LOG_", 4) == 0 ? v + 4 : v;
+
+	for (const struct conf_word *w = facilities; w->word; w++)
+		if (strcasecmp(name, w->word) == 0 && (w->val || name == v)) {
+			a->syslog = w->val;
+			return 0;
+		}
+	return err_set(e, ERR_CONFIG, "%s must be on, off, or a facility: mail, user, daemon or "
+		       "local0 to local7, not '%s'", k->key, v);
+}
+
 static const struct conf_key conf_keys[] = {
 	{ "host", conf_hosts, SPAN(hosts, nhosts), NULL, 0, 0, NULL, NULL },
 	{ "port", conf_number, F(port), NULL, 1, 65535, NULL, NULL },
@@ -295,6 +320,7 @@ static const struct conf_key conf_keys[] = {
 	{ "domain", conf_str, F(domain), NULL, 0, 0, NULL, NULL },
 	{ "timeout", conf_number, F(timeout), "60", 1, 3600, " of seconds", NULL },
 	{ "logfile", conf_str, F(logfile), NULL, 0, 0, NULL, NULL },
+	{ "syslog", conf_syslog, F(syslog), "off", 0, 0, NULL, NULL },
 	{ "default_account", conf_str, 0, 0, NULL, 0, 0, NULL, NULL },
 	{ "maildomain", conf_domain, F(maildomain), NULL, 0, 0, NULL, NULL },
 	{ "aliases", conf_str, F(aliases), NULL, 0, 0, NULL, NULL },

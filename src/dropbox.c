@@ -270,7 +270,7 @@ struct dropbox_file {
 /* Opens, locks and reads the request of one dropped file. 1: leave it (locked by another run,
  * gone, or a transient error), -1 with ERR_DATA: a file that is not what the drop program
  * writes. */
-static int dropbox_open_file(int dir, struct dropbox_file *f, struct err *e)
+static int dropbox_open_file(int dir, struct dropbox_file *f, int lock, struct err *e)
 {
 	char *head, tail[DROPFMT_TRAILER_MAX];
 	size_t hn, tn, tlen = 0;
@@ -281,7 +281,8 @@ static int dropbox_open_file(int dir, struct dropbox_file *f, struct err *e)
 	f->fd = openat(dir, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (f->fd < 0)
 		return errno == ELOOP ? err_set(e, ERR_DATA, "a symbolic link") : 1;
-	if (flock(f->fd, LOCK_EX | LOCK_NB) < 0 || fstat(f->fd, &f->st) < 0 || f->st.st_nlink == 0)
+	if ((lock && flock(f->fd, LOCK_EX | LOCK_NB) < 0) || fstat(f->fd, &f->st) < 0 ||
+	    f->st.st_nlink == 0)
 		return 1;	/* another run has it, or had it and is done */
 	if (!S_ISREG(f->st.st_mode) || f->st.st_nlink != 1 || f->st.st_size > DROPBOX_FILE_MAX)
 		return err_set(e, ERR_DATA, "not a file the drop program writes");
@@ -406,7 +407,7 @@ static int dropbox_one(const struct conf *c, int dir, const char *name)
 	struct dropbox_file f = { .name = name, .fd = -1 };
 	struct err e = { 0 };
 	char id[QUEUE_ID_MAX];
-	int r = dropbox_open_file(dir, &f, &e), queued = 0;
+	int r = dropbox_open_file(dir, &f, 1, &e), queued = 0;
 
 	if (r == 0 && dropbox_resolve(c, &f, id, &e) == 0) {
 		log_note("%s from uid %lu (%s): queued as %s", name, (unsigned long)f.st.st_uid,
@@ -488,24 +489,38 @@ size_t dropbox_pickup(const struct conf *c)
 	return queued;
 }
 
-static long dropbox_count_dir(const char *path)
+size_t dropbox_each(int rejected, void (*fn)(void *ctx, const struct dropbox_entry *), void *ctx)
 {
-	int dir = dropbox_open_dir(path, 1);
+	int dir = dropbox_open_dir(rejected ? DROP_REJECTED_DIR : DROP_DIR, 1);
+	size_t n, shown = 0;
 	char **names;
-	size_t n;
 
 	if (dir < 0)
-		return errno == ENOENT ? 0 : -1;
+		return 0;
 	n = dropbox_names(dir, 0, &names);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		struct dropbox_file f = { .name = names[i], .fd = -1 };
+		struct err e = { 0 };
+		int r = dropbox_open_file(dir, &f, 0, &e);
+		struct passwd *pw = r == 0 ? getpwuid(f.st.st_uid) : NULL;
+		struct dropbox_entry de = {
+			.name = names[i], .uid = (unsigned long)f.st.st_uid,
+			.user = pw ? pw->pw_name : f.d.user ? f.d.user : "?", .time = (time_t)f.d.time,
+			.size = (long long)f.body_size, .from = f.d.rq.from, .rcpts = f.d.rq.rcpts,
+			.nrcpts = f.d.rq.nrcpts, .extract = f.d.rq.extract,
+			.error = r < 0 ? e.text : NULL,
+		};
+
+		if (r <= 0) {	/* gone meanwhile: not shown */
+			fn(ctx, &de);
+			shown++;
+		}
+		dropfmt_free(&f.d);
+		if (f.fd >= 0)
+			close(f.fd);
 		free(names[i]);
+	}
 	free(names);
 	close(dir);
-	return (long)n;
-}
-
-void dropbox_count(long *waiting, long *rejected)
-{
-	*waiting = dropbox_count_dir(DROP_DIR);
-	*rejected = dropbox_count_dir(DROP_REJECTED_DIR);
+	return shown;
 }

@@ -7,6 +7,7 @@
 #define POSTBOTE_DROPBOX_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "conf.h"
 #include "err.h"
@@ -36,8 +37,23 @@ int dropbox_drop(const struct request *rq, int in, struct err *e);
  * messages were queued. */
 size_t dropbox_pickup(const struct conf *c);
 
-/* What waits in the drop directory and what was rejected, for mailq: counts, or -1 each when
- * the directory cannot be read (not root). */
-void dropbox_count(long *waiting, long *rejected);
+/* One dropped message, as mailq shows it. Strings are borrowed for the call. */
+struct dropbox_entry {
+	const char *name;		/* its file name: the time and a random part */
+	unsigned long uid;		/* the file's owner */
+	const char *user;
+	time_t time;			/* when the drop program wrote it */
+	long long size;			/* the message's */
+	const char *from;		/* -f as given, or NULL */
+	char **rcpts;			/* the recipient arguments as given */
+	size_t nrcpts;
+	int extract;			/* -t: more recipients in the header section */
+	const char *error;		/* not a file the drop program writes: why */
+};
+
+/* Calls fn for each message waiting in the drop directory (rejected: in the rejected directory),
+ * oldest first, reading without locking; nothing when the directory cannot be read (not root).
+ * Returns how many. */
+size_t dropbox_each(int rejected, void (*fn)(void *ctx, const struct dropbox_entry *), void *ctx);
 
 #endif

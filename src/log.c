@@ -1,4 +1,4 @@
-/* log: stderr, transcript and log file; peer text is cleaned, secrets are never printed. */
+/* log: stderr, transcript, log file and syslog; peer text is cleaned, secrets are never printed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,11 @@ static int log_v;
 void log_set_verbose(int on)
 {
 	log_v = on;
+}
+
+int log_verbose(void)
+{
+	return log_v;
 }
 
 /* One line, whatever the text holds: control characters (from a peer, an argument or a file)
@@ -198,4 +204,83 @@ void log_append(const char *path, const char *fields)
 		log_warn("cannot write to log file %s: %s", path, strerror(errno));
 	close(fd);
 	buf_free(&line);
+}
+
+/* The line to its places. syslog(3) drops it quietly when nothing listens on /dev/log, and
+ * closelog() after each line keeps no descriptor open across a queue run's children. */
+static void log_emit(const struct log_dest *d, int severity, const char *fields)
+{
+	if (d->logfile)
+		log_append(d->logfile, fields);
+	if (!d->syslog)
+		return;
+	openlog("postbote", LOG_PID, d->syslog);
+	syslog(severity, "%s", *fields == ' ' ? fields + 1 : fields);
+	closelog();
+}
+
+#define LOG_RCPTS_MAX 8192	/* the submission's recipient list, so that a line stays readable */
+
+void log_submission(const struct log_dest *d, const struct log_submission *s)
+{
+	struct buf b, list;
+	int queued = s->queued && *s->queued;
+
+	if (!d->logfile && !d->syslog)
+		return;
+	buf_init(&b, 65536);	/* room for the list below with every byte escaped */
+	buf_init(&list, LOG_RCPTS_MAX + 4);
+	for (size_t i = 0; i < s->nrcpts; i++)
+		if (list.len + 1 + strlen(s->rcpts[i]) > LOG_RCPTS_MAX ||
+		    buf_printf(&list, "%s%s", i ? "," : "", s->rcpts[i]) < 0) {
+			if (buf_addstr(&list, ",...") < 0)	/* too many for one line: say so */
+				abort();	/* cannot happen: 4 bytes are kept for it */
+			break;
+		}
+	if (log_field(&b, "host", s->host) < 0 || log_field(&b, "tls", s->tls) < 0 ||
+	    log_field(&b, "auth", s->auth) < 0 || log_field(&b, "user", s->user) < 0 ||
+	    (s->uid && log_field_num(&b, "uid", (long long)s->uid) < 0) ||
+	    log_field(&b, "from", *s->from ? s->from : "<>") < 0 ||
+	    log_field(&b, "recipients", list.data) < 0 || log_field_num(&b, "size", s->size) < 0 ||
+	    (queued && log_field(&b, "queued", s->queued) < 0) ||
+	    log_field(&b, s->error ? "error" : "reply", s->error ? s->error : s->reply) < 0 ||
+	    log_field_num(&b, "exit", s->exit) < 0)
+		log_warn("log line too long; cut short");
+	log_emit(d, s->error ? LOG_ERR : queued ? LOG_WARNING : LOG_INFO, b.data);
+	buf_free(&list);
+	buf_free(&b);
+}
+
+void log_try(const struct log_dest *d, const struct log_try *t)
+{
+	int failed = 0, waiting = 0;
+	struct buf b;
+
+	if (!d->logfile && !d->syslog)
+		return;
+	buf_init(&b, 65536);
+	if (buf_addstr(&b, "queue-run") < 0 || log_field(&b, "id", t->id) < 0 ||
+	    log_field(&b, "host", t->host) < 0 || log_field(&b, "auth", t->auth) < 0 ||
+	    log_field(&b, "from", *t->from ? t->from : "<>") < 0 ||
+	    log_field_num(&b, "size", t->size) < 0 || log_field_num(&b, "attempt", t->attempt) < 0)
+		buf_broken(__FILE__, __LINE__);
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		failed |= strcmp(t->rcpts[i].state, "failed") == 0;
+		waiting |= strcmp(t->rcpts[i].state, "sent") != 0;
+	}
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		const struct log_rcpt *r = &t->rcpts[i];
+		struct buf v;
+		int full;
+
+		buf_init(&v, 4096);
+		/* ADDRESS:STATE:REASON, quoted by log_field, so that no value can forge another */
+		full = buf_printf(&v, "%s:%s:%s", r->addr, r->state, r->reason) < 0 ||
+		       log_field(&b, "rcpt", v.data) < 0;
+		buf_free(&v);
+		if (full)
+			break;
+	}
+	log_emit(d, failed ? LOG_ERR : waiting ? LOG_WARNING : LOG_INFO, b.data);
+	buf_free(&b);
 }

@@ -1,5 +1,5 @@
-/* log: everything postbote says: the one error line on stderr, warnings, the -v transcript and the
- * log file. Text that came from the peer is cleaned of non-printables here; secrets never reach
+/* log: everything postbote says: the one error line on stderr, warnings, the -v transcript, the
+ * log file and syslog. Text that came from the peer is cleaned of non-printables here; secrets never reach
  * this module unredacted (callers pass LOG_SECRET lines). */
 #ifndef POSTBOTE_LOG_H
 #define POSTBOTE_LOG_H
@@ -9,6 +9,7 @@
 #include "err.h"
 
 void log_set_verbose(int on);
+int log_verbose(void);
 
 /* "postbote: TEXT" on stderr. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -43,5 +44,48 @@ int log_field_num(struct buf *b, const char *key, long long value)
  * anything else is refused with a warning naming the file and why, and nothing is written.
  * Errors are reported as a warning; a log file never changes the outcome of a delivery. */
 void log_append(const char *path, const char *fields);
+
+/* Where the line of a submission or a queue try goes: the account's logfile and syslog. */
+struct log_dest {
+	const char *logfile;	/* NULL: none */
+	int syslog;		/* the facility (LOG_MAIL...); 0: no syslog */
+};
+
+/* What one submission did: the fields of its line, in this order. */
+struct log_submission {
+	const char *host, *tls, *auth, *user, *from;	/* from: "" for the null sender */
+	unsigned long uid;	/* the local user who sent it, when not root (0: left out) */
+	char *const *rcpts;
+	size_t nrcpts;
+	long long size;
+	const char *queued;	/* the queue id some recipients wait under; NULL or "": none */
+	const char *reply;	/* the server's last reply (when error is NULL) */
+	const char *error;	/* what went wrong; NULL: nothing */
+	int exit;		/* the exit code */
+};
+
+/* One recipient of a queue try: what became of it ("sent", "deferred", "failed") and why. */
+struct log_rcpt {
+	const char *addr, *state, *reason;
+};
+
+/* What one try of a queued message did. */
+struct log_try {
+	const char *id, *host, *auth, *from;	/* from: "" for the null sender */
+	long long size;
+	unsigned attempt;	/* this try's number, from 1 */
+	const struct log_rcpt *rcpts;	/* the recipients tried */
+	size_t nrcpts;
+};
+
+/* One line for a submission: appended to the log file (log_append), and sent to syslog as
+ * "postbote[PID]: FIELDS" at LOG_INFO when it was sent, LOG_WARNING when some recipients were
+ * queued, LOG_ERR when it failed. The recipient list is cut at 8 KiB with ",...". */
+void log_submission(const struct log_dest *d, const struct log_submission *s);
+
+/* One line for a queue try, "queue-run id=... rcpt=ADDR:STATE:REASON ...": LOG_INFO when every
+ * recipient tried got it, LOG_ERR when one failed for good, else LOG_WARNING. Recipients that
+ * do not fit in 64 KiB are left off. */
+void log_try(const struct log_dest *d, const struct log_try *t);
 
 #endif

@@ -27,7 +27,7 @@
 
 /* the long options without a short one */
 enum { OPT_VERSION = 1, OPT_HELP, OPT_READ_ENVELOPE_FROM, OPT_QUEUE_DELETE, OPT_QUEUE_HOLD,
-       OPT_QUEUE_RELEASE, OPT_SERVERINFO, OPT_PRETEND };
+       OPT_QUEUE_RELEASE, OPT_SERVERINFO, OPT_PRETEND, OPT_JSON, OPT_FAILED };
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
 	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY, MODE_SMTP, MODE_PRETEND };
@@ -37,6 +37,7 @@ struct opts {
 	const char *queue_id;	/* -qI, --queue-delete and the like */
 	int queue_all;		/* -q without an interval: every queued message, due or not */
 	int smtp_idle;		/* -bs: -O Timeout.command=SECONDS */
+	int json, list_failed;	/* -bp --json, -bp --failed */
 	const char *config;
 	int verbose;
 	struct request rq;	/* what shapes the message: -f, -t, -N, the recipients, ... */
@@ -82,7 +83,9 @@ static void usage(void)
 	      "Queue:\n"
 	      "  -q                   send every message that is due (-q30m is the same)\n"
 	      "  -qI ID               send that message now\n"
-	      "  -bp, mailq           list the queue\n"
+	      "  -bp, mailq           list the queue, as Postfix's mailq does\n"
+	      "      --json           with -bp: one JSON object per message (postqueue -j)\n"
+	      "      --failed         with -bp: the messages given up instead\n"
 	      "      --queue-delete ID, --queue-hold ID, --queue-release ID\n"
 	      "  -bv RECIPIENT...     show where each recipient goes, and through which account\n"
 	      "  -bi, newaliases      nothing to rebuild: aliases are read at each submission\n"
@@ -186,6 +189,8 @@ static int parse_opt(int c, int argc, char **argv, struct opts *o, enum mode *mo
 	case 'i': o->rq.ignore_dots = 1; return 0;
 	case 't': o->rq.extract = 1; return 0;
 	case OPT_READ_ENVELOPE_FROM: o->rq.read_envelope_from = 1; return 0;
+	case OPT_JSON: o->json = 1; return 0;
+	case OPT_FAILED: o->list_failed = 1; return 0;
 	case 'V': o->rq.dsn_envid = optarg; return 0;
 	case 'v': o->verbose = 1; return 0;
 	case 'o': o->rq.ignore_dots |= strcmp(optarg, "i") == 0; return 0;
@@ -228,6 +233,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		{ "queue-release", required_argument, NULL, OPT_QUEUE_RELEASE },
 		{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
 		{ "pretend", no_argument, NULL, OPT_PRETEND },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "failed", no_argument, NULL, OPT_FAILED },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = strrchr(argv[0], '/');
@@ -254,6 +261,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 				       "--serverinfo");
 		o->mode = mode;
 	}
+	if ((o->json || o->list_failed) && o->mode != MODE_LIST)
+		return err_set(e, ERR_USAGE, "--json and --failed go with -bp (mailq)");
 	o->rq.rcpts = argv + optind;
 	o->rq.nrcpts = (size_t)(argc - optind);
 	if (o->mode != MODE_SEND && o->mode != MODE_VERIFY && o->rq.nrcpts)
@@ -364,7 +373,8 @@ static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 
 	switch (o->mode) {
 	case MODE_RUN: return runq(c, &ro, e);
-	case MODE_LIST: return mailq_list(c, o->rq.account, e);
+	case MODE_LIST:
+		return mailq_list(c, o->rq.account, o->json ? MAILQ_JSON : MAILQ_TEXT, o->list_failed, e);
 	case MODE_DELETE: return mailq_edit(c, o->rq.account, MAILQ_DELETE, o->queue_id, e);
 	case MODE_HOLD: return mailq_edit(c, o->rq.account, MAILQ_HOLD, o->queue_id, e);
 	case MODE_RELEASE: return mailq_edit(c, o->rq.account, MAILQ_RELEASE, o->queue_id, e);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -128,6 +129,8 @@ struct rcpt_aliases {
 	struct alias *v;
 	size_t n, cap;
 	char *file;	/* the name in messages; each alias points here */
+	int quiet;	/* warned about this version of the file before: say nothing */
+	size_t local;	/* the entries for a local delivery agent (each warned of unless quiet) */
 };
 
 void rcpt_aliases_free(struct rcpt_aliases *a)
@@ -144,8 +147,8 @@ void rcpt_aliases_free(struct rcpt_aliases *a)
 }
 
 /* The value without "|program", "/file" and ":include:" entries, which only a local delivery
- * agent can act on; each is named in a warning. */
-static void aliases_filter(const char *name, struct buf *value, const char *file, int line)
+ * agent can act on; each is counted, and named in a warning unless a->quiet. */
+static void aliases_filter(struct rcpt_aliases *a, const char *name, struct buf *value, int line)
 {
 	struct buf out;
 	const char *p = value->data;
@@ -165,10 +168,13 @@ static void aliases_filter(const char *name, struct buf *value, const char *file
 		}
 		item = p + strspn(p, " \t");
 		if (*item == '|' || *item == '/' || strncmp(item, ":include:", 9) == 0 ||
-		    strncmp(item, "\"|", 2) == 0)
-			log_warn("%s:%d: alias '%s': %.*s is for a local delivery agent; postbote "
-				 "ignores it", file, line, name, (int)(n - (size_t)(item - p)), item);
-		else if ((out.len && buf_addch(&out, ',') < 0) || buf_add(&out, p, n) < 0)
+		    strncmp(item, "\"|", 2) == 0) {
+			if (!a->quiet)
+				log_warn("%s:%d: alias '%s': %.*s is for a local delivery agent; "
+					 "postbote ignores it", a->file, line, name,
+					 (int)(n - (size_t)(item - p)), item);
+			a->local++;
+		} else if ((out.len && buf_addch(&out, ',') < 0) || buf_add(&out, p, n) < 0)
 			break;
 		p += n + (p[n] == ',');
 	}
@@ -188,7 +194,7 @@ static void aliases_add(struct rcpt_aliases *a, const char *name, size_t nlen, s
 	a->v[a->n].name = xmalloc(nlen + 1);
 	memcpy(a->v[a->n].name, name, nlen);
 	a->v[a->n].name[nlen] = '\0';
-	aliases_filter(a->v[a->n].name, value, a->file, line);
+	aliases_filter(a, a->v[a->n].name, value, line);
 	a->v[a->n].value = xstrdup(value->data);
 	a->v[a->n].file = a->file;
 	a->v[a->n].line = line;
@@ -246,8 +252,8 @@ static int aliases_line(struct rcpt_aliases *a, struct aliases_state *st, const 
 	return 0;
 }
 
-int rcpt_aliases_parse(const char *name, const char *text, size_t len,
-		       struct rcpt_aliases **out, struct err *e)
+static int aliases_parse(const char *name, const char *text, size_t len, int quiet,
+			 struct rcpt_aliases **out, struct err *e)
 {
 	struct rcpt_aliases *a = xmalloc(sizeof *a);
 	struct aliases_state st = { .nlen = 0 };
@@ -256,6 +262,7 @@ int rcpt_aliases_parse(const char *name, const char *text, size_t len,
 
 	memset(a, 0, sizeof *a);
 	a->file = xstrdup(name);
+	a->quiet = quiet;
 	buf_init(&st.value, 1 << 20);
 	while (p < end && r == 0) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -278,17 +285,83 @@ int rcpt_aliases_parse(const char *name, const char *text, size_t len,
 	return 0;
 }
 
-/* The whole file in memory, then rcpt_aliases_parse. */
-static int aliases_read(const char *file, struct rcpt_aliases **out, struct err *e)
+int rcpt_aliases_parse(const char *name, const char *text, size_t len,
+		       struct rcpt_aliases **out, struct err *e)
+{
+	return aliases_parse(name, text, len, 0, out, e);
+}
+
+/* ---- warning once per version of an aliases file ----
+ * A cron job that mails every minute would repeat the warnings about an MTA's aliases file in
+ * every mail it gets. So dir/aliases-warned.HASH (HASH of the file's name) holds the version
+ * that was warned about, as its device, inode, size and modification time; the warnings come
+ * again when the file changes. The stamp is a hint, not data: a lost or unwritable one only
+ * means one more warning, so it is written without fsync. */
+
+static void aliases_stamp_path(const char *dir, const char *file, char *out, size_t size)
+{
+	unsigned long long h = 14695981039346656037ULL;	/* FNV-1a, 64 bits */
+
+	for (const unsigned char *p = (const unsigned char *)file; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	snprintf(out, size, "%s/aliases-warned.%016llx", dir, h);
+}
+
+static void aliases_version(const struct stat *st, const char *file, char *out, size_t size)
+{
+	snprintf(out, size, "%llu %llu %lld %lld.%09ld %s\n", (unsigned long long)st->st_dev,
+		 (unsigned long long)st->st_ino, (long long)st->st_size,
+		 (long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec, file);
+}
+
+static int aliases_warned(const char *stamp, const char *version)
+{
+	char got[4200];
+	int fd = open(stamp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, got, sizeof got - 1);
+	close(fd);
+	return n > 0 && (size_t)n == strlen(version) && memcmp(got, version, (size_t)n) == 0;
+}
+
+static void aliases_mark(const char *stamp, const char *version)
+{
+	char tmp[4300];
+	int fd, ok;
+
+	snprintf(tmp, sizeof tmp, "%s.%ld", stamp, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	ok = write(fd, version, strlen(version)) == (ssize_t)strlen(version);
+	if (close(fd) < 0 || !ok || rename(tmp, stamp) < 0)
+		unlink(tmp);
+}
+
+/* The whole file in memory, then aliases_parse; with stamp_dir, quiet about a version of the
+ * file that was warned about before. */
+static int aliases_read(const char *file, const char *stamp_dir, struct rcpt_aliases **out,
+			struct err *e)
 {
 	struct buf text;
-	char chunk[65536];
+	char chunk[65536], stamp[4200], version[4200];
+	struct stat st;
 	ssize_t n;
-	int fd = open(file, O_RDONLY | O_CLOEXEC), r;
+	int fd = open(file, O_RDONLY | O_CLOEXEC), r, quiet = 0;
 
 	if (fd < 0)
 		return err_set(e, ERR_CONFIG, "cannot read aliases file %s: %s", file,
 			       strerror(errno));
+	if (stamp_dir && fstat(fd, &st) == 0) {
+		aliases_stamp_path(stamp_dir, file, stamp, sizeof stamp);
+		aliases_version(&st, file, version, sizeof version);
+		quiet = aliases_warned(stamp, version);
+	} else {
+		stamp_dir = NULL;
+	}
 	buf_init(&text, RCPT_ALIASES_FILE_MAX);
 	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
 		if (n < 0 && errno == EINTR)
@@ -304,8 +377,10 @@ static int aliases_read(const char *file, struct rcpt_aliases **out, struct err 
 		}
 	}
 	close(fd);
-	r = rcpt_aliases_parse(file, text.data, text.len, out, e);
+	r = aliases_parse(file, text.data, text.len, quiet, out, e);
 	buf_free(&text);
+	if (r == 0 && stamp_dir && !quiet && (*out)->local)
+		aliases_mark(stamp, version);
 	return r;
 }
 
@@ -429,10 +504,16 @@ int rcpt_expand_aliases(struct rcpt_list *l, const struct rcpt_aliases *a,
 int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
 		struct err *e)
 {
+	return rcpt_expand_once(l, aliases_file, maildomain, NULL, e);
+}
+
+int rcpt_expand_once(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
+		     const char *stamp_dir, struct err *e)
+{
 	struct rcpt_aliases *a = NULL;
 	int r;
 
-	if (aliases_file && aliases_read(aliases_file, &a, e) < 0)
+	if (aliases_file && aliases_read(aliases_file, stamp_dir, &a, e) < 0)
 		return -1;
 	r = rcpt_expand_aliases(l, a, maildomain, e);
 	rcpt_aliases_free(a);

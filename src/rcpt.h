@@ -46,6 +46,12 @@ int rcpt_from_headers(struct rcpt_list *l, const struct hdr_fields *f, struct er
  * recipients); the list is then unchanged. */
 int rcpt_expand(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
 		struct err *e);
+/* rcpt_expand, with the warnings about entries only a local delivery agent can use (|command,
+ * /file, :include:) given once for each version of the aliases file (its device, inode, size
+ * and modification time), not with every message: stamp_dir/aliases-warned.HASH remembers the
+ * version warned about. stamp_dir NULL: every time, as rcpt_expand. */
+int rcpt_expand_once(struct rcpt_list *l, const char *aliases_file, const char *maildomain,
+		     const char *stamp_dir, struct err *e);
 
 /* An aliases file read into memory. */
 struct rcpt_aliases;

@@ -227,41 +227,39 @@ static void runq_after(struct queue *q, struct runq_account *ra, struct queue_en
 	}
 }
 
-/* One log file line per try of a queued message: what each recipient's fate was, one field
- * ADDRESS:STATE:REASON per recipient tried (quoted by log_field, so no value can forge one). */
+/* One line per try of a queued message, in the log file and syslog: what each recipient tried
+ * became. */
 static void runq_log_try(const struct runq_account *ra, const struct queue_entry *ent,
 			 const struct fate *f, const unsigned char *tried, const char *why)
 {
-	struct buf b;
+	struct log_dest d = { .logfile = ra->a.logfile, .syslog = ra->a.syslog };
+	struct log_rcpt *r;
+	struct log_try t = {
+		.id = ent->id, .host = deliver_host(ra->d),
+		.auth = *deliver_mech(ra->d) ? deliver_mech(ra->d) : "off", .from = ent->env.from,
+		.size = (long long)ent->spool.size, .attempt = ent->st.attempts + 1,
+	};
 
-	if (!ra->ok || !ra->a.logfile)
+	if (!ra->ok || (!d.logfile && !d.syslog))
 		return;
-	buf_init(&b, 65536);
-	if (buf_addstr(&b, "queue-run") < 0 || log_field(&b, "id", ent->id) < 0 ||
-	    log_field(&b, "host", deliver_host(ra->d)) < 0 ||
-	    log_field(&b, "auth", *deliver_mech(ra->d) ? deliver_mech(ra->d) : "off") < 0 ||
-	    log_field(&b, "from", *ent->env.from ? ent->env.from : "<>") < 0 ||
-	    log_field_num(&b, "size", (long long)ent->spool.size) < 0 ||
-	    log_field_num(&b, "attempt", (long long)ent->st.attempts + 1) < 0)
-		buf_broken(__FILE__, __LINE__);
+	r = calloc(ent->env.nrcpts + 1, sizeof *r);
+	if (!r)
+		err_oom();
 	for (size_t i = 0; i < ent->env.nrcpts; i++) {
 		/* a recipient still pending was not tried: the connection failed before */
-		int pending = f[i].state == FATE_PENDING, full;
-		const char *reason = pending && why ? why : f[i].reason;
-		struct buf v;
+		int pending = f[i].state == FATE_PENDING;
 
 		if (!tried[i])
 			continue;
-		buf_init(&v, 4096);
-		full = buf_printf(&v, "%s:%s:%s", ent->env.rcpts[i],
-				  pending ? "deferred" : fate_name(f[i].state), reason) < 0 ||
-		       log_field(&b, "rcpt", v.data) < 0;
-		buf_free(&v);
-		if (full)
-			break;
+		r[t.nrcpts++] = (struct log_rcpt){
+			.addr = ent->env.rcpts[i],
+			.state = pending ? "deferred" : fate_name(f[i].state),
+			.reason = pending && why ? why : f[i].reason,
+		};
 	}
-	log_append(ra->a.logfile, b.data);
-	buf_free(&b);
+	t.rcpts = r;
+	log_try(&d, &t);
+	free(r);
 }
 
 /* -q -v: one line per message tried, with its outcome. */

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "queue.h"
 #include "submission.h"
 
 void submission_init(struct submission *s, const struct request *rq)
@@ -115,6 +116,20 @@ static void dsn_params(struct submission *s)
 	s->env.dsn_envid = rq->dsn_envid;
 }
 
+/* Where the warnings about an MTA's aliases file are remembered, so that a cron job's mail
+ * carries them once, not every minute: the account's queue directory, which queue_open checks
+ * (ours, not writable by others) and creates. NULL (warn every time) with -v, or when it cannot
+ * be used. */
+static const char *aliases_stamp_dir(const struct account *a)
+{
+	struct queue q;
+	struct err e;
+
+	if (!a->aliases || log_verbose() || queue_open(&q, a->queue_dir, &e) < 0)
+		return NULL;
+	return a->queue_dir;
+}
+
 int submission_read(struct submission *s, int in, int dot_ends, struct err *e)
 {
 	const struct request *rq = s->rq;
@@ -141,7 +156,7 @@ int submission_read(struct submission *s, int in, int dot_ends, struct err *e)
 	if (s->m.split_lines)
 		log_warn("%lu line break%s inserted into body lines longer than %d bytes",
 			 s->m.split_lines, s->m.split_lines == 1 ? "" : "s", MSG_LINE_MAX);
-	if (rcpt_expand(&s->rcpts, a->aliases, a->maildomain, e) < 0)
+	if (rcpt_expand_once(&s->rcpts, a->aliases, a->maildomain, aliases_stamp_dir(a), e) < 0)
 		return -1;
 	if (s->rcpts.n == 0)
 		return err_set(e, ERR_DATA, "no recipients: none given and none in the To:, Cc: or "
@@ -164,36 +179,16 @@ void submission_log(const struct submission *s, const struct submit_report *rep,
 		    const struct err *e)
 {
 	const struct account *a = &s->a;
-	const struct envelope *env = &s->env;
-	struct buf b, list;
+	struct log_dest d = { .logfile = a->logfile, .syslog = a->syslog };
+	struct log_submission ls = {
+		.host = rep->host[0] ? rep->host : a->hosts[0], .tls = submission_tls_name(a->tls),
+		.auth = rep->mech[0] ? rep->mech : "off", .user = a->user ? a->user : "-",
+		.uid = (unsigned long)s->rq->uid, .from = s->env.from, .rcpts = s->env.rcpts,
+		.nrcpts = s->env.nrcpts, .size = (long long)s->sp.size, .queued = rep->queued,
+		.reply = rep->reply, .error = e->kind == ERR_NONE ? NULL : e->text, .exit = exit_code,
+	};
 
-	if (!a->logfile)
-		return;
-	buf_init(&b, 65536);	/* room for the list below with every byte escaped */
-	buf_init(&list, 8192 + 4);
-	for (size_t i = 0; i < env->nrcpts; i++)
-		if (list.len + 1 + strlen(env->rcpts[i]) > 8192 ||
-		    buf_printf(&list, "%s%s", i ? "," : "", env->rcpts[i]) < 0) {
-			if (buf_addstr(&list, ",...") < 0)	/* too many for one line: say so */
-				abort();	/* cannot happen: 4 bytes are kept for it */
-			break;
-		}
-	if (log_field(&b, "host", rep->host[0] ? rep->host : a->hosts[0]) < 0 ||
-	    log_field(&b, "tls", submission_tls_name(a->tls)) < 0 ||
-	    log_field(&b, "auth", rep->mech[0] ? rep->mech : "off") < 0 ||
-	    log_field(&b, "user", a->user ? a->user : "-") < 0 ||
-	    (s->rq->uid && log_field_num(&b, "uid", (long long)s->rq->uid) < 0) ||
-	    log_field(&b, "from", *env->from ? env->from : "<>") < 0 ||
-	    log_field(&b, "recipients", list.data) < 0 ||
-	    log_field_num(&b, "size", (long long)s->sp.size) < 0 ||
-	    (rep->queued[0] && log_field(&b, "queued", rep->queued) < 0) ||
-	    log_field(&b, e->kind == ERR_NONE ? "reply" : "error",
-		      e->kind == ERR_NONE ? rep->reply : e->text) < 0 ||
-	    log_field_num(&b, "exit", exit_code) < 0)
-		log_warn("log line too long; cut short");
-	log_append(a->logfile, b.data);
-	buf_free(&list);
-	buf_free(&b);
+	log_submission(&d, &ls);
 }
 
 void submission_free(struct submission *s)

@@ -209,6 +209,28 @@ EOF
 	assert_sent_as bob bob@example.org
 }
 
+@test "one account and no default_account: that account is used, and -bv says why" {
+	fake_start --tls starttls --auth alice:pw-alice
+	write_config "$CONF" <<EOF
+[defaults]
+timeout = 10
+
+[only]
+host = localhost
+port = $FAKE_PORT
+tls_trust_file = $CA_DIR/ca.pem
+user = alice
+password = pw-alice
+from = alice@example.org
+EOF
+	run --separate-stderr pb -C "$CONF" carol@example.org <"$MSG"
+	assert_sent
+	assert_sent_as alice alice@example.org
+	run --separate-stderr pb -C "$CONF" -bv carol@example.org
+	assert_sent
+	assert_line --index 0 "account only (the only account): localhost port $FAKE_PORT, tls starttls, from <alice@example.org>"
+}
+
 @test "no account can be chosen: exit 78" {
 	two_accounts ""
 	run --separate-stderr pb -C "$CONF" carol@example.org <"$MSG"

@@ -507,3 +507,38 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); c = s.accept(); time.sleep
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" mail_from)" "app@example.org"
 	grep -q '^\.dot' "$FAKE_OUT/msg-1.eml"
 }
+
+@test "mailq as root lists what local users dropped, in Postfix's layout and as JSON; -bp --failed what was set aside" {
+	fake_start
+	fake_system_conf
+	run --separate-stderr as_user "$U1" "$PBI_BIN" -f app@example.org bob@example.org carol <"$MSG"
+	assert_sent
+	local name size
+	name=$(basename "$(dropped)")
+	size=$(stat -c %s "$MSG")
+	run --separate-stderr "$PBI_BIN" -bp
+	assert_success
+	assert_line --index 0 --regexp '^-+Queue ID-+ '
+	assert_line --index 1 --regexp "^$name +[0-9]+ [A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} +app@example.org$"
+	assert_line --regexp "^ *\(dropped by local user $U1 \(uid $UID1\), waiting for root's next queue run\)$"
+	assert_line --regexp '^ +bob@example.org$'
+	assert_line --regexp '^ +carol$'
+	assert_line --regexp '^-- [0-9]+ Kbytes in 1 Request\.$'
+	# as JSON, one line
+	run --separate-stderr "$PBI_BIN" -bp --json
+	assert_success
+	run "$PYTHON" -c 'import json, sys
+m = json.loads(sys.stdin.read())
+print(m["queue_name"], m["queue_id"], m["sender"], [r["address"] for r in m["recipients"]])' <<<"$output"
+	assert_output "maildrop $name app@example.org ['bob@example.org', 'carol']"
+	# the user sees none of it
+	run --separate-stderr as_user "$U1" "$PBI_BIN" -bp
+	refute_output --partial "$name"
+	# picked up, it is an ordinary queued message; one that cannot be resolved is listed with --failed
+	run --separate-stderr as_user "$U1" "$PBI_BIN" -a nosuch bob@example.org <"$MSG"
+	assert_sent
+	root_run
+	run --separate-stderr "$PBI_BIN" -bp --failed
+	assert_success
+	assert_line --regexp "^ *\(set aside: dropped by local user $U1 \(uid $UID1\); postbote's warning at the queue run said why\)$"
+}

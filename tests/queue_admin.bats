@@ -12,33 +12,54 @@ teardown() { queue_teardown; }
 
 # ---- mailq and the queue commands -------------------------------------------------------
 
-@test "mailq (-bp and the mailq name) lists id, age, size, sender, recipients, attempts, next try, last error" {
+@test "mailq (-bp and the mailq name) lists as Postfix does: id, size, arrival, sender, (reason), recipients; summary last" {
 	q_start
 	local port
 	port=$(sed -n 's/^port = //p' "$DOWN")
 	run --separate-stderr pb -C "$DOWN" bob@example.org carol@example.org <"$MSG"
 	assert_queued
-	local size
+	local size first=$QID
 	size=$(wc -c <"$WANT")
-	wait_due "$QID"	# "next try now" from here on, so two listings are equal
 	run --separate-stderr pb -C "$CONF" -bp
 	assert_sent
-	assert_line --index 0 --regexp "^$QID +0m +$size +<$FAKE_FROM>\$"
-	assert_line --index 1 '    to <bob@example.org>'
-	assert_line --index 2 '    to <carol@example.org>'
-	assert_line --index 3 "    attempts 1, next try now, last error: cannot connect to localhost port $port: Connection refused"
-	assert_line --index 4 "1 message in the queue ($QDIR)."
+	assert_equal "$output" "$(pf_heading
+		pf_entry "$QID" "$size" "$FAKE_FROM" \
+			"cannot connect to localhost port $port: Connection refused" \
+			bob@example.org carol@example.org
+		printf '\n-- 0 Kbytes in 1 Request.')"
 	local listing=$output
 	ln -s "$POSTBOTE" "$BATS_TEST_TMPDIR/mailq"
 	run --separate-stderr timeout 30 "$BATS_TEST_TMPDIR/mailq" -C "$CONF"
-	assert_success
+	assert_sent
 	assert_equal "$output" "$listing"
+	# two messages: a blank line between them, the sizes added up, "Requests"
+	tagged_message big >"$MSG"
+	head -c 3000 /dev/zero | tr '\0' x | fold -w 70 >>"$MSG"
+	run --separate-stderr pb -C "$DOWN" -f '' dave@example.org <"$MSG"
+	[[ $stderr =~ $QUEUED_RE ]] || fail "not queued: $stderr"
+	local second=${BASH_REMATCH[1]} size2
+	size2=$(sed -n 's/^size: //p' "$QDIR/q/$second")
+	local e1 e2
+	e1=$(pf_entry "$first" "$size" "$FAKE_FROM" \
+		"cannot connect to localhost port $port: Connection refused" \
+		bob@example.org carol@example.org)
+	e2=$(pf_entry "$second" "$size2" MAILER-DAEMON \
+		"cannot connect to localhost port $port: Connection refused" dave@example.org)
+	[[ $first < $second ]] || { local t=$e1; e1=$e2; e2=$t; }	# oldest first; then by id
+	run --separate-stderr pb -C "$CONF" -bp
+	assert_sent
+	assert_equal "$output" "$(pf_heading
+		printf '%s\n\n%s\n' "$e1" "$e2"
+		printf '\n-- %d Kbytes in 2 Requests.' $(((size + size2) / 1024)))"
+	[ $(((size + size2) / 1024)) -ge 3 ] || fail "the second message is too small to count"
 	# an empty queue
-	run --separate-stderr pb -C "$CONF" --queue-delete "$QID"
+	run --separate-stderr pb -C "$CONF" --queue-delete "$first"
+	assert_success
+	run --separate-stderr pb -C "$CONF" --queue-delete "$second"
 	assert_success
 	run --separate-stderr pb -C "$CONF" -bp
-	assert_success
-	assert_output "The queue is empty."
+	assert_sent
+	assert_output "Mail queue is empty"
 }
 
 @test "mailq marks held messages and leaves out recipients already done" {
@@ -47,10 +68,12 @@ teardown() { queue_teardown; }
 	assert_queued
 	run -0 pb -C "$CONF" --queue-hold "$QID"
 	run --separate-stderr pb -C "$CONF" -bp
-	assert_success
-	assert_line --index 0 --regexp "^$QID \(held\) "
-	assert_line '    to <carol@example.org>'
-	refute_line '    to <bob@example.org>'
+	assert_sent
+	assert_equal "$output" "$(pf_heading
+		pf_entry "$QID!" "$(wc -c <"$WANT")" "$FAKE_FROM" \
+			"localhost answered RCPT TO:<carol@example.org> with 450 4.2.1 carol is busy" \
+			carol@example.org
+		printf '\n-- 0 Kbytes in 1 Request.')"
 }
 
 @test "--queue-hold keeps a message from -q; --queue-release lets it go at once" {
@@ -200,7 +223,7 @@ teardown() { queue_teardown; }
 	queue_down
 	run --separate-stderr pb -C "$CONF" -bp
 	assert_success
-	assert_line --index 0 --regexp "^$QID "
+	assert_line --index 1 --regexp "^$QID "
 	run_queue_due "$QID"
 	assert_delivered_once
 }
@@ -267,7 +290,7 @@ teardown() { queue_teardown; }
 }
 
 
-@test "mailq lists what was given up in failed/ with each reason and counts it; queue runs prune it after 30 days" {
+@test "mailq counts only what waits; a warning at a terminal names what was given up, -bp --failed lists it with each reason; queue runs prune it after 30 days" {
 	q_start --reply-rcpt 'carol@example.org=550 5.1.1 carol is gone'
 	run --separate-stderr pb -C "$CONF" bob@example.org carol@example.org <"$MSG"
 	assert_equal "$status" 67
@@ -275,10 +298,20 @@ teardown() { queue_teardown; }
 	id=$(q_ids failed)
 	[ -n "$id" ] || fail "no copy in failed/"
 	run --separate-stderr pb -C "$CONF" -bp
+	assert_sent
+	assert_output "Mail queue is empty"
+	# a person at a terminal is told (script(1) gives mailq a terminal)
+	run script -qec "$POSTBOTE -C '$CONF' -bp" /dev/null
 	assert_success
-	assert_line --index 0 --regexp "^$id \(given up\) +0m +[0-9]+ +<$FAKE_FROM>\$"
-	assert_line --index 1 "    to <carol@example.org>: localhost rejected recipient <carol@example.org>: 550 5.1.1 carol is gone"
-	assert_line --index 2 "The queue is empty; 1 given up, in the failed area (listed above; each kept 30 days)."
+	assert_equal "$(tr -d '\r' <<<"$output")" "Mail queue is empty
+postbote: warning: 1 message was given up, not counted above: each is kept 30 days in the failed area, and postbote -bp --failed lists it"
+	run --separate-stderr pb -C "$CONF" -bp --failed
+	assert_sent
+	assert_equal "$output" "$(pf_heading
+		pf_entry "$id" "$(wc -c <"$WANT")" "$FAKE_FROM" \
+			"localhost rejected recipient <carol@example.org>: 550 5.1.1 carol is gone" \
+			carol@example.org
+		printf '\n-- 0 Kbytes in 1 Request.')"
 	# a queue run keeps it for 30 days, then removes it
 	run_queue
 	assert_success
@@ -288,5 +321,6 @@ teardown() { queue_teardown; }
 	assert_success
 	assert_area_empty failed
 	run --separate-stderr pb -C "$CONF" -bp
-	assert_output "The queue is empty."
+	assert_sent
+	assert_output "Mail queue is empty"
 }

@@ -50,7 +50,7 @@ wrong_version() { sed -i '1s/.*/postbote-queue 9/' "$1"; }
 	assert_success
 	assert_equal "$(msg_count)" 0
 	run -0 pb -C "$CONF" -bp
-	assert_output "The queue is empty."
+	assert_output "Mail queue is empty"
 }
 
 # ---- concurrency ---------------------------------------------------------------------------

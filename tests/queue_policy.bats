@@ -36,6 +36,9 @@ teardown() { queue_teardown; }
 	assert_equal "$(q_ids q)" "$QID"
 	run -0 pb -C "$CONF" -bp
 	assert_output --partial "rate limit"
+	# mailq --json says when it will be tried
+	run -0 pb -C "$CONF" -bp --json
+	assert_output --partial "\"next_try\": $(state_get "$QID" next)}"
 }
 
 # ---- lifetime and bounces -----------------------------------------------------------------

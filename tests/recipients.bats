@@ -96,6 +96,38 @@ teardown() { common_teardown; }
 		$stderr == *':include:/etc/staff'* ]] || fail "the warnings do not name each entry: $stderr"
 }
 
+@test "aliases: the warnings come once per version of the file, not with every message; -v and -bv always show them" {
+	local aliases=$BATS_TEST_TMPDIR/aliases warn="postbote: warning: $BATS_TEST_TMPDIR/aliases:1: alias 'root': |/usr/bin/procmail is for a local delivery agent; postbote ignores it"
+	printf 'root: |/usr/bin/procmail, admin@example.org\n' >"$aliases"
+	start -- "aliases = $aliases"
+	std_message >"$MSG"
+	send root
+	assert_success
+	assert_equal "$stderr" "$warn"
+	# what a cron job mailing every minute sees from then on: nothing
+	send root
+	assert_sent
+	send root
+	assert_sent
+	assert_equal "$(envelope rcpt_tos 3)" '["admin@example.org"]'
+	assert_equal "$(find "$BATS_TEST_TMPDIR/queue" -maxdepth 1 -name 'aliases-warned.*' | wc -l)" 1
+	# a person who asks sees them
+	run --separate-stderr pb -C "$CONF" -bv root
+	assert_success
+	assert_equal "$stderr" "$warn"
+	send -v root
+	assert_success
+	[[ $stderr == *"$warn"* ]] || fail "-v hides the warning: $stderr"
+	# a changed file is warned about again, once
+	printf 'root: |/usr/bin/procmail, admin@example.org\nops: :include:/etc/ops\n' >"$aliases"
+	send root
+	assert_success
+	assert_equal "${#stderr_lines[@]}" 2
+	assert_equal "${stderr_lines[0]}" "$warn"
+	send root
+	assert_sent
+}
+
 @test "aliases: apply to -t recipients" {
 	printf 'webmaster: alice@example.org\n' >"$BATS_TEST_TMPDIR/aliases"
 	start -- "aliases = $BATS_TEST_TMPDIR/aliases"

@@ -303,3 +303,33 @@ fault_refused() {
 		assert_nothing_kept
 	fi
 }
+
+# ---- mailq's listing, as Postfix prints it (tests/queue_admin.bats, tests/mailq.bats) -------
+
+pf_heading() {
+	printf '%-17s %8s %-19s %s\n' "----Queue ID-----" "--Size--" "---Arrival Time----" \
+		"--Sender/Recipient------"
+}
+
+pf_arrival() { # ID: its arrival as mailq prints it, from created: in its queue file (any area)
+	local f
+	for f in "$QDIR"/{q,hold,failed}/"$1"; do
+		if [ -f "$f" ]; then
+			LC_ALL=C date -d "@$(sed -n 's/^created: //p' "$f")" '+%a %b %e %H:%M:%S'
+			return
+		fi
+	done
+	fail "pf_arrival: no queue file $1"
+}
+
+# pf_entry ID[MARK] SIZE SENDER REASON RCPT...: one entry (REASON "": no reason line), the
+# reason right-aligned to column 76 and each recipient in the fourth column
+pf_entry() {
+	local id=$1 size=$2 sender=$3 reason=$4 r
+	shift 4
+	printf '%-17s %8s %-19s %s\n' "$id" "$size" "$(pf_arrival "${id%[*!]}")" "$sender"
+	[ -z "$reason" ] || printf '%76s\n' "($reason)"
+	for r in "$@"; do
+		printf '%-17s %8s %-19s %s\n' "" "" "" "$r"
+	done
+}

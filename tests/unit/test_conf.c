@@ -65,7 +65,7 @@ static const char *field(const struct account *a, const char *key)
 	NUM("dsn_return", dsn_return); NUM("queue", queue); STR("queue_dir", queue_dir);
 	NUM("queue_lifetime", queue_lifetime); NUM("queue_retry_min", queue_retry_min);
 	NUM("queue_retry_max", queue_retry_max); NUM("queue_flush", queue_flush);
-	NUM("max_recipients", max_recipients);
+	NUM("max_recipients", max_recipients); NUM("syslog", syslog);
 	else
 		return "(no such field)";
 #undef STR
@@ -87,6 +87,8 @@ static const char *field(const struct account *a, const char *key)
 #define DSN_MSG "dsn_notify must be never or a comma-separated list of success, failure and " \
 		"delay, not "
 #define DURATION_MSG " must be a duration such as 90s, 15m, 2h or 5d, not "
+#define SYSLOG_MSG "syslog must be on, off, or a facility: mail, user, daemon or local0 to " \
+		   "local7, not "
 #define AUTH_MSG "auth must be on, off or a mechanism name such as SCRAM-SHA-256, not "
 
 static const struct {
@@ -154,6 +156,17 @@ static const struct {
 	{ "user", "", "!user has an empty value" },
 	{ "queue_dir", "", "!queue_dir has an empty value" },
 	{ "logfile", "/var/log/pb.log", "/var/log/pb.log" },
+	/* syslog: the facility as <syslog.h> numbers it (LOG_MAIL 16, LOG_USER 8, LOG_LOCAL0 128) */
+	{ "syslog", "on", "16" },
+	{ "syslog", "off", "0" },
+	{ "syslog", "mail", "16" },
+	{ "syslog", "LOG_MAIL", "16" },
+	{ "syslog", "user", "8" },
+	{ "syslog", "Local7", "184" },
+	{ "syslog", "log_local0", "128" },
+	{ "syslog", "LOG_OFF", "!" SYSLOG_MSG "'LOG_OFF'" },
+	{ "syslog", "kern", "!" SYSLOG_MSG "'kern'" },
+	{ "syslog", "local8", "!" SYSLOG_MSG "'local8'" },
 	/* the whole value, even with " ; " in it (inih would start a comment there) */
 	{ "passwordeval", "pass show mail ; echo", "pass show mail ; echo" },
 	{ "from_full_name", "A;B ;C", "A;B ;C" },
@@ -233,7 +246,7 @@ static void test_defaults(void)
 		{ "remove_bcc_headers", "1" }, { "dsn_notify", "(null)" }, { "dsn_return", "0" },
 		{ "queue", "1" }, { "queue_lifetime", "432000" }, { "queue_retry_min", "60" },
 		{ "queue_retry_max", "3600" }, { "queue_flush", "1" }, { "rate_limit", "0/0" },
-		{ "max_recipients", "0" },
+		{ "max_recipients", "0" }, { "syslog", "0" },
 	};
 	char fqdn[256], qdir[4096];
 	struct conf c;
@@ -341,6 +354,26 @@ static void test_choice(void)
 
 		CHECK_STR(resolve("[x]\nhost = x\n[default]\nhost = d\n", NULL, NULL, &c, &a), "");
 		CHECK_STR(a.name, "default");
+		conf_free(&c);
+	}
+	/* one account and nothing to choose by: that one, [defaults] or not; -a still checks */
+	{
+		struct conf c;
+		struct account a;
+
+		if (CHECK_STR(resolve("[defaults]\nport = 25\n[only]\nhost = o\n", NULL, NULL, &c,
+				      &a), "")) {
+			CHECK_STR(a.name, "only");
+			CHECK_STR(a.chosen_by, "the only account");
+			CHECK_INT(a.port, 25);
+		}
+		conf_free(&c);
+		CHECK_STR(resolve("[only]\nhost = o\n", "other", NULL, &c, &a),
+			  "no account 'other' in t.conf");
+		conf_free(&c);
+		CHECK_STR(resolve("[defaults]\nhost = o\n", NULL, NULL, &c, &a),
+			  "no account chosen: use -a NAME, or set default_account in [defaults] of "
+			  "t.conf");
 		conf_free(&c);
 	}
 }

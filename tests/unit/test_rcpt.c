@@ -3,6 +3,7 @@
  * qualification with the mail domain, errors with FILE:LINE), and the envelope form of an
  * address for a server without SMTPUTF8 (rcpt_to_ascii). Lists are compared written out as
  * "a,b,c". Aliases files go to a fresh directory under $TMPDIR (or /tmp). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -350,6 +351,83 @@ static void test_expand_file_errors(void)
 	UNIT_CTX_CLEAR();
 }
 
+/* ---- rcpt_expand_once: the warnings once per version of the file ---- */
+
+/* How many warning lines one rcpt_expand_once of "root" through file prints (stderr goes to
+ * a file for the call). */
+static int warnings_of(const char *file, const char *stamp_dir)
+{
+	char path[4200], text[8192];
+	struct rcpt_list l = { 0 };
+	struct err e = { 0 };
+	int fd, saved, n = 0;
+	ssize_t got;
+
+	snprintf(path, sizeof path, "%s/stderr", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	saved = dup(2);
+	if (fd < 0 || saved < 0 || dup2(fd, 2) < 0)
+		abort();
+	add(&l, "root");
+	if (rcpt_expand_once(&l, file, NULL, stamp_dir, &e) < 0 || l.n != 1 ||
+	    strcmp(l.v[0], "admin@x.example") != 0)
+		n = -1;
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	got = pread(fd, text, sizeof text - 1, 0);
+	close(fd);
+	for (ssize_t i = 0; n >= 0 && i < got; i++)
+		n += text[i] == '\n';
+	rcpt_free(&l);
+	return n;
+}
+
+static void test_expand_once(void)
+{
+	char stamps[4200];
+	const char *f;
+
+	snprintf(stamps, sizeof stamps, "%s/stamps", dir);
+	CHECK(mkdir(stamps, 0700) == 0);
+	f = write_file("aliases.mta", "root: |/usr/bin/procmail, admin@x.example, /var/mail/root\n");
+	UNIT_CTX("without a stamp directory: every time");
+	CHECK_INT(warnings_of(f, NULL), 2);
+	CHECK_INT(warnings_of(f, NULL), 2);
+	UNIT_CTX("with one: once, then not again");
+	CHECK_INT(warnings_of(f, stamps), 2);
+	CHECK_INT(warnings_of(f, stamps), 0);
+	CHECK_INT(warnings_of(f, stamps), 0);
+	UNIT_CTX("a new version of the file: once more");
+	f = write_file("aliases.mta", "root: |/usr/bin/procmail, admin@x.example\n");
+	CHECK_INT(warnings_of(f, stamps), 1);
+	CHECK_INT(warnings_of(f, stamps), 0);
+	UNIT_CTX("a file with nothing to warn of leaves no stamp");
+	f = write_file("aliases.plain", "root: admin@x.example\n");
+	CHECK_INT(warnings_of(f, stamps), 0);
+	{
+		DIR *d = opendir(stamps);
+		struct dirent *de;
+		int n = 0;
+
+		while (d && (de = readdir(d)))
+			n += strncmp(de->d_name, "aliases-warned.", 15) == 0;
+		if (d)
+			closedir(d);
+		CHECK_INT(n, 1);	/* aliases.mta's, replaced when it changed */
+	}
+	UNIT_CTX("a stamp directory that cannot be written: the warnings come every time");
+	f = write_file("aliases.mta2", "root: |/bin/cat, admin@x.example\n");
+	{
+		char none[4300];
+
+		snprintf(none, sizeof none, "%s/no-such-dir", dir);
+		CHECK_INT(warnings_of(f, none), 1);
+		CHECK_INT(warnings_of(f, none), 1);
+	}
+	UNIT_CTX_CLEAR();
+}
+
 /* ---- rcpt_to_ascii ---- */
 
 static void test_to_ascii(void)
@@ -528,6 +606,7 @@ int main(void)
 	test_predicates();
 	test_expand();
 	test_expand_file_errors();
+	test_expand_once();
 	test_to_ascii();
 	test_max();
 	test_aliases_parse();
