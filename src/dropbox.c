@@ -28,21 +28,6 @@
 
 extern char **environ;
 
-static int dropbox_write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Copies size bytes of `from` at offset to the end of `to`. */
 static int dropbox_copy(int to, int from, off_t offset, off_t size)
 {
@@ -59,7 +44,7 @@ static int dropbox_copy(int to, int from, off_t offset, off_t size)
 				errno = EIO;
 			return -1;
 		}
-		if (dropbox_write_all(to, chunk, (size_t)n) < 0)
+		if (xwrite_all(to, chunk, (size_t)n) < 0)
 			return -1;
 		offset += n;
 		size -= n;
@@ -130,7 +115,7 @@ static int dropbox_prepare(const struct request *rq, int in, int dot_ends, struc
 	if (dropfmt_request(rq, &req, e) < 0 || dropbox_read(rq, in, dot_ends, &m, e) < 0)
 		goto out;
 	fd = msg_spool_file(NULL, e);
-	if (fd >= 0 && (dropbox_write_all(fd, req.data, req.len) < 0 ||
+	if (fd >= 0 && (xwrite_all(fd, req.data, req.len) < 0 ||
 			dropbox_copy(fd, m.fd, 0, m.size) < 0 || lseek(fd, 0, SEEK_SET) < 0)) {
 		err_set(e, ERR_IO, "cannot write the message to a temporary file: %s",
 			strerror(errno));

@@ -1,4 +1,5 @@
 /* err: fixed-size error records and the allocation wrappers that end on failure. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,4 +90,21 @@ char *xstrdup(const char *s)
 	if (!p)
 		err_oom();
 	return p;
+}
+
+int xwrite_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }

@@ -52,4 +52,7 @@ void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
+/* Writes all n bytes of p to fd, again after EINTR and short writes. 0, or -1 with errno. */
+int xwrite_all(int fd, const void *p, size_t n);
+
 #endif

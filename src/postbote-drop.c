@@ -66,23 +66,6 @@ static void drop_clean_process(void)
 		open("/dev/null", O_WRONLY);
 }
 
-static int drop_write(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void drop_room(const char *what)
 {
 	struct statvfs vfs;
@@ -130,7 +113,7 @@ static long long drop_copy_message(int fd, const char *first, size_t nfirst)
 	if (nfirst > DROP_MESSAGE_MAX)
 		drop_fail(EX_DATAERR, "the message is over the %lld MiB a local user may send",
 			  DROP_MESSAGE_MAX >> 20);
-	if (drop_write(fd, first, nfirst) < 0)
+	if (xwrite_all(fd, first, nfirst) < 0)
 		drop_fail(errno == ENOSPC ? EX_TEMPFAIL : EX_IOERR, "cannot write to %s: %s",
 			  DROP_DIR, strerror(errno));
 	for (;;) {
@@ -146,7 +129,7 @@ static long long drop_copy_message(int fd, const char *first, size_t nfirst)
 		if (size > DROP_MESSAGE_MAX)
 			drop_fail(EX_DATAERR, "the message is over the %lld MiB a local user may "
 				  "send", DROP_MESSAGE_MAX >> 20);
-		if (drop_write(fd, chunk, (size_t)n) < 0)
+		if (xwrite_all(fd, chunk, (size_t)n) < 0)
 			drop_fail(errno == ENOSPC ? EX_TEMPFAIL : EX_IOERR, "cannot write to %s: %s",
 				  DROP_DIR, strerror(errno));
 		if ((size & ((16 << 20) - 1)) < n)
@@ -202,12 +185,12 @@ int main(int argc, char **argv)
 		drop_tmp[0] = '\0';	/* not ours: leave it */
 		drop_fail(EX_TEMPFAIL, "cannot create a file in %s: %s", DROP_DIR, strerror(errno));
 	}
-	if (drop_write(fd, out.data, out.len) < 0)
+	if (xwrite_all(fd, out.data, out.len) < 0)
 		drop_fail(errno == ENOSPC ? EX_TEMPFAIL : EX_IOERR, "cannot write to %s: %s",
 			  DROP_DIR, strerror(errno));
 	size = drop_copy_message(fd, head.data + d.len, head.len - d.len);
 	dropfmt_trailer(size, trailer);
-	if (drop_write(fd, trailer, strlen(trailer)) < 0 || fsync(fd) < 0 || close(fd) < 0)
+	if (xwrite_all(fd, trailer, strlen(trailer)) < 0 || fsync(fd) < 0 || close(fd) < 0)
 		drop_fail(errno == ENOSPC || errno == EDQUOT ? EX_TEMPFAIL : EX_IOERR,
 			  "cannot write to %s: %s", DROP_DIR, strerror(errno));
 	/* never over another message (a name taken cannot happen, with 80 random bits) */

@@ -62,21 +62,6 @@ static int queue_fsync_dir(const struct queue *q, const char *area, struct err *
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* ---- the directory ---- */
 
 /* mkdir -p, each missing directory 0700. */
@@ -190,7 +175,7 @@ static int queue_copy(int out, int fd, off_t offset, off_t size)
 				errno = EIO;
 			return -1;
 		}
-		if (write_all(out, chunk, (size_t)n) < 0)
+		if (xwrite_all(out, chunk, (size_t)n) < 0)
 			return -1;
 		offset += n;
 	}
@@ -211,9 +196,9 @@ static int queue_commit(struct queue *q, const char *area, const char *name, con
 	if (fd < 0)
 		return err_set(e, errno == EEXIST ? ERR_TEMP : ERR_IO, "cannot create %s: %s", tmp,
 			       strerror(errno));
-	if (write_all(fd, data->data, data->len) < 0 ||
+	if (xwrite_all(fd, data->data, data->len) < 0 ||
 	    (sp && (queue_copy(fd, sp->fd, sp->offset, sp->size) < 0 ||
-		    write_all(fd, QUEUE_END, strlen(QUEUE_END)) < 0)) ||
+		    xwrite_all(fd, QUEUE_END, strlen(QUEUE_END)) < 0)) ||
 	    fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {

@@ -284,17 +284,8 @@ struct smtpd {
 
 static int smtpd_flush(struct smtpd *sd, struct err *e)
 {
-	size_t off = 0;
-
-	while (off < sd->out_buf.len) {
-		ssize_t w = write(sd->out, sd->out_buf.data + off, sd->out_buf.len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return err_set(e, ERR_IO, "cannot answer the client: %s", strerror(errno));
-		off += (size_t)w;
-	}
+	if (xwrite_all(sd->out, sd->out_buf.data, sd->out_buf.len) < 0)
+		return err_set(e, ERR_IO, "cannot answer the client: %s", strerror(errno));
 	buf_reset(&sd->out_buf);
 	return 0;
 }
@@ -591,17 +582,8 @@ static void smtpd_submit(struct smtpd *sd, int fd)
 /* Writes what chunk holds to fd, and empties it. */
 static int smtpd_spool(int fd, struct buf *chunk)
 {
-	size_t off = 0;
-
-	while (off < chunk->len) {
-		ssize_t w = write(fd, chunk->data + off, chunk->len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		off += (size_t)w;
-	}
+	if (xwrite_all(fd, chunk->data, chunk->len) < 0)
+		return -1;
 	buf_reset(chunk);
 	return 0;
 }
