@@ -12,7 +12,8 @@
 #define REPLY_BYTES_MAX 32768		/* text of one reply */
 #define EHLO_MECHS_MAX 256		/* the AUTH mechanisms an EHLO reply offers, as one string */
 #define SMTP_AUTH_ROUNDS 16		/* challenges in one AUTH exchange */
-#define SASL_MSG_MAX 16384		/* one SASL message before base64 (a bearer token is a few KB) */
+#define SASL_MSG_MAX (CRED_SECRET_MAX + 2048)	/* one SASL message before base64: a bearer token
+					 * of CRED_SECRET_MAX bytes with the user and host */
 
 /* What postbote sends. */
 #define SMTP_PIPELINE_MAX 100		/* commands in flight with PIPELINING (msmtp's bound too) */
