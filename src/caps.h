@@ -40,4 +40,12 @@
 #define RATE_FILE_MAX 65536		/* a rate record file; past this, what no window can see is dropped */
 #define RUNQ_MAX 1000			/* messages one queue run takes on */
 
+/* What an OAuth 2.0 token endpoint, the browser and the files of oauth may hold. */
+#define OAUTH_RESPONSE_MAX 65536	/* one answer of a token or device endpoint */
+#define OAUTH_JSON_DEPTH 8		/* nesting in such an answer (they are flat) */
+#define OAUTH_REFRESH_MAX 16384		/* a refresh token (Microsoft's are a few KB) */
+#define OAUTH_STORE_MAX 65536		/* one account's token store file */
+#define OAUTH_KEY_FILE_MAX 65536	/* a service account's JSON key file */
+#define OAUTH_REDIRECT_MAX 8192		/* the browser's request to the loopback redirect */
+
 #endif

@@ -18,16 +18,17 @@
 #include "log.h"
 #include "mailq.h"
 #include "msg.h"
+#include "oauth.h"
 #include "rcpt.h"
 #include "runq.h"
 #include "submit.h"
 
 /* the long options without a short one */
 enum { OPT_VERSION = 1, OPT_HELP, OPT_READ_ENVELOPE_FROM, OPT_QUEUE_DELETE, OPT_QUEUE_HOLD,
-       OPT_QUEUE_RELEASE, OPT_SERVERINFO };
+       OPT_QUEUE_RELEASE, OPT_SERVERINFO, OPT_OAUTH2_AUTHORIZE };
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
-	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY };
+	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY, MODE_OAUTH2_AUTHORIZE };
 
 struct opts {
 	enum mode mode;
@@ -85,6 +86,7 @@ static void usage(void)
 	      "  -bv RECIPIENT...     show where each recipient goes, and through which account\n"
 	      "  -bi, newaliases      nothing to rebuild: aliases are read at each submission\n"
 	      "      --serverinfo     show the smarthost's capabilities, TLS and certificate\n"
+	      "      --oauth2-authorize ACCOUNT  authorize OAuth 2.0 for the account once\n"
 	      "      --version        show the version\n"
 	      "      --help           show this help\n"
 	      "Accepted and ignored for sendmail compatibility: -o..., -h N, -L TAG,\n"
@@ -157,6 +159,7 @@ static int parse_mode_opt(int c, int argc, char **argv, struct opts *o, enum mod
 	case OPT_QUEUE_HOLD: *mode = MODE_HOLD; o->queue_id = optarg; return 0;
 	case OPT_QUEUE_RELEASE: *mode = MODE_RELEASE; o->queue_id = optarg; return 0;
 	case OPT_SERVERINFO: *mode = MODE_SERVERINFO; return 0;
+	case OPT_OAUTH2_AUTHORIZE: *mode = MODE_OAUTH2_AUTHORIZE; o->account = optarg; return 0;
 	}
 	return 1;
 }
@@ -210,6 +213,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		{ "queue-hold", required_argument, NULL, OPT_QUEUE_HOLD },
 		{ "queue-release", required_argument, NULL, OPT_QUEUE_RELEASE },
 		{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
+		{ "oauth2-authorize", required_argument, NULL, OPT_OAUTH2_AUTHORIZE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = strrchr(argv[0], '/');
@@ -232,8 +236,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		if (mode == MODE_SEND)
 			continue;
 		if (o->mode != MODE_SEND && o->mode != mode)
-			return err_set(e, ERR_USAGE, "choose one of -q, -bp, -bi, --queue-* and "
-				       "--serverinfo");
+			return err_set(e, ERR_USAGE, "choose one of -q, -bp, -bi, --queue-*, "
+				       "--serverinfo and --oauth2-authorize");
 		o->mode = mode;
 	}
 	o->rcpts = argv + optind;
@@ -383,6 +387,8 @@ static int serverinfo(const struct conf *c, const struct opts *o, struct err *e)
 	if (conf_account(c, o->account, o->from, &a, e) < 0)
 		return -1;
 	printf("Server: %s port %d, tls = %s\n", a.hosts[0], a.port, tls_mode_name(a.tls));
+	if (oauth_enabled(&a))
+		oauth_print_state(&a, stdout);
 	r = deliver_probe(&a, &p, e);
 	if (p.greeting)
 		printf("Greeting: %s\n", p.greeting);
@@ -447,6 +453,20 @@ out:
 	return r;
 }
 
+/* --oauth2-authorize ACCOUNT: the one-time OAuth 2.0 authorization, by a person. */
+static int authorize(const struct conf *c, const struct opts *o, struct err *e)
+{
+	struct account a;
+
+	if (conf_account(c, o->account, NULL, &a, e) < 0)
+		return -1;
+	if (!oauth_enabled(&a))
+		return err_set(e, ERR_CONFIG, "%s: account '%s' does not use OAuth 2.0: it needs auth "
+			       "= xoauth2 (or oauthbearer) and oauth2_provider or "
+			       "oauth2_token_endpoint", a.file, a.name);
+	return oauth_authorize(&a, cred_client_secret, stdout, e);
+}
+
 /* The queue commands: -q, -qI, -bp, --queue-*; and --serverinfo. */
 static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 {
@@ -460,6 +480,7 @@ static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 	case MODE_RELEASE: return mailq_edit(c, o->account, MAILQ_RELEASE, o->queue_id, e);
 	case MODE_SERVERINFO: return serverinfo(c, o, e);
 	case MODE_VERIFY: return verify(c, o, e);
+	case MODE_OAUTH2_AUTHORIZE: return authorize(c, o, e);
 	case MODE_NEWALIASES:
 		/* package scripts run newaliases after editing /etc/aliases */
 		log_note("postbote keeps no alias database: the aliases file is read as it is at "

@@ -5,8 +5,11 @@
 #define POSTBOTE_SUBMIT_H
 
 #include "conf.h"
+#include "cred.h"
 #include "envelope.h"
 #include "err.h"
+
+struct deliver;
 
 /* What the log file says of a submission. */
 struct submit_report {
@@ -22,5 +25,11 @@ struct submit_report {
  * spooled: a passwordeval that misses its deadline queues the message. */
 int submit(const struct conf *c, const struct account *a, const struct envelope *env,
 	   const struct spool *sp, struct submit_report *rep, struct err *e);
+
+/* deliver_open with the secret in cred, and, when the server refused an OAuth token, one fresh
+ * token (cred_renew) and one more try: the one place that retries a refused login, for submit
+ * and the queue run alike. NULL with *fate and e as for deliver_open. */
+struct deliver *submit_open(const struct account *a, struct cred *cred, struct fate *fate,
+			    struct err *e);
 
 #endif
