@@ -264,6 +264,27 @@ assert_arrived() { # N: msg-N.eml is $WANT, sent with XOAUTH2 (or $MECH)
 	assert_arrived 1
 }
 
+@test "a queued message whose refresh token was revoked waits, and mailq says what to run" {
+	tok_start --client "$CLIENT" --refresh "$RT:$FAKE_USER"
+	smtp_start
+	TOK_URL=https://localhost:$(free_port)
+	oauth_config "oauth2_refresh_token = $RT" "queue = on" "queue_retry_min = 1"
+	sed -i 's/^queue = off$//' "$CONF"
+	send
+	assert_success
+	assert_error_line "queued as"
+	# the endpoint is back, but it no longer knows the refresh token
+	tok_stop
+	tok_start --client "$CLIENT"
+	sed -i "s|^oauth2_token_endpoint = .*|oauth2_token_endpoint = $TOK_URL/token|" "$CONF"
+	run --separate-stderr pb -C "$CONF" -q
+	assert_file_not_exist "$FAKE_OUT/msg-1.eml"
+	run --separate-stderr pb -C "$CONF" -bp
+	assert_success
+	assert_output --partial "invalid_grant"
+	assert_output --partial "postbote -C $CONF --oauth2-authorize fake"
+}
+
 @test "endpoint answers 503: temporary, exit 75 with the queue off" {
 	tok_start --client "$CLIENT" --refresh "$RT:$FAKE_USER" --status 503
 	smtp_start
@@ -422,6 +443,25 @@ print(c["sub"], c["aud"], c["scope"], c["exp"] - c["iat"])' "$(tok_form 1 assert
 	assert_success
 	assert_output --partial "refresh token: none; authorize once: postbote -C $CONF --oauth2-authorize fake"
 	assert_output --partial "access token: none cached"
+}
+
+@test "oauth2_provider fills in endpoint and scope by grant and tenant; explicit keys win" {
+	tok_start --client "$CLIENT"
+	smtp_start
+	fake_config --no-auth "user = $FAKE_USER" "auth = xoauth2" \
+		"oauth2_provider = microsoft" "oauth2_tenant = example.com" "oauth2_client_id = c"
+	run --separate-stderr pb -C "$CONF" --serverinfo
+	assert_output --partial "token endpoint https://login.microsoftonline.com/example.com/oauth2/v2.0/token"
+	assert_output --partial "scope: https://outlook.office.com/SMTP.Send offline_access"
+	echo "oauth2_grant = client_credentials" >>"$CONF"
+	echo "oauth2_client_secret = x" >>"$CONF"
+	run --separate-stderr pb -C "$CONF" --serverinfo
+	assert_output --partial "scope: https://outlook.office365.com/.default"
+	sed -i 's/^oauth2_provider = .*/oauth2_provider = google/' "$CONF"
+	echo "oauth2_scope = https://example.org/own" >>"$CONF"
+	run --separate-stderr pb -C "$CONF" --serverinfo
+	assert_output --partial "token endpoint https://oauth2.googleapis.com/token"
+	assert_output --partial "scope: https://example.org/own"
 }
 
 @test "a postbote killed while it waits for the endpoint leaves the store whole, no temporary file" {
