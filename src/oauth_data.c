@@ -180,13 +180,14 @@ void oauth_token_free(struct oauth_token *t)
 	t->expires_in = 0;
 }
 
-/* Copies a member that must fit; 0, or -1 when absent, too long or not printable. */
+/* Copies a member that must fit; 0, or -1 when it is too long or not printable, or (need) absent
+ * or empty. */
 static int oauth_copy(struct json_object *o, const char *key, char *out, size_t size, int need)
 {
 	const char *s = oauth_jstr(o, key);
 
 	out[0] = '\0';
-	if (!s)
+	if (!s || (need && !*s))
 		return need ? -1 : 0;
 	if (strlen(s) >= size || (*s && !oauth_printable(s)))
 		return -1;

@@ -143,6 +143,9 @@ static void test_device(void)
 	CHECK(strstr(e.text, "interval") != NULL);
 	CHECK_INT(DEVICE("{\"device_code\":\"x\",\"user_code\":\"y z\",\"verification_uri\":"
 			 "\"https://a\"}"), -1);
+	/* found by fuzz_oauthtok: an empty device_code is none */
+	CHECK_INT(DEVICE("{\"device_code\":\"\",\"user_code\":\"y\",\"verification_uri\":"
+			 "\"https://a\"}"), -1);
 #undef DEVICE
 }
 
