@@ -192,8 +192,10 @@ static int oauth_curl_error(struct oauth_cfg *c, CURLcode rc, const char *url,
 			    const char *detail, struct err *e)
 {
 	switch (rc) {
-	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
+		return err_set(e, ERR_CONFIG, "cannot use oauth2_trust_file %s: %s",
+			       c->a->oauth2_trust_file, detail);
+	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CERTPROBLEM:
 		return err_set(e, ERR_PROTOCOL, "OAuth token endpoint %s: the TLS certificate did not "
 			       "verify against oauth2_trust_file (%s): %s", url,

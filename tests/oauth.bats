@@ -304,6 +304,15 @@ assert_arrived() { # N: msg-N.eml is $WANT, sent with XOAUTH2 (or $MECH)
 	assert_equal "$(tok_count)" 0
 }
 
+@test "an oauth2_trust_file that cannot be read: exit 78, names it" {
+	refresh_setup
+	sed -i "s|^oauth2_trust_file = .*|oauth2_trust_file = $BATS_TEST_TMPDIR/missing.pem|" "$CONF"
+	send
+	assert_equal "$status" 78
+	assert_error_line "cannot use oauth2_trust_file $BATS_TEST_TMPDIR/missing.pem"
+	assert_equal "$(tok_count)" 0
+}
+
 @test "an http:// token endpoint is refused when the file is read: exit 78" {
 	FAKE_PORT=1 FAKE_TLS=implicit fake_config --no-auth "user = $FAKE_USER" "auth = xoauth2" \
 		"oauth2_token_endpoint = http://localhost:1/token" "oauth2_client_id = x"
