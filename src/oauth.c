@@ -667,10 +667,18 @@ int oauth_token(const struct account *a, unsigned flags,
 		goto out;
 	if ((flags & OAUTH_FRESH) || !s.access_token ||
 	    s.expires - (long long)time(NULL) <= OAUTH_MARGIN) {
+		/* a token in its last minute still beats none while the endpoint is away */
+		int fallback = !(flags & OAUTH_FRESH) && s.access_token &&
+			       s.expires > (long long)time(NULL) + 5;
+
 		if (flags & OAUTH_FRESH)
 			log_note("the server refused the OAuth access token; asking for a new one");
-		if (oauth_fetch(&c, &s, e) < 0)
-			goto out;
+		if (oauth_fetch(&c, &s, e) < 0) {
+			if (!fallback || e->kind != ERR_TEMP)
+				goto out;
+			log_note("%s; using the cached token for its last seconds", e->text);
+			memset(e, 0, sizeof *e);
+		}
 	}
 	*token = xstrdup(s.access_token);
 	r = 0;

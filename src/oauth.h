@@ -3,9 +3,11 @@
  * account's key) is sent to its token endpoint over verified https (libcurl); the answer (JSON,
  * json-c) is checked by oauth_data. Tokens are kept per account in a store file in
  * oauth2_store_dir, by default in the state directory (root's LOCALSTATEDIR/lib/postbote/oauth,
- * else $XDG_STATE_HOME/postbote/oauth or ~/.local/state/postbote/oauth), 0600, replaced atomically (rename) under a lock, so that a
- * rotated refresh token is on disk before the access token is used and a crash leaves the old
- * store or the new one, never none. Tokens never reach argv, a log or an error message. */
+ * else $XDG_STATE_HOME/postbote/oauth or ~/.local/state/postbote/oauth), 0600, replaced
+ * atomically (rename) under a lock, so that a rotated refresh token is on disk before the access
+ * token is used and a crash leaves the old store or the new one, never none. Tokens never reach
+ * argv, a log or an error message. oauth.c: grants, store, HTTP; oauth_flow.c:
+ * --oauth2-authorize; oauth_data.c: the parsers and encoders, without I/O. */
 #ifndef POSTBOTE_OAUTH_H
 #define POSTBOTE_OAUTH_H
 

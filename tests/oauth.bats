@@ -285,6 +285,16 @@ assert_arrived() { # N: msg-N.eml is $WANT, sent with XOAUTH2 (or $MECH)
 	assert_output --partial "postbote -C $CONF --oauth2-authorize fake"
 }
 
+@test "endpoint down while the cached token is in its last minute: that token is still used" {
+	refresh_setup --expires-in 30
+	send
+	assert_sent
+	tok_stop
+	send
+	assert_sent
+	assert_arrived 2
+}
+
 @test "endpoint answers 503: temporary, exit 75 with the queue off" {
 	tok_start --client "$CLIENT" --refresh "$RT:$FAKE_USER" --status 503
 	smtp_start
