@@ -176,6 +176,27 @@ assert_arrived() { # N: msg-N.eml is $WANT, sent with XOAUTH2 (or $MECH)
 	[ "$rotated" != "$RT" ] || fail "no rotation happened"
 }
 
+@test "two postbotes renewing at once: the lock makes them spend each rotated token once" {
+	# strict rotation (a spent refresh token is invalid) and a slow endpoint: without the
+	# lock, both would spend the same refresh token and one would get invalid_grant
+	refresh_setup --expires-in 60 --delay 1
+	PB_TIMEOUT=60 send
+	assert_sent
+	local out1=$BATS_TEST_TMPDIR/one.err out2=$BATS_TEST_TMPDIR/two.err rc1=0 rc2=0 p1 p2
+	"$POSTBOTE" -C "$CONF" bob@example.org <"$MSG" 2>"$out1" 3>&- &
+	p1=$!
+	"$POSTBOTE" -C "$CONF" bob@example.org <"$MSG" 2>"$out2" 3>&- &
+	p2=$!
+	wait "$p1" || rc1=$?
+	wait "$p2" || rc2=$?
+	[ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] || fail "exit $rc1 and $rc2: $(cat "$out1" "$out2")"
+	assert_arrived 2
+	assert_arrived 3
+	assert_equal "$(tok_count)" 3
+	[ "$(tok_form 2 refresh_token)" != "$(tok_form 3 refresh_token)" ] ||
+		fail "both spent the same refresh token"
+}
+
 @test "a refresh token that the configuration replaces is used instead of the stored one" {
 	refresh_setup --refresh "rt-second:$FAKE_USER" --expires-in 60
 	send
