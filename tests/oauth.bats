@@ -25,7 +25,7 @@ setup() {
 	fi
 	STORE=$STORE_DIR/fake.tokens
 	unset https_proxy HTTPS_PROXY all_proxy ALL_PROXY
-	TOK_PID= BG_PID=
+	TOK_PID= BG_PID= USER_DIR=
 }
 teardown() {
 	if [ -n "${BG_PID:-}" ]; then
@@ -34,6 +34,7 @@ teardown() {
 	fi
 	tok_stop
 	common_teardown
+	[ -z "${USER_DIR:-}" ] || rm -rf "$USER_DIR"
 }
 
 # ---- helpers -----------------------------------------------------------------------------
@@ -502,6 +503,34 @@ print(c["sub"], c["aud"], c["scope"], c["exp"] - c["iat"])' "$(tok_form 1 assert
 	run --separate-stderr pb -C "$CONF" --serverinfo
 	assert_output --partial "token endpoint https://oauth2.googleapis.com/token"
 	assert_output --partial "scope: https://example.org/own"
+}
+
+@test "a user's store is in \$XDG_STATE_HOME/postbote/oauth, else ~/.local/state/postbote/oauth" {
+	[ "$(id -u)" -eq 0 ] || skip "the other tests run as this user and find the store there"
+	command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
+	# no rotation: the second run, with another store, starts from the file's refresh token
+	refresh_setup --no-rotate
+	sed -i '/^oauth2_store_dir = /d' "$CONF"
+	# a home of nobody's own, outside the test's root-only directory
+	USER_DIR=$(mktemp -d /tmp/postbote-oauth-user.XXXXXX)
+	chmod 755 "$USER_DIR"
+	cp "$CA_DIR/ca.pem" "$USER_DIR/ca.pem"
+	sed -i "s|$CA_DIR/ca.pem|$USER_DIR/ca.pem|" "$CONF"
+	cp "$CONF" "$USER_DIR/conf"
+	chown -R nobody:nogroup "$USER_DIR"
+	as_nobody() { # ENV... : postbote as nobody with that environment
+		env -i PATH=/usr/bin:/bin "$@" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$POSTBOTE" -C "$USER_DIR/conf" bob@example.org <"$MSG"
+	}
+	run --separate-stderr as_nobody HOME="$USER_DIR" XDG_STATE_HOME="$USER_DIR/xdg"
+	assert_sent
+	assert_file_exists "$USER_DIR/xdg/postbote/oauth/fake.tokens"
+	assert_equal "$(stat -c '%U %a' "$USER_DIR/xdg/postbote/oauth/fake.tokens")" "nobody 600"
+	assert_equal "$(stat -c '%a' "$USER_DIR/xdg/postbote/oauth")" 700
+	run --separate-stderr as_nobody HOME="$USER_DIR"
+	assert_sent
+	assert_file_exists "$USER_DIR/.local/state/postbote/oauth/fake.tokens"
+	assert_arrived 2
 }
 
 @test "a postbote killed while it waits for the endpoint leaves the store whole, no temporary file" {
