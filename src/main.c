@@ -467,7 +467,7 @@ static int authorize(const struct conf *c, const struct opts *o, struct err *e)
 	return oauth_authorize(&a, cred_client_secret, stdout, e);
 }
 
-/* The queue commands: -q, -qI, -bp, --queue-*; and --serverinfo. */
+/* The queue commands: -q, -qI, -bp, --queue-*; and --serverinfo, -bv, --oauth2-authorize. */
 static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 {
 	struct runq_opts ro = { .account = o->account, .id = o->queue_id, .all = o->queue_all };

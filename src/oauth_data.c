@@ -300,7 +300,8 @@ static int oauth_store_time(const char *v, long long *out)
 static int oauth_store_line(struct oauth_store *s, const char *line, size_t n, unsigned *seen)
 {
 	const char *sp = memchr(line, ' ', n), *v;
-	char **field, value[OAUTH_REFRESH_MAX + 1];
+	char **field, value[(OAUTH_REFRESH_MAX > CRED_SECRET_MAX ? OAUTH_REFRESH_MAX
+							       : CRED_SECRET_MAX) + 1];
 	size_t kn, vn;
 	int bit;
 
@@ -309,7 +310,7 @@ static int oauth_store_line(struct oauth_store *s, const char *line, size_t n, u
 	kn = (size_t)(sp - line);
 	v = sp + 1;
 	vn = n - kn - 1;
-	if (vn > OAUTH_REFRESH_MAX && vn > CRED_SECRET_MAX)
+	if (vn >= sizeof value)
 		return -1;
 	memcpy(value, v, vn);
 	value[vn] = '\0';
@@ -329,7 +330,7 @@ static int oauth_store_line(struct oauth_store *s, const char *line, size_t n, u
 	if (bit == 9)
 		return oauth_store_time(value, &s->expires);
 	if ((field == &s->access_token && (!oauth_b64token(value) || vn > CRED_SECRET_MAX)) ||
-	    (field == &s->refresh_token && !oauth_printable(value)))
+	    (field == &s->refresh_token && (!oauth_printable(value) || vn > OAUTH_REFRESH_MAX)))
 		return -1;
 	*field = xstrdup(value);
 	explicit_bzero(value, vn);
