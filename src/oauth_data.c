@@ -271,20 +271,27 @@ void oauth_key_free(struct oauth_key *k)
 
 #define OAUTH_STORE_VERSION "postbote-oauth 1"
 
-/* The store's string fields, by name. */
-static char **oauth_store_field(struct oauth_store *s, const char *key, size_t n)
+/* The store's keys; the first six are its strings, in oauth_store_str's order. */
+static const char *const oauth_store_keys[] = {
+	"user", "client_id", "refresh_token", "origin", "seed", "access_token", "stored", "expires",
+};
+#define OAUTH_KEY_STORED 6
+#define OAUTH_KEY_EXPIRES 7
+
+static int oauth_store_key(const char *key, size_t n)
 {
-#define OAUTH_FIELD(name)                                                                     \
-	if (n == strlen(#name) && memcmp(key, #name, n) == 0)                                 \
-		return &s->name;
-	OAUTH_FIELD(user)
-	OAUTH_FIELD(client_id)
-	OAUTH_FIELD(refresh_token)
-	OAUTH_FIELD(origin)
-	OAUTH_FIELD(seed)
-	OAUTH_FIELD(access_token)
-#undef OAUTH_FIELD
-	return NULL;
+	for (size_t i = 0; i < sizeof oauth_store_keys / sizeof oauth_store_keys[0]; i++)
+		if (strlen(oauth_store_keys[i]) == n && memcmp(key, oauth_store_keys[i], n) == 0)
+			return (int)i;
+	return -1;
+}
+
+static char **oauth_store_str(struct oauth_store *s, int k)
+{
+	char **fields[] = { &s->user, &s->client_id, &s->refresh_token, &s->origin, &s->seed,
+			    &s->access_token };
+
+	return k >= 0 && k < OAUTH_KEY_STORED ? fields[k] : NULL;
 }
 
 static int oauth_store_time(const char *v, long long *out)
@@ -296,45 +303,49 @@ static int oauth_store_time(const char *v, long long *out)
 	return errno || end == v || *end || *out < 0 ? -1 : 0;
 }
 
+/* Checks one value for key k. */
+static int oauth_store_value_ok(int k, const char *value, size_t vn)
+{
+	for (size_t i = 0; i < vn; i++)
+		if (value[i] < ' ' || value[i] > '~')
+			return 0;
+	if (k == 5)	/* access_token */
+		return oauth_b64token(value) && vn <= CRED_SECRET_MAX;
+	if (k == 2)	/* refresh_token */
+		return oauth_printable(value) && vn <= OAUTH_REFRESH_MAX;
+	return 1;
+}
+
 /* One "KEY VALUE" line (without its newline) into s; seen: the keys had so far. */
 static int oauth_store_line(struct oauth_store *s, const char *line, size_t n, unsigned *seen)
 {
-	const char *sp = memchr(line, ' ', n), *v;
-	char **field, value[(OAUTH_REFRESH_MAX > CRED_SECRET_MAX ? OAUTH_REFRESH_MAX
-							       : CRED_SECRET_MAX) + 1];
+	const char *sp = memchr(line, ' ', n);
+	char value[(OAUTH_REFRESH_MAX > CRED_SECRET_MAX ? OAUTH_REFRESH_MAX : CRED_SECRET_MAX) + 1];
 	size_t kn, vn;
-	int bit;
+	int k, r = 0;
 
 	if (!sp)
 		return -1;
 	kn = (size_t)(sp - line);
-	v = sp + 1;
 	vn = n - kn - 1;
-	if (vn >= sizeof value)
-		return -1;
-	memcpy(value, v, vn);
-	value[vn] = '\0';
-	for (size_t i = 0; i < vn; i++)
-		if (value[i] < ' ' || value[i] > '~')
-			return -1;
-	field = oauth_store_field(s, line, kn);
-	bit = field ? (int)(field - &s->user) : kn == 6 && !memcmp(line, "stored", 6) ? 8
-		: kn == 7 && !memcmp(line, "expires", 7) ? 9 : -1;
-	if (bit < 0)
+	k = oauth_store_key(line, kn);
+	if (k < 0)
 		return 0;	/* a key of a newer postbote */
-	if (*seen & (1u << bit))
+	if (vn >= sizeof value || (*seen & (1u << k)))
 		return -1;
-	*seen |= 1u << bit;
-	if (bit == 8)
-		return oauth_store_time(value, &s->stored);
-	if (bit == 9)
-		return oauth_store_time(value, &s->expires);
-	if ((field == &s->access_token && (!oauth_b64token(value) || vn > CRED_SECRET_MAX)) ||
-	    (field == &s->refresh_token && (!oauth_printable(value) || vn > OAUTH_REFRESH_MAX)))
-		return -1;
-	*field = xstrdup(value);
+	*seen |= 1u << k;
+	memcpy(value, sp + 1, vn);
+	value[vn] = '\0';
+	if (!oauth_store_value_ok(k, value, vn))
+		r = -1;
+	else if (k == OAUTH_KEY_STORED)
+		r = oauth_store_time(value, &s->stored);
+	else if (k == OAUTH_KEY_EXPIRES)
+		r = oauth_store_time(value, &s->expires);
+	else
+		*oauth_store_str(s, k) = xstrdup(value);
 	explicit_bzero(value, vn);
-	return 0;
+	return r;
 }
 
 int oauth_store_parse(const char *text, size_t n, struct oauth_store *s, struct err *e)
