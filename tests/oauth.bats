@@ -586,6 +586,21 @@ authorize_wait() { # the exit status of authorize_bg
 	assert_arrived 1
 }
 
+@test "--oauth2-authorize, device flow declined by the person: exit 77, nothing stored" {
+	tok_start --client "$CLIENT" --user "$FAKE_USER"
+	FAKE_PORT=1 FAKE_TLS=implicit oauth_config "oauth2_device_endpoint = $TOK_URL/device"
+	authorize_bg
+	wait_for "grep -q 'enter the code' '$AUTH_OUT'" || fail "no code: $(cat "$AUTH_OUT")"
+	local code rc=0
+	code=$(sed -n 's/.* and enter the code \(.*\)$/\1/p' "$AUTH_OUT")
+	curl -sS --cacert "$CA_DIR/ca.pem" "$TOK_URL/device?user_code=$code&deny=1" >/dev/null
+	authorize_wait || rc=$?
+	assert_equal "$rc" 77
+	grep -qF "postbote: the authorization was declined (access_denied)" "$AUTH_OUT" ||
+		fail "output: $(cat "$AUTH_OUT")"
+	assert_file_not_exist "$STORE"
+}
+
 @test "--oauth2-authorize, loopback flow with PKCE: the browser's redirect comes back to postbote" {
 	tok_start --client "$CLIENT" --user "$FAKE_USER" --expires-in 60
 	smtp_start
@@ -596,12 +611,18 @@ authorize_wait() { # the exit status of authorize_bg
 	url=$(grep "^$TOK_URL/authorize?" "$AUTH_OUT")
 	[[ $url == *code_challenge_method=S256* && $url == *redirect_uri=http%3A%2F%2F127.0.0.1%3A* ]] ||
 		fail "URL: $url"
+	# someone else's request to the listener, without our state, is turned away
+	local redirect
+	redirect=$(sed -n 's|^Waiting for the browser at \(http://127.0.0.1:[0-9]*/\) .*|\1|p' "$AUTH_OUT")
+	run curl -sS "${redirect}?code=stolen&state=guess"
+	assert_output --partial "wrong state"
 	# the browser: consent, then the redirect to postbote's listener
 	run curl -sS -L --cacert "$CA_DIR/ca.pem" "$url"
 	assert_output "postbote: authorized. You may close this page."
 	authorize_wait || fail "exit $?: $(cat "$AUTH_OUT")"
 	assert_equal "$(tok_form 1 grant_type)" authorization_code
 	[ -n "$(tok_form 1 code_verifier)" ] || fail "no code_verifier"
+	[ "$(tok_form 1 code)" != stolen ] || fail "the stolen code was exchanged"
 	assert_equal "$(store_get origin)" authorize
 	# the stored refresh token works (the 60 s token is renewed at once)
 	send

@@ -26,6 +26,7 @@ Endpoints (all https):
                          urn:ietf:params:oauth:grant-type:jwt-bearer and ...:device_code
   POST /device           device authorization (RFC 8628); verification_uri is /device
   GET  /device?user_code=CODE    the person enters the code: the device code is approved
+                         (with &deny=1: declined)
   GET  /authorize?...    the person consents at once: 302 to redirect_uri with code and state
   POST /admin/expire     every access token issued so far is revoked (valid.json emptied)
 Records in DIR:
@@ -259,6 +260,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for d in self.st.devices.values():
                 if d["user_code"] == query.get("user_code"):
                     d["approved"] = True
+                    d["denied"] = bool(query.get("deny"))
                     break
             else:
                 return self.error("invalid_request", "unknown user code", 404)
@@ -271,6 +273,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 del self.st.devices[form.get("device_code")]
         if not d:
             return self.error("invalid_grant", "unknown device code")
+        if d.get("denied"):
+            return self.error("access_denied", "the user said no")
         if not d["approved"]:
             return self.error("authorization_pending", "waiting for the user")
         self.reply(200, self.st.issue(self.st.conf.user, True))
