@@ -380,8 +380,8 @@ assert_arrived() { # N: msg-N.eml is $WANT, sent with XOAUTH2 (or $MECH)
 	assert_equal "$(tok_form 1 client_secret)" app-secret
 }
 
-# make_sa_key NAME: an RSA service account key, $BATS_TEST_TMPDIR/NAME.json (Google's format)
-# and NAME.pub (its public key)
+# make_sa_key NAME [TOKEN_URI]: an RSA service account key, $BATS_TEST_TMPDIR/NAME.json
+# (Google's format) and NAME.pub (its public key)
 make_sa_key() {
 	local d=$BATS_TEST_TMPDIR
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/$1.pem" 2>/dev/null
@@ -389,8 +389,9 @@ make_sa_key() {
 	"$PYTHON" -c 'import json, sys
 print(json.dumps({"type": "service_account", "project_id": "p", "private_key_id": "kid-1",
                   "private_key": open(sys.argv[1]).read(), "client_email": sys.argv[2],
-                  "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}))' \
-		"$d/$1.pem" sa@p.iam.gserviceaccount.com >"$d/$1.json"
+                  "client_id": "1", "token_uri": sys.argv[3]}))' \
+		"$d/$1.pem" sa@p.iam.gserviceaccount.com "${2:-https://oauth2.googleapis.com/token}" \
+		>"$d/$1.json"
 	chmod 600 "$d/$1.json"
 }
 
@@ -410,6 +411,21 @@ p = sys.argv[1].split(".")[1]
 c = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
 print(c["sub"], c["aud"], c["scope"], c["exp"] - c["iat"])' "$(tok_form 1 assertion)"
 	assert_output "$FAKE_USER $TOK_URL/token https://mail.google.com/ 3600"
+}
+
+@test "jwt_bearer without a token endpoint: the key file's token_uri is the endpoint and the audience" {
+	local port
+	port=$(free_port)
+	make_sa_key sa "https://localhost:$port/token"
+	tok_start --port "$port" --jwt-key "$BATS_TEST_TMPDIR/sa.pub" \
+		--jwt-iss sa@p.iam.gserviceaccount.com
+	smtp_start
+	oauth_config "oauth2_grant = jwt_bearer" "oauth2_key_file = $BATS_TEST_TMPDIR/sa.json" \
+		"oauth2_scope = https://mail.google.com/"
+	sed -i '/^oauth2_token_endpoint = /d; /^oauth2_client_id = /d' "$CONF"
+	send
+	assert_sent
+	assert_arrived 1
 }
 
 @test "jwt_bearer signed with another key: refused (invalid_grant), exit 77, says to check the key" {
