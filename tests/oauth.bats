@@ -353,6 +353,19 @@ assert_arrived() { # N: msg-N.eml is $WANT, sent with XOAUTH2 (or $MECH)
 	assert_error_line "oauth2_token_endpoint must be an https:// URL"
 }
 
+@test "a file with oauth2_client_secret or oauth2_refresh_token readable by others is refused: exit 78" {
+	local key
+	for key in oauth2_client_secret oauth2_refresh_token; do
+		FAKE_PORT=1 FAKE_TLS=implicit fake_config --no-auth "user = $FAKE_USER" \
+			"auth = xoauth2" "oauth2_token_endpoint = https://localhost:1/token" \
+			"oauth2_client_id = x" "$key = s3cr3t"
+		chmod 644 "$CONF"
+		send
+		assert_equal "$status" 78
+		assert_error_line "holds a password but is readable by others"
+	done
+}
+
 # ---- other grants -------------------------------------------------------------------------
 
 @test "client credentials (app-only): secret and scope in the request; the token gets in" {
