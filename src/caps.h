@@ -12,7 +12,8 @@
 #define REPLY_BYTES_MAX 32768		/* text of one reply */
 #define EHLO_MECHS_MAX 256		/* the AUTH mechanisms an EHLO reply offers, as one string */
 #define SMTP_AUTH_ROUNDS 16		/* challenges in one AUTH exchange */
-#define SASL_MSG_MAX 16384		/* one SASL message before base64 (a bearer token is a few KB) */
+#define SASL_MSG_MAX (CRED_SECRET_MAX + 2048)	/* one SASL message before base64: a bearer token
+					 * of CRED_SECRET_MAX bytes with the user and host */
 
 /* What postbote sends. */
 #define SMTP_PIPELINE_MAX 100		/* commands in flight with PIPELINING (msmtp's bound too) */
@@ -53,5 +54,12 @@
 #define DROP_ARGS_MAX 10000		/* recipient arguments */
 #define DROP_MESSAGE_MAX (64LL << 20)	/* one message as it was read */
 #define DROP_RESERVE (256LL << 20)	/* free space the drop program leaves on its file system */
+/* What an OAuth 2.0 token endpoint, the browser and the files of oauth may hold. */
+#define OAUTH_RESPONSE_MAX 65536	/* one answer of a token or device endpoint */
+#define OAUTH_JSON_DEPTH 8		/* nesting in such an answer (they are flat) */
+#define OAUTH_REFRESH_MAX 16384		/* a refresh token (Microsoft's are a few KB) */
+#define OAUTH_STORE_MAX 65536		/* one account's token store file */
+#define OAUTH_KEY_FILE_MAX 65536	/* a service account's JSON key file */
+#define OAUTH_REDIRECT_MAX 8192		/* the browser's request to the loopback redirect */
 
 #endif

@@ -171,7 +171,8 @@ static int conf_handler(void *user, const char *hsection, const char *hkey, cons
 		err_wrap(r->e, "%s:%d", r->path, r->line);
 		goto fail;
 	}
-	if (strcmp(en.key, "password") == 0)
+	if (strcmp(en.key, "password") == 0 || strcmp(en.key, "oauth2_client_secret") == 0 ||
+	    strcmp(en.key, "oauth2_refresh_token") == 0)
 		r->has_password = 1;
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 32;

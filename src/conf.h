@@ -14,6 +14,8 @@ enum conf_tls { CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT, CONF_TLS_OFF };
 enum conf_auth { CONF_AUTH_OFF, CONF_AUTH_ON, CONF_AUTH_MECH };	/* MECH: a->mech, upper case */
 enum conf_set_from { CONF_FROM_AUTO, CONF_FROM_ON, CONF_FROM_OFF };
 enum conf_dsn_ret { CONF_DSN_RET_UNSET, CONF_DSN_RET_FULL, CONF_DSN_RET_HDRS };
+enum conf_oauth_provider { CONF_OAUTH_NONE, CONF_OAUTH_MICROSOFT, CONF_OAUTH_GOOGLE };
+enum conf_oauth_grant { CONF_GRANT_REFRESH, CONF_GRANT_CLIENT, CONF_GRANT_JWT };
 
 /* queue timing when the account says nothing (seconds) */
 #define CONF_QUEUE_LIFETIME (5 * 86400)
@@ -78,6 +80,18 @@ struct account {
 	long rate_window;		/* rate_window stay together: one key fills both); 3600
 					 * or 86400 */
 	int max_recipients;		/* per transaction; 0: no limit */
+	/* OAuth 2.0 (issue 12; oauth.h fills in the provider's endpoints and scope) */
+	enum conf_oauth_provider oauth2_provider;
+	const char *oauth2_tenant;	/* Microsoft's; NULL: "common" */
+	const char *oauth2_token_endpoint;	/* https:// URLs, checked when read */
+	const char *oauth2_device_endpoint, *oauth2_auth_endpoint;
+	const char *oauth2_client_id, *oauth2_client_secret, *oauth2_client_secret_eval;
+	const char *oauth2_scope;
+	enum conf_oauth_grant oauth2_grant;
+	const char *oauth2_refresh_token;	/* the first one; later ones are in the store */
+	const char *oauth2_trust_file;	/* "system" or a path */
+	const char *oauth2_key_file;	/* jwt_bearer: the service account's JSON key */
+	const char *oauth2_store_dir;	/* NULL: the state directory's (oauth.h) */
 };
 
 struct conf_entry;

@@ -51,7 +51,9 @@ _Static_assert(CONF_NEXT(hosts, nhosts) && CONF_NEXT(auth, mech) &&
 /* conf_choice stores an int; the enums it fills must have that size */
 _Static_assert(sizeof(enum conf_tls) == sizeof(int) && sizeof(enum conf_auth) == sizeof(int) &&
 		       sizeof(enum conf_set_from) == sizeof(int) &&
-		       sizeof(enum conf_dsn_ret) == sizeof(int),
+		       sizeof(enum conf_dsn_ret) == sizeof(int) &&
+		       sizeof(enum conf_oauth_provider) == sizeof(int) &&
+		       sizeof(enum conf_oauth_grant) == sizeof(int),
 	       "enums of struct account are int-sized");
 
 static const struct conf_word conf_onoff[] = { { "on", 1 }, { "off", 0 }, { NULL, 0 } };
@@ -67,6 +69,13 @@ static const struct conf_word conf_setfrom[] = {
 };
 static const struct conf_word conf_dsnret[] = {
 	{ "full", CONF_DSN_RET_FULL }, { "headers", CONF_DSN_RET_HDRS }, { NULL, 0 }
+};
+static const struct conf_word conf_provider[] = {
+	{ "microsoft", CONF_OAUTH_MICROSOFT }, { "google", CONF_OAUTH_GOOGLE }, { NULL, 0 }
+};
+static const struct conf_word conf_grant[] = {
+	{ "refresh_token", CONF_GRANT_REFRESH }, { "client_credentials", CONF_GRANT_CLIENT },
+	{ "jwt_bearer", CONF_GRANT_JWT }, { NULL, 0 }
 };
 
 /* ---- converters ---- */
@@ -242,6 +251,19 @@ static int conf_auth(const struct conf_key *k, char *v, struct account *a, struc
 	return 0;
 }
 
+/* An OAuth endpoint: https only, since it carries secrets; no blanks or controls (it goes
+ * into a request line as it is). */
+static int conf_https(const struct conf_key *k, char *v, struct account *a, struct err *e)
+{
+	if (strncasecmp(v, "https://", 8) != 0 || !v[8] || v[8] == '/')
+		return err_set(e, ERR_CONFIG, "%s must be an https:// URL, not '%s'", k->key, v);
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return err_set(e, ERR_CONFIG, "%s must be a URL without blanks or control "
+				       "characters", k->key);
+	return conf_str(k, v, a, e);
+}
+
 /* "a.example.org, b.example.org" or blank-separated. */
 static int conf_hosts(const struct conf_key *k, char *v, struct account *a, struct err *e)
 {
@@ -340,6 +362,21 @@ static const struct conf_key conf_keys[] = {
 	{ "queue_flush", conf_choice, F(queue_flush), "on", 0, 0, NULL, conf_onoff },
 	{ "rate_limit", conf_rate, SPAN(rate_limit, rate_window), NULL, 0, 0, NULL, NULL },
 	{ "max_recipients", conf_number, F(max_recipients), NULL, 1, 100000, NULL, NULL },
+	{ "oauth2_provider", conf_choice, F(oauth2_provider), NULL, 0, 0, NULL, conf_provider },
+	{ "oauth2_tenant", conf_domain, F(oauth2_tenant), NULL, 0, 0, NULL, NULL },
+	{ "oauth2_token_endpoint", conf_https, F(oauth2_token_endpoint), NULL, 0, 0, NULL, NULL },
+	{ "oauth2_device_endpoint", conf_https, F(oauth2_device_endpoint), NULL, 0, 0, NULL, NULL },
+	{ "oauth2_auth_endpoint", conf_https, F(oauth2_auth_endpoint), NULL, 0, 0, NULL, NULL },
+	{ "oauth2_client_id", conf_str, F(oauth2_client_id), NULL, 0, 0, NULL, NULL },
+	{ "oauth2_client_secret", conf_str, F(oauth2_client_secret), NULL, 0, 0, NULL, NULL },
+	{ "oauth2_client_secret_eval", conf_str, F(oauth2_client_secret_eval), NULL, 0, 0, NULL,
+	  NULL },
+	{ "oauth2_scope", conf_str, F(oauth2_scope), NULL, 0, 0, NULL, NULL },
+	{ "oauth2_grant", conf_choice, F(oauth2_grant), "refresh_token", 0, 0, NULL, conf_grant },
+	{ "oauth2_refresh_token", conf_str, F(oauth2_refresh_token), NULL, 0, 0, NULL, NULL },
+	{ "oauth2_trust_file", conf_str, F(oauth2_trust_file), "system", 0, 0, NULL, NULL },
+	{ "oauth2_key_file", conf_str, F(oauth2_key_file), NULL, 0, 0, NULL, NULL },
+	{ "oauth2_store_dir", conf_str, F(oauth2_store_dir), NULL, 0, 0, NULL, NULL },
 };
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
 
@@ -437,7 +474,9 @@ const struct conf_key *conf_key_at(size_t i)
 
 int conf_key_secret(const struct conf_key *k)
 {
-	return k->conv == conf_str && strcmp(k->key, "password") == 0;
+	return k->conv == conf_str &&
+	       (strcmp(k->key, "password") == 0 || strcmp(k->key, "oauth2_client_secret") == 0 ||
+		strcmp(k->key, "oauth2_refresh_token") == 0);
 }
 
 /* A duration in the largest unit that states it exactly. */

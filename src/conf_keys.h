@@ -27,7 +27,7 @@ void conf_key_fill(struct account *a,
 /* The i-th key of the table, or NULL past its end (for -P). */
 const struct conf_key *conf_key_at(size_t i);
 
-/* A key whose value is never shown (password). */
+/* A key whose value is never shown (password, oauth2_client_secret, oauth2_refresh_token). */
 int conf_key_secret(const struct conf_key *k);
 
 struct buf;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cred.h"
+#include "oauth.h"
 #include "sasl.h"
 #include "caps.h"
 
@@ -178,8 +179,10 @@ static int cred_reap(pid_t pid, long long deadline, int *status)
 	}
 }
 
-/* Runs passwordeval and keeps the first line of its output. */
-static int cred_eval(const struct account *a, struct cred *out, struct err *e)
+/* Runs cmd (the value of the key `key`: passwordeval, oauth2_client_secret_eval) and keeps the
+ * first line of its output, which is a `what` ("password"). */
+static int cred_eval(const struct account *a, const char *cmd, const char *key, const char *what,
+		     struct cred *out, struct err *e)
 {
 	long long deadline = cred_now() + (long long)a->timeout * 1000;
 	struct cred_line *l = xmalloc(sizeof *l);
@@ -187,7 +190,7 @@ static int cred_eval(const struct account *a, struct cred *out, struct err *e)
 	pid_t pid;
 
 	memset(l, 0, sizeof *l);
-	pid = cred_spawn(a->passwordeval, &fd, e);
+	pid = cred_spawn(cmd, &fd, e);
 	if (pid < 0) {
 		free(l);
 		return -1;
@@ -200,23 +203,23 @@ static int cred_eval(const struct account *a, struct cred *out, struct err *e)
 	}
 	close(fd);
 	if (l->too_long)
-		err_set(e, ERR_CONFIG, "%s: passwordeval of account '%s' printed more than %d bytes "
-			"on its first line, more than a password or token may have", a->file,
-			a->name, CRED_SECRET_MAX);
+		err_set(e, ERR_CONFIG, "%s: %s of account '%s' printed more than %d bytes on its "
+			"first line, more than a %s may have", a->file, key, a->name,
+			CRED_SECRET_MAX, strcmp(what, "password") ? what : "password or token");
 	else if (r > 0)
-		err_set(e, ERR_TEMP, "%s: passwordeval of account '%s' did not finish within the "
-			"account's timeout (%d s); stopped it", a->file, a->name, a->timeout);
+		err_set(e, ERR_TEMP, "%s: %s of account '%s' did not finish within the account's "
+			"timeout (%d s); stopped it", a->file, key, a->name, a->timeout);
 	else if (r < 0)
-		err_set(e, ERR_OS, "reading the output of passwordeval: %s", strerror(-r));
+		err_set(e, ERR_OS, "reading the output of %s: %s", key, strerror(-r));
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		err_set(e, ERR_CONFIG, "%s: passwordeval of account '%s' failed (exit status %d)",
-			a->file, a->name, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		err_set(e, ERR_CONFIG, "%s: %s of account '%s' failed (exit status %d)", a->file,
+			key, a->name, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	else if (l->nul)
-		err_set(e, ERR_CONFIG, "%s: passwordeval of account '%s' printed a NUL byte in its "
-			"first line", a->file, a->name);
+		err_set(e, ERR_CONFIG, "%s: %s of account '%s' printed a NUL byte in its first line",
+			a->file, key, a->name);
 	else if (!l->len)
-		err_set(e, ERR_CONFIG, "%s: passwordeval of account '%s' printed no password",
-			a->file, a->name);
+		err_set(e, ERR_CONFIG, "%s: %s of account '%s' printed no %s", a->file, key,
+			a->name, what);
 	else
 		cred_set(out, l->text, l->len);
 	explicit_bzero(l, sizeof *l);
@@ -506,6 +509,43 @@ static int cred_prompt(const struct account *a, const char *host, struct cred *o
 	return r;
 }
 
+/* ---- OAuth 2.0 ---- */
+
+int cred_client_secret(const struct account *a, char **out, struct err *e)
+{
+	struct cred c = { 0 };
+
+	*out = NULL;
+	if (a->oauth2_client_secret_eval) {
+		if (cred_eval(a, a->oauth2_client_secret_eval, "oauth2_client_secret_eval",
+			      "client secret", &c, e) < 0)
+			return -1;
+		*out = c.secret;	/* handed over: the caller wipes it */
+		return 0;
+	}
+	*out = xstrdup(a->oauth2_client_secret ? a->oauth2_client_secret : "");
+	return 0;
+}
+
+static int cred_oauth(const struct account *a, unsigned flags, struct cred *out, struct err *e)
+{
+	char *token = NULL;
+
+	if (oauth_token(a, flags, cred_client_secret, &token, e) < 0)
+		return -1;
+	out->secret = token;
+	out->len = strlen(token);
+	return 0;
+}
+
+int cred_renew(const struct account *a, const struct err *why, struct cred *c, struct err *e)
+{
+	if (!oauth_enabled(a) || why->kind != ERR_AUTH || !(why->flags & ERR_REFUSED))
+		return 0;
+	cred_wipe(c);
+	return cred_oauth(a, OAUTH_FRESH, c, e) < 0 ? -1 : 1;
+}
+
 /* ---- the order ---- */
 
 int cred_get(const struct account *a, const char *host, struct cred *out, struct err *e)
@@ -515,6 +555,8 @@ int cred_get(const struct account *a, const char *host, struct cred *out, struct
 	out->secret = NULL;
 	out->len = 0;
 	cred_harden();
+	if (oauth_enabled(a))
+		return cred_oauth(a, 0, out, e);
 	if (!cred_needed(a)) {
 		cred_set(out, "", 0);
 		return 0;
@@ -527,7 +569,7 @@ int cred_get(const struct account *a, const char *host, struct cred *out, struct
 		return 0;
 	}
 	if (a->passwordeval)
-		return cred_eval(a, out, e);
+		return cred_eval(a, a->passwordeval, "passwordeval", "password", out, e);
 	r = cred_netrc(a, host, out, e);
 	if (r == 0)
 		r = cred_prompt(a, host, out, e);

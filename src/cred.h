@@ -34,6 +34,19 @@ void cred_harden(void);
  * overwritten (call cred_wipe first to reuse one); on -1 it is left zeroed. */
 int cred_get(const struct account *a, const char *host, struct cred *out, struct err *e);
 
+/* With OAuth (oauth_enabled), cred_get's secret is the access token from oauth_token, and its
+ * errors are oauth_token's (ERR_AUTH with the command to authorize again, ERR_TEMP, ...).
+ * After a session that failed with `why`: when the server refused that token (ERR_AUTH with
+ * ERR_REFUSED), replaces c with a fresh token from the endpoint and returns 1, so that the
+ * caller tries once more; 0 when there is nothing to renew (no OAuth, another failure); -1 with
+ * e when the renewal failed (c is then wiped). */
+int cred_renew(const struct account *a, const struct err *why, struct cred *c, struct err *e);
+
+/* The OAuth client secret: oauth2_client_secret, or the first line of oauth2_client_secret_eval
+ * (run as passwordeval is), or "" for none. *out is malloc'd: wipe and free it. 0, or -1 with
+ * e as for passwordeval. */
+int cred_client_secret(const struct account *a, char **out, struct err *e);
+
 /* Wipes (explicit_bzero) and frees; safe on a zeroed struct. Leaves it zeroed. */
 void cred_wipe(struct cred *c);
 

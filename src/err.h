@@ -26,6 +26,7 @@ enum err_kind {
 
 /* What a caller may need beyond the kind; err_set clears them. */
 #define ERR_TIMEOUT 1u	/* a deadline passed (the kind is ERR_TEMP): nothing more came */
+#define ERR_REFUSED 2u	/* the server refused the credentials with a 5xx to AUTH (ERR_AUTH) */
 
 struct err {
 	enum err_kind kind;

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mailq.h"
 #include "msg.h"
+#include "oauth.h"
 #include "rcpt.h"
 #include "runq.h"
 #include "smtpd.h"
@@ -27,10 +28,12 @@
 
 /* the long options without a short one */
 enum { OPT_VERSION = 1, OPT_HELP, OPT_READ_ENVELOPE_FROM, OPT_QUEUE_DELETE, OPT_QUEUE_HOLD,
-       OPT_QUEUE_RELEASE, OPT_SERVERINFO, OPT_PRETEND, OPT_JSON, OPT_FAILED };
+       OPT_QUEUE_RELEASE, OPT_SERVERINFO, OPT_PRETEND, OPT_JSON, OPT_FAILED,
+       OPT_OAUTH2_AUTHORIZE };
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
-	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY, MODE_SMTP, MODE_PRETEND };
+	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY, MODE_SMTP, MODE_PRETEND,
+	    MODE_OAUTH2_AUTHORIZE };
 
 struct opts {
 	enum mode mode;
@@ -91,6 +94,7 @@ static void usage(void)
 	      "  -bi, newaliases      nothing to rebuild: aliases are read at each submission\n"
 	      "  -bs                  SMTP on stdin and stdout (-O Timeout.command=SECONDS)\n"
 	      "      --serverinfo     show the smarthost's capabilities, TLS and certificate\n"
+	      "      --oauth2-authorize ACCOUNT  authorize OAuth 2.0 for the account once\n"
 	      "  -P, --pretend        show the account's effective configuration (secrets hidden)\n"
 	      "      --version        show the version\n"
 	      "      --help           show this help\n"
@@ -167,6 +171,7 @@ static int parse_mode_opt(int c, int argc, char **argv, struct opts *o, enum mod
 	case OPT_QUEUE_HOLD: *mode = MODE_HOLD; o->queue_id = optarg; return 0;
 	case OPT_QUEUE_RELEASE: *mode = MODE_RELEASE; o->queue_id = optarg; return 0;
 	case OPT_SERVERINFO: *mode = MODE_SERVERINFO; return 0;
+	case OPT_OAUTH2_AUTHORIZE: *mode = MODE_OAUTH2_AUTHORIZE; o->rq.account = optarg; return 0;
 	case 'P':
 	case OPT_PRETEND: *mode = MODE_PRETEND; return 0;
 	}
@@ -233,6 +238,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		{ "queue-release", required_argument, NULL, OPT_QUEUE_RELEASE },
 		{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
 		{ "pretend", no_argument, NULL, OPT_PRETEND },
+		{ "oauth2-authorize", required_argument, NULL, OPT_OAUTH2_AUTHORIZE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "failed", no_argument, NULL, OPT_FAILED },
 		{ NULL, 0, NULL, 0 },
@@ -257,8 +263,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		if (mode == MODE_SEND)
 			continue;
 		if (o->mode != MODE_SEND && o->mode != mode)
-			return err_set(e, ERR_USAGE, "choose one of -q, -bp, -bi, -bs, -P, --queue-* and "
-				       "--serverinfo");
+			return err_set(e, ERR_USAGE, "choose one of -q, -bp, -bi, -bs, -P, --queue-*, "
+				       "--serverinfo and --oauth2-authorize");
 		o->mode = mode;
 	}
 	if ((o->json || o->list_failed) && o->mode != MODE_LIST)
@@ -288,6 +294,8 @@ static int serverinfo(const struct conf *c, const struct opts *o, struct err *e)
 	if (conf_account(c, o->rq.account, o->rq.from, &a, e) < 0)
 		return -1;
 	printf("Server: %s port %d, tls = %s\n", a.hosts[0], a.port, submission_tls_name(a.tls));
+	if (oauth_enabled(&a))
+		oauth_print_state(&a, stdout);
 	r = deliver_probe(&a, &p, e);
 	if (p.greeting)
 		printf("Greeting: %s\n", p.greeting);
@@ -314,6 +322,10 @@ static int pretend(const struct conf *c, const struct opts *o, struct err *e)
 	if (conf_account_show(c, &a, &out) < 0)
 		buf_broken(__FILE__, __LINE__);
 	fputs(out.data, stdout);
+	if (oauth_enabled(&a)) {	/* where the tokens are and when they expire, never a token */
+		fputs("# OAuth 2.0 state\n", stdout);
+		oauth_print_state(&a, stdout);
+	}
 	buf_free(&out);
 	return 0;
 }
@@ -366,7 +378,21 @@ out:
 	return r;
 }
 
-/* The queue commands: -q, -qI, -bp, --queue-*; and --serverinfo. */
+/* --oauth2-authorize ACCOUNT: the one-time OAuth 2.0 authorization, by a person. */
+static int authorize(const struct conf *c, const struct opts *o, struct err *e)
+{
+	struct account a;
+
+	if (conf_account(c, o->rq.account, NULL, &a, e) < 0)
+		return -1;
+	if (!oauth_enabled(&a))
+		return err_set(e, ERR_CONFIG, "%s: account '%s' does not use OAuth 2.0: it needs auth "
+			       "= xoauth2 (or oauthbearer) and oauth2_provider or "
+			       "oauth2_token_endpoint", a.file, a.name);
+	return oauth_authorize(&a, cred_client_secret, stdout, e);
+}
+
+/* The queue commands: -q, -qI, -bp, --queue-*; and --serverinfo, -P, --oauth2-authorize. */
 static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 {
 	struct runq_opts ro = { .account = o->rq.account, .id = o->queue_id, .all = o->queue_all };
@@ -380,6 +406,7 @@ static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 	case MODE_RELEASE: return mailq_edit(c, o->rq.account, MAILQ_RELEASE, o->queue_id, e);
 	case MODE_SERVERINFO: return serverinfo(c, o, e);
 	case MODE_PRETEND: return pretend(c, o, e);
+	case MODE_OAUTH2_AUTHORIZE: return authorize(c, o, e);
 	case MODE_VERIFY: return verify(c, o, e);
 	case MODE_NEWALIASES:
 		/* package scripts run newaliases after editing /etc/aliases */

@@ -13,6 +13,7 @@
 #include "net.h"
 #include "rate.h"
 #include "runq.h"
+#include "submit.h"
 #include "caps.h"
 
 #define RUNQ_TMP_AGE 86400	/* what a killed writer left in tmp/ goes after a day */
@@ -71,7 +72,7 @@ static void runq_session(struct runq_account *ra)
 		ra->why = ra->open_err.text;
 		return;
 	}
-	ra->d = deliver_open(&ra->a, ra->cred.secret, &f, &ra->open_err);
+	ra->d = submit_open(&ra->a, &ra->cred, &f, &ra->open_err);
 	if (!ra->d)
 		ra->why = ra->open_err.text;
 }

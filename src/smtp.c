@@ -316,9 +316,11 @@ static int smtp_auth_failed(struct smtp *s, struct sasl *sa, const char *user, s
 			       s->last);
 	const char *hint = trouble_hint(s->last);
 
-	return err_set(e, ERR_AUTH, "authentication failed for user %s on %s (%s): %s%s%s%s%s",
-		       user, s->host, s->mech, s->last, *sasl_server_error(sa) ? "; " : "",
-		       sasl_server_error(sa), hint ? "; " : "", hint ? hint : "");
+	err_set(e, ERR_AUTH, "authentication failed for user %s on %s (%s): %s%s%s%s%s", user,
+		s->host, s->mech, s->last, *sasl_server_error(sa) ? "; " : "",
+		sasl_server_error(sa), hint ? "; " : "", hint ? hint : "");
+	e->flags |= ERR_REFUSED;	/* an OAuth caller may get a fresh token and try again */
+	return -1;
 }
 
 /* The mechanism failed on our side: cancel the exchange (the server answers 501). */

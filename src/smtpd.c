@@ -454,7 +454,7 @@ static int smtpd_session(struct smtpd *sd, struct err *e)
 		sd->no_checks = 1;
 		return -1;
 	}
-	sd->d = deliver_open(&sd->a, sd->cred.secret, &f, e);
+	sd->d = submit_open(&sd->a, &sd->cred, &f, e);	/* one fresh OAuth token if refused */
 	if (!sd->d) {
 		log_warn("cannot check recipients with the smarthost now (%s); taking them as they "
 			 "come", e->text);

@@ -51,6 +51,28 @@ static int submit_secret(struct submit *s, struct err *e)
 	return cred_get(s->a, s->a->hosts[0], &s->cred, e);
 }
 
+struct deliver *submit_open(const struct account *a, struct cred *cred, struct fate *fate,
+			    struct err *e)
+{
+	struct deliver *d = deliver_open(a, cred->secret, fate, e);
+	struct err why;
+	int r;
+
+	if (d)
+		return d;
+	why = *e;
+	r = cred_renew(a, &why, cred, e);
+	if (r == 0)
+		return NULL;
+	if (r < 0) {
+		*fate = (struct fate){ .state = e->kind == ERR_TEMP ? FATE_DEFERRED : FATE_FAILED,
+				       .kind = e->kind };
+		snprintf(fate->reason, sizeof fate->reason, "%s", e->text);
+		return NULL;
+	}
+	return deliver_open(a, cred->secret, fate, e);
+}
+
 /* The rate gate, then the session and the transfer: every recipient gets its fate. -1 when the
  * submission failed before any transaction for a reason that is not the recipients' (e). */
 static int submit_try(struct submit *s, struct err *e)
@@ -83,7 +105,7 @@ static int submit_try(struct submit *s, struct err *e)
 		submit_all(s, &f);	/* the queue run will ask again */
 		return 0;
 	}
-	s->d = deliver_open(s->a, s->cred.secret, &f, e);
+	s->d = submit_open(s->a, &s->cred, &f, e);
 	if (!s->d) {
 		if (f.state != FATE_DEFERRED)
 			return -1;	/* a permanent failure before any transaction: say it */

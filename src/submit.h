@@ -5,8 +5,11 @@
 #define POSTBOTE_SUBMIT_H
 
 #include "conf.h"
+#include "cred.h"
 #include "envelope.h"
 #include "err.h"
+
+struct deliver;
 
 /* What the log file says of a submission. */
 struct submit_report {
@@ -29,5 +32,10 @@ struct deliver;
 int submit_over(const struct conf *c, const struct account *a, struct deliver *d,
 		const struct envelope *env, const struct spool *sp, struct submit_report *rep,
 		struct err *e);
+/* deliver_open with the secret in cred, and, when the server refused an OAuth token, one fresh
+ * token (cred_renew) and one more try: the one place that retries a refused login, for submit
+ * and the queue run alike. NULL with *fate and e as for deliver_open. */
+struct deliver *submit_open(const struct account *a, struct cred *cred, struct fate *fate,
+			    struct err *e);
 
 #endif

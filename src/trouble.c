@@ -46,9 +46,11 @@ static const struct {
 	const char *code, *words, *hint;
 } trouble_hints[] = {
 	{ "5.7.139", NULL, "Microsoft 365 has basic authentication (a password) turned off for SMTP "
-	  "on this tenant: use OAuth 2.0, auth = xoauth2 with an access token (postbote.conf(5))" },
+	  "on this tenant: use OAuth 2.0, auth = xoauth2 with oauth2_provider = microsoft, then "
+	  "postbote --oauth2-authorize ACCOUNT (postbote.conf(5))" },
 	{ "5.7.30", NULL, "Microsoft does not take a password for SMTP on this account: use "
-	  "OAuth 2.0, auth = xoauth2 with an access token (postbote.conf(5))" },
+	  "OAuth 2.0, auth = xoauth2 with oauth2_provider = microsoft, then postbote "
+	  "--oauth2-authorize ACCOUNT (postbote.conf(5))" },
 	{ "5.7.9", "Application-specific password", "Google wants an app password for this "
 	  "account (made in its Google Account security settings), or OAuth 2.0 with auth = xoauth2" },
 	{ "5.7.8", "BadCredentials", "Google refused the password: with 2-step verification on, "

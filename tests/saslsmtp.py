@@ -24,6 +24,9 @@ Usage: saslsmtp.py --outdir DIR --port-file FILE [options]
   --ocsp FILE            staple this DER-encoded OCSP response when the client asks for one
   --auth USER:PASS       a password user for PLAIN, LOGIN, SCRAM-* (repeatable)
   --token USER:TOKEN     an OAuth 2.0 user for XOAUTH2 and OAUTHBEARER (repeatable)
+  --token-file FILE      also accept the access tokens that FILE lists as valid now, read at
+                         each AUTH: tests/tokenserver.py's valid.json, {"TOKEN": {"user":
+                         USER or "*", "exp": UNIX_TIME}}
   --external CN[=AUTHZID]
                          accept EXTERNAL from a verified client certificate with this common
                          name (repeatable); the identity is the CN, and the client may ask to
@@ -34,7 +37,7 @@ Usage: saslsmtp.py --outdir DIR --port-file FILE [options]
   --oauth-error JSON     the error document of a refused token (default: a typical one per
                          mechanism)
   --auth-plain-ok        offer AUTH without TLS too
-With any --auth, --token or --external, MAIL needs AUTH first; with --tls starttls, it needs
+With any --auth, --token, --token-file or --external, MAIL needs AUTH first; with --tls starttls, it needs
 STARTTLS first.
 
 Records in --outdir DIR (created if missing):
@@ -64,6 +67,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 from OpenSSL import SSL, crypto
 
@@ -447,8 +451,7 @@ class Session:
         if not m:
             return False
         user, token = m.group(1), m.group(2)
-        ok = hmac.compare_digest(self.srv.tokens.get(user, b"\0\0"), token)
-        return self._oauth_result("XOAUTH2", user, ok, record)
+        return self._oauth_result("XOAUTH2", user, self.srv.token_ok(user, token), record)
 
     def auth_OAUTHBEARER(self, first, record):
         m = self._first_match(first,
@@ -461,7 +464,7 @@ class Session:
         kv = dict(p.split(b"=", 1) for p in m.group(3).split(b"\x01") if p)
         auth = kv.get(b"auth", b"")
         token = auth[7:] if auth.startswith(b"Bearer ") else b""
-        ok = bool(token) and hmac.compare_digest(self.srv.tokens.get(user, b"\0\0"), token)
+        ok = bool(token) and self.srv.token_ok(user, token)
         return self._oauth_result("OAUTHBEARER", user, ok, record,
                                   host=kv.get(b"host", b"").decode("utf-8", "replace") or None,
                                   port=kv.get(b"port", b"").decode("ascii", "replace") or None)
@@ -549,8 +552,23 @@ class Server:
         for v in conf.external:
             cn, _, authzid = v.partition("=")
             self.external[cn] = authzid or cn
-        self.auth_required = bool(self.users or self.tokens or self.external)
+        self.auth_required = bool(self.users or self.tokens or self.external or conf.token_file)
         self.ctx = self.tls_context() if conf.tls != "none" else None
+
+    def token_ok(self, user, token):
+        """A --token pair, or a token that --token-file says is valid now for this user."""
+        if hmac.compare_digest(self.tokens.get(user, b"\0\0"), token):
+            return True
+        if not self.conf.token_file:
+            return False
+        try:
+            with open(self.conf.token_file) as f:
+                valid = json.load(f)
+        except (OSError, ValueError):
+            return False
+        entry = valid.get(token.decode("ascii", "replace"))
+        return bool(entry) and entry["exp"] > time.time() and \
+            entry["user"] in ("*", user.decode("utf-8", "replace"))
 
     def tls_context(self):
         c = self.conf
@@ -598,6 +616,7 @@ def parse_args(argv):
     p.add_argument("--ocsp")
     p.add_argument("--auth", action="append", default=[], metavar="USER:PASS")
     p.add_argument("--token", action="append", default=[], metavar="USER:TOKEN")
+    p.add_argument("--token-file")
     p.add_argument("--external", action="append", default=[], metavar="CN[=AUTHZID]")
     p.add_argument("--auth-mechs", default="PLAIN")
     p.add_argument("--oauth-error")
