@@ -15,19 +15,21 @@
 #include "conf.h"
 #include "cred.h"
 #include "deliver.h"
+#include "import.h"
 #include "log.h"
 #include "mailq.h"
 #include "msg.h"
 #include "rcpt.h"
 #include "runq.h"
+#include "setup.h"
 #include "submit.h"
 
 /* the long options without a short one */
 enum { OPT_VERSION = 1, OPT_HELP, OPT_READ_ENVELOPE_FROM, OPT_QUEUE_DELETE, OPT_QUEUE_HOLD,
-       OPT_QUEUE_RELEASE, OPT_SERVERINFO };
+       OPT_QUEUE_RELEASE, OPT_SERVERINFO, OPT_IMPORT_MSMTPRC, OPT_CONFIGURE, OPT_PRESET };
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
-	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY };
+	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY, MODE_IMPORT, MODE_CONFIGURE };
 
 struct opts {
 	enum mode mode;
@@ -36,6 +38,7 @@ struct opts {
 	const char *config, *account, *from, *full_name;
 	int ignore_dots, verbose, extract, read_envelope_from, body_8bit;
 	const char *dsn_notify, *dsn_ret, *dsn_envid;
+	const char *output, *address, *preset;	/* -o FILE with --import-msmtprc; --configure */
 	char **rcpts;
 	size_t nrcpts;
 };
@@ -85,6 +88,9 @@ static void usage(void)
 	      "  -bv RECIPIENT...     show where each recipient goes, and through which account\n"
 	      "  -bi, newaliases      nothing to rebuild: aliases are read at each submission\n"
 	      "      --serverinfo     show the smarthost's capabilities, TLS and certificate\n"
+	      "Setup:\n"
+	      "      --import-msmtprc [FILE] [-o OUT]  translate an msmtp configuration\n"
+	      "      --configure ADDRESS [--preset NAME]  find the server, print an account\n"
 	      "      --version        show the version\n"
 	      "      --help           show this help\n"
 	      "Accepted and ignored for sendmail compatibility: -o..., -h N, -L TAG,\n"
@@ -157,6 +163,8 @@ static int parse_mode_opt(int c, int argc, char **argv, struct opts *o, enum mod
 	case OPT_QUEUE_HOLD: *mode = MODE_HOLD; o->queue_id = optarg; return 0;
 	case OPT_QUEUE_RELEASE: *mode = MODE_RELEASE; o->queue_id = optarg; return 0;
 	case OPT_SERVERINFO: *mode = MODE_SERVERINFO; return 0;
+	case OPT_IMPORT_MSMTPRC: *mode = MODE_IMPORT; return 0;
+	case OPT_CONFIGURE: *mode = MODE_CONFIGURE; o->address = optarg; return 0;
 	}
 	return 1;
 }
@@ -179,7 +187,8 @@ static int parse_opt(int c, int argc, char **argv, struct opts *o, enum mode *mo
 	case OPT_READ_ENVELOPE_FROM: o->read_envelope_from = 1; return 0;
 	case 'V': o->dsn_envid = optarg; return 0;
 	case 'v': o->verbose = 1; return 0;
-	case 'o': o->ignore_dots |= strcmp(optarg, "i") == 0; return 0;
+	case 'o': o->ignore_dots |= strcmp(optarg, "i") == 0; o->output = optarg; return 0;
+	case OPT_PRESET: o->preset = optarg; return 0;
 	case 'h': case 'L': case 'm': case 'n': case 'O': case 'G': case 'U': case 'X':
 		return 0;	/* accepted for compatibility; they change nothing here */
 	case OPT_VERSION:
@@ -210,6 +219,9 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		{ "queue-hold", required_argument, NULL, OPT_QUEUE_HOLD },
 		{ "queue-release", required_argument, NULL, OPT_QUEUE_RELEASE },
 		{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
+		{ "import-msmtprc", no_argument, NULL, OPT_IMPORT_MSMTPRC },
+		{ "configure", required_argument, NULL, OPT_CONFIGURE },
+		{ "preset", required_argument, NULL, OPT_PRESET },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = strrchr(argv[0], '/');
@@ -238,7 +250,13 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 	}
 	o->rcpts = argv + optind;
 	o->nrcpts = (size_t)(argc - optind);
-	if (o->mode != MODE_SEND && o->mode != MODE_VERIFY && o->nrcpts)
+	if (o->preset && o->mode == MODE_SEND && !o->nrcpts)
+		o->mode = MODE_CONFIGURE;	/* --preset list */
+	if (o->preset && o->mode != MODE_CONFIGURE)
+		return err_set(e, ERR_USAGE, "--preset goes with --configure ADDRESS");
+	if (o->mode == MODE_IMPORT && o->nrcpts > 1)
+		return err_set(e, ERR_USAGE, "--import-msmtprc takes one file");
+	if (o->mode != MODE_SEND && o->mode != MODE_VERIFY && o->mode != MODE_IMPORT && o->nrcpts)
 		return err_set(e, ERR_USAGE, "recipients make no sense with -q, -bp, -bi or "
 			       "--queue-*");
 	return 0;
@@ -465,7 +483,7 @@ static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 		log_note("postbote keeps no alias database: the aliases file is read as it is at "
 			 "every submission, so there is nothing to rebuild");
 		return 0;
-	case MODE_SEND: break;
+	case MODE_SEND: case MODE_IMPORT: case MODE_CONFIGURE: break;	/* main's own */
 	}
 	return err_set(e, ERR_SOFTWARE, "unknown mode");
 }
@@ -550,6 +568,14 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o, &e) < 0)
 		goto done;
 	log_set_verbose(o.verbose);
+	if (o.mode == MODE_IMPORT) {	/* they read no postbote configuration */
+		import_command(o.nrcpts ? o.rcpts[0] : NULL, o.output, &e);
+		goto done;
+	}
+	if (o.mode == MODE_CONFIGURE) {
+		setup_configure(o.address, o.preset, &e);
+		goto done;
+	}
 	if (o.mode == MODE_NEWALIASES) {
 		other_mode(&o, &conf, &e);	/* needs no configuration */
 		goto done;
