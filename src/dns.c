@@ -112,10 +112,14 @@ int dns_parse(const unsigned char *msg, size_t len, int type, struct dns_record 
 		pos += 10;
 		if (pos + rdlen > len)
 			goto bad;
-		if ((int)rtype == type && dns_u16(msg + pos - 8) == 1 && n < max) {
-			if (dns_rdata(msg, len, pos, rdlen, type, &out[n]) < 0)
+		if ((int)rtype == type && dns_u16(msg + pos - 8) == 1) {
+			struct dns_record r;
+
+			/* every record is checked, kept or not: the answer is good or bad as a whole */
+			if (dns_rdata(msg, len, pos, rdlen, type, &r) < 0)
 				goto bad;
-			n++;
+			if (n < max)
+				out[n++] = r;
 		}
 		pos += rdlen;
 	}

@@ -539,6 +539,8 @@ static void imp_add(struct buf *b, const char *s)
 
 /* "# text\n" onto b: a comment line, whatever bytes the text holds. */
 static void imp_vcomment(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void imp_vcomment(struct buf *b, const char *fmt, va_list ap)
 {
 	char text[1024];
 
@@ -815,8 +817,12 @@ static int imp_write(struct imp *im, const struct imp_acct *a, struct buf *out,
 	const char *why = imp_unusable(a);
 	int rc = -1;
 
-	if (strcmp(a->name, "defaults") == 0 || strpbrk(a->name, "[]") ||
-	    strlen(a->name) + 3 >= 200) {
+	int bad = strcmp(a->name, "defaults") == 0 || strpbrk(a->name, "[]") ||
+		  strlen(a->name) + 3 >= 200;
+
+	for (const char *p = a->name; *p; p++)
+		bad |= (unsigned char)*p < ' ' || *p == 0x7f;
+	if (bad) {
 		im->line = a->line;
 		return imp_fail(im, "account name '%s' cannot be a postbote section name; rename "
 				"it", a->name);
