@@ -18,6 +18,7 @@
 #include "deliver.h"
 #include "dns.h"
 #include "presets.h"
+#include "sasl.h"
 #include "setup.h"
 
 /* Where the server came from, and what to write. */
@@ -245,7 +246,9 @@ static int setup_probe(const struct setup_plan *pl, const char *text, struct buf
 {
 	const char *want = pl->preset ? pl->preset->auth : "on";
 	struct deliver_probe p = { 0 };
-	char mechs[EHLO_MECHS_MAX];
+	char mechs[EHLO_MECHS_MAX], mech[64];
+	struct sasl_peer peer = { .host = pl->hosts[0], .port = pl->port, .tls = 1 };
+	struct err ce = { 0 };
 	struct account a;
 	struct conf c;
 	int r;
@@ -267,8 +270,13 @@ static int setup_probe(const struct setup_plan *pl, const char *text, struct buf
 	setup_add(b, "# the server offers AUTH %s\n", mechs[0] ? mechs : "(none)");
 	if (!mechs[0])
 		setup_add(b, "# it offers no AUTH at all here: set auth = off if it needs none\n");
-	else if (strcmp(want, "on") != 0 && !strstr(mechs, want))
+	else if (sasl_choose(mechs, want, &peer, 0, mech, sizeof mech, &ce) == 0)
+		setup_add(b, "# postbote will log in with %s%s\n", mech, strcmp(want, "on") ? "" :
+			  " (the strongest both support; a -PLUS one when the session allows)");
+	else if (strcmp(want, "on") != 0)
 		setup_add(b, "# it does not offer %s: try auth = on with a password\n", want);
+	else
+		setup_add(b, "# postbote supports none of them: %s\n", ce.text);
 out:
 	deliver_probe_free(&p);
 	conf_free(&c);

@@ -42,6 +42,7 @@ accepted_as() {
 	assert_line "# source: DNS SRV _submissions._tcp.example.test: mail.example.test port 465 (DNS answers are not authenticated: check that this host is your provider's)"
 	assert_line --regexp '^# probe of mail.example.test port 465, tls implicit: TLS1\.[23] .*, certificate verified$'
 	assert_line "# the server offers AUTH PLAIN SCRAM-SHA-256"
+	assert_line "# postbote will log in with SCRAM-SHA-256 (the strongest both support; a -PLUS one when the session allows)"
 	assert_line "[example.test]"
 	assert_line "host = mail.example.test"
 	assert_line "tls = implicit"
