@@ -243,73 +243,32 @@ static int imp_syslog_ok(const char *s)
 	       (strncmp(s, "LOG_LOCAL", 9) == 0 && s[9] >= '0' && s[9] <= '7' && !s[10]);
 }
 
-/* The argument as the field stores it, in *val (NULL: unset; or a pointer into buf); -1 with
- * msmtp's complaint. */
-static int imp_value(struct imp *im, const struct imp_cmd *c, char *arg, char *buf, size_t size,
-		     const char **val)
-{
-	int empty = !*arg;
-	long n;
+#define IMP_NEEDED 1	/* what the value helpers below return besides 0 */
+#define IMP_INVALID 2
 
-	*val = arg;
+/* The switches and word lists: the stored value in *val (NULL: unset), or IMP_INVALID. */
+static int imp_value_word(const struct imp_cmd *c, char *arg, char *buf, size_t size,
+			  const char **val)
+{
+	int empty = !*arg, on = empty || strcmp(arg, "on") == 0;
+
 	switch (c->kind) {
-	case K_TEXT: if (empty) *val = NULL; return 0;
-	case K_NEEDED: break;
-	case K_FILE:
-		if (empty)
-			*val = NULL;
-		else if (arg[0] == '~') {
-			if (!im->o->home)
-				return imp_fail(im, "%s starts with ~, but HOME is not set", c->name);
-			if ((size_t)snprintf(buf, size, "%s%s", im->o->home, arg + 1) >= size)
-				return imp_fail(im, "%s is too long", c->name);
-			*val = buf;
-		}
-		return 0;
 	case K_SWITCH:
 	case K_INVERTED:
-		if (!empty && strcmp(arg, "on") && strcmp(arg, "off"))
-			goto invalid;
-		if (c->kind == K_INVERTED)
-			*val = empty || strcmp(arg, "on") == 0 ? "off" : "on";
-		else
-			*val = empty ? "on" : arg;
-		return 0;
-	case K_FLAG:
-		if (!empty)
-			return imp_fail(im, "command %s does not take an argument", c->name);
-		*val = c->fixed;
-		return 0;
 	case K_LEGACY:
-		if (!empty && strcmp(arg, "on") && strcmp(arg, "off"))
-			goto invalid;
-		*val = empty || strcmp(arg, "on") == 0 ? c->fixed : "off";
+		if (!on && strcmp(arg, "off"))
+			return IMP_INVALID;
+		*val = c->kind == K_SWITCH ? (on ? "on" : "off")
+		       : c->kind == K_INVERTED ? (on ? "off" : "on") : (on ? c->fixed : "off");
 		return 0;
 	case K_WORDS:
 		if (empty && c->words[0] == '!')
-			break;
+			return IMP_NEEDED;
 		if (empty)
 			snprintf(buf, size, "%.*s", (int)strcspn(c->words, "|"), c->words), *val = buf;
-		else if (!imp_word_in(c->words, arg))
-			goto invalid;
-		return 0;
-	case K_PORT:
-		if (!empty && imp_digits(arg, 65535, &n) < 0)
-			goto invalid;
-		break;
-	case K_PORT_OPT:
-	case K_COUNT_OPT:
-		if (empty)
-			*val = NULL;
-		else if (imp_digits(arg, c->kind == K_PORT_OPT ? 65535 : 999999999, &n) < 0)
-			goto invalid;
-		return 0;
-	case K_TIMEOUT:
-		if (!empty && strcmp(arg, "off") && imp_digits(arg, 999999999, &n) < 0)
-			goto invalid;
-		break;
+		return empty || imp_word_in(c->words, arg) ? 0 : IMP_INVALID;
 	case K_AUTH:
-		if (empty || strcmp(arg, "on") == 0) {
+		if (on) {
 			*val = "on";
 			return 0;
 		}
@@ -321,36 +280,96 @@ static int imp_value(struct imp *im, const struct imp_cmd *c, char *arg, char *b
 					*p = (char)toupper((unsigned char)*p);
 				return 0;
 			}
-		goto invalid;
+		return IMP_INVALID;
+	case K_SYSLOG:
+		*val = on ? "LOG_USER" : strcmp(arg, "off") == 0 ? NULL : arg;
+		return *val && !on && !imp_syslog_ok(arg) ? IMP_INVALID : 0;
+	default:
+		abort();	/* not a word kind */
+	}
+}
+
+/* Numbers, fingerprints and the DSN settings: as imp_value_word. */
+static int imp_value_other(const struct imp_cmd *c, char *arg, const char **val)
+{
+	int empty = !*arg;
+	long n;
+
+	switch (c->kind) {
+	case K_PORT:
+		return empty ? IMP_NEEDED : imp_digits(arg, 65535, &n) < 0 ? IMP_INVALID : 0;
+	case K_PORT_OPT:
+	case K_COUNT_OPT:
+		if (empty)
+			*val = NULL;
+		else if (imp_digits(arg, c->kind == K_PORT_OPT ? 65535 : 999999999, &n) < 0)
+			return IMP_INVALID;
+		return 0;
+	case K_TIMEOUT:
+		if (empty)
+			return IMP_NEEDED;
+		return strcmp(arg, "off") && imp_digits(arg, 999999999, &n) < 0 ? IMP_INVALID : 0;
 	case K_FINGERPRINT:
 		if (empty)
 			*val = NULL;
-		else if (!imp_fingerprint_ok(arg))
-			goto invalid;
-		return 0;
+		return empty || imp_fingerprint_ok(arg) ? 0 : IMP_INVALID;
 	case K_DSN_NOTIFY:
 	case K_DSN_RETURN:
 		if (empty)
-			break;
+			return IMP_NEEDED;
 		if (strcmp(arg, "off") == 0)
 			*val = NULL;
 		else if (c->kind == K_DSN_RETURN && strcmp(arg, "headers") && strcmp(arg, "full"))
-			goto invalid;
+			return IMP_INVALID;
 		return 0;
-	case K_SYSLOG:
-		if (empty || strcmp(arg, "on") == 0)
-			*val = "LOG_USER";
-		else if (strcmp(arg, "off") == 0)
-			*val = NULL;
-		else if (!imp_syslog_ok(arg))
-			goto invalid;
-		return 0;
+	default:
+		abort();	/* not one of these kinds */
 	}
-	if (empty)
+}
+
+/* The argument as the field stores it, in *val (NULL: unset; or a pointer into buf); -1 with
+ * msmtp's complaint. */
+static int imp_value(struct imp *im, const struct imp_cmd *c, char *arg, char *buf, size_t size,
+		     const char **val)
+{
+	int r = 0;
+
+	*val = arg;
+	switch (c->kind) {
+	case K_TEXT:
+		if (!*arg)
+			*val = NULL;
+		break;
+	case K_NEEDED:
+		r = *arg ? 0 : IMP_NEEDED;
+		break;
+	case K_FILE:
+		if (!*arg) {
+			*val = NULL;
+		} else if (arg[0] == '~') {
+			if (!im->o->home)
+				return imp_fail(im, "%s starts with ~, but HOME is not set", c->name);
+			if ((size_t)snprintf(buf, size, "%s%s", im->o->home, arg + 1) >= size)
+				return imp_fail(im, "%s is too long", c->name);
+			*val = buf;
+		}
+		break;
+	case K_FLAG:
+		if (*arg)
+			return imp_fail(im, "command %s does not take an argument", c->name);
+		*val = c->fixed;
+		break;
+	case K_SWITCH: case K_INVERTED: case K_LEGACY: case K_WORDS: case K_AUTH: case K_SYSLOG:
+		r = imp_value_word(c, arg, buf, size, val);
+		break;
+	default:
+		r = imp_value_other(c, arg, val);
+	}
+	if (r == IMP_NEEDED)
 		return imp_fail(im, "command %s needs an argument", c->name);
+	if (r == IMP_INVALID)
+		return imp_fail(im, "invalid argument %s for command %s", arg, c->name);
 	return 0;
-invalid:
-	return imp_fail(im, "invalid argument %s for command %s", arg, c->name);
 }
 
 static struct imp_acct *imp_find(struct imp *im, const char *name)

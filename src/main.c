@@ -254,6 +254,10 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		o->mode = MODE_CONFIGURE;	/* --preset list */
 	if (o->preset && o->mode != MODE_CONFIGURE)
 		return err_set(e, ERR_USAGE, "--preset goes with --configure ADDRESS");
+	if (o->mode == MODE_IMPORT && o->nrcpts == 3 && strcmp(o->rcpts[1], "-o") == 0) {
+		o->output = o->rcpts[2];	/* FILE -o OUT: options end at FILE ('+') */
+		o->nrcpts = 1;
+	}
 	if (o->mode == MODE_IMPORT && o->nrcpts > 1)
 		return err_set(e, ERR_USAGE, "--import-msmtprc takes one file");
 	if (o->mode != MODE_SEND && o->mode != MODE_VERIFY && o->mode != MODE_IMPORT && o->nrcpts)

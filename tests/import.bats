@@ -153,7 +153,7 @@ RC
 	[ "$(stat -c %a "$OUT")" = 600 ]
 	grep -qx '\[work\]' "$OUT"
 	echo "keep me" >"$OUT"
-	run --separate-stderr pb --import-msmtprc -o "$OUT" "$RC"
+	run --separate-stderr pb --import-msmtprc "$RC" -o "$OUT"
 	[ "$status" -eq 78 ]
 	assert_error_line "$OUT exists; postbote does not overwrite it"
 	[ "$(cat "$OUT")" = "keep me" ]
