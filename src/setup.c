@@ -90,6 +90,13 @@ static int setup_query(const char *name, int type, struct dns_record *r, struct 
 			 DNS_RECORDS_MAX, e);
 }
 
+/* Letters, digits, '-', '_' and dots: a name that can go into `host` as it is (the DNS may
+ * carry any byte in a label). */
+static int setup_hostname_ok(const char *name)
+{
+	return *name && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == strlen(name);
+}
+
 /* RFC 8314 section 5.1 and RFC 6186 section 3.1: _submissions (implicit TLS) is preferred;
  * a target of "." says the service is not offered. 1 when found, 0 when not. */
 static int setup_srv(const char *domain, struct setup_plan *pl, struct err *e)
@@ -108,11 +115,14 @@ static int setup_srv(const char *domain, struct setup_plan *pl, struct err *e)
 		dns_sort(r, (size_t)n);
 		if (n == 0 || !r[0].name[0] || r[0].port == 0)
 			continue;
+		if (!setup_hostname_ok(r[0].name))
+			return err_set(e, ERR_PROTOCOL, "%s names '%s', which is not a host name", name,
+				       r[0].name);
 		pl->port = r[0].port;
 		pl->tls = s == 0 ? CONF_TLS_IMPLICIT : CONF_TLS_STARTTLS;
 		/* postbote has one port per account: the targets on the best one's port, in order */
 		for (int i = 0; i < n && pl->nhosts < CONF_HOSTS_MAX; i++)
-			if (r[i].port == pl->port && r[i].name[0])
+			if (r[i].port == pl->port && setup_hostname_ok(r[i].name))
 				snprintf(pl->hosts[pl->nhosts++], sizeof pl->hosts[0], "%s", r[i].name);
 		snprintf(pl->source, sizeof pl->source, "DNS SRV %s: %s port %d (DNS answers are not "
 			 "authenticated: check that this host is your provider's)", name,
