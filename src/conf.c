@@ -370,8 +370,11 @@ static int conf_env_var(const char *var, struct buf *text, struct err *e)
 		return err_set(e, ERR_CONFIG, "POSTBOTE_PASSWORD is refused: every process that may "
 			       "read the environment would see it; put the password in a file "
 			       "(a Docker or Kubernetes secret) and set POSTBOTE_PASSWORD_FILE");
+	if (strcmp(key, "default_account") == 0)
+		return err_set(e, ERR_CONFIG, "POSTBOTE_DEFAULT_ACCOUNT makes no sense: the "
+			       "environment makes one account, 'default'");
 	k = conf_key_find(key);
-	if (!k || strcmp(key, "default_account") == 0) {
+	if (!k) {
 		near = conf_key_suggest(key);
 		if (!near)
 			return 0;	/* not meant for the account */

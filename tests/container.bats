@@ -61,6 +61,9 @@ env_account() {
 	[ "$status" -eq 78 ]
 	assert_error_line "POSTBOTE_PROT: no such setting; did you mean POSTBOTE_PORT?"
 	unset POSTBOTE_PROT
+	POSTBOTE_DEFAULT_ACCOUNT=x run --separate-stderr pb -bv ops@example.org
+	[ "$status" -eq 78 ]
+	assert_error_line "POSTBOTE_DEFAULT_ACCOUNT makes no sense: the environment makes one account, 'default'"
 	export POSTBOTE_KEEP=1 POSTBOTE_SOMETHING_ELSE=x
 	run --separate-stderr pb -bv ops@example.org
 	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
