@@ -748,6 +748,30 @@ static int imp_write_auth(struct imp_out *w, struct import_result *r)
 	return 0;
 }
 
+/* Whether this postbote has the key and takes the value: a key that a build may lack
+ * (syslog) is written only when conf accepts it. */
+static int imp_known(const char *key, const char *value)
+{
+	char text[IMPORT_LINE_MAX + 4200];
+	struct conf c;
+	struct err e;
+	int r;
+
+	snprintf(text, sizeof text, "[t]\nhost = h\n%s = %s\n", key, value);
+	r = conf_load_mem(&c, "import", text, strlen(text), &e);
+	conf_free(&c);
+	return r == 0;
+}
+
+/* msmtp's facility (LOG_MAIL) as postbote writes it (mail). */
+static const char *imp_facility(const char *f, char *out, size_t size)
+{
+	snprintf(out, size, "%s", strncmp(f, "LOG_", 4) == 0 ? f + 4 : f);
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return out;
+}
+
 /* from (with auto_from), the header keys, the log file, and the notes for the rest */
 static int imp_write_message(struct imp_out *w)
 {
@@ -780,8 +804,12 @@ static int imp_write_message(struct imp_out *w)
 	if (V(IF_LOGFILE_TIME_FORMAT))
 		imp_note(w, "logfile_time_format has no equivalent: postbote's log lines have "
 			 "their own time format");
-	if (V(IF_SYSLOG))
+	if (V(IF_SYSLOG) && imp_known("syslog", imp_facility(V(IF_SYSLOG), from, sizeof from))) {
+		if (imp_key(w, IF_SYSLOG, "syslog", from) < 0)
+			return -1;
+	} else if (V(IF_SYSLOG)) {
 		imp_note(w, "syslog %s has no equivalent in this postbote; left out", V(IF_SYSLOG));
+	}
 	if (V(IF_SET_TO) && !IS(IF_SET_TO, "off"))
 		imp_note(w, "set_to_header %s has no equivalent; the To: header is left as it is",
 			 V(IF_SET_TO));

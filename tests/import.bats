@@ -216,7 +216,7 @@ RC
 account a
 host h.example
 tls on
-syslog LOG_MAIL
+set_to_header undisclosed_recipients
 logfile_time_format %Y
 from *@example.org
 
@@ -228,7 +228,7 @@ RC
 	run --separate-stderr pb --import-msmtprc -o "$OUT" "$RC"
 	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
 	assert_error_line "warning: $RC: 1 account left out and 3 commands not translated; the comments in the output say why"
-	grep -qx '# syslog LOG_MAIL has no equivalent in this postbote; left out' "$OUT"
+	grep -qx '# set_to_header undisclosed_recipients has no equivalent; the To: header is left as it is' "$OUT"
 	grep -qx '# from \*@example.org is a pattern for -f: postbote has none; choose this account with -a a' "$OUT"
 	grep -q '^# msmtp account tor (line 8) is not imported: it goes through a SOCKS proxy' "$OUT"
 	! grep -qx '\[tor\]' "$OUT"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "import.h"
 #include "unit.h"
 
@@ -147,10 +148,9 @@ static const struct row rows[] = {
 	  NULL },
 	{ "account a\nhost h\nlogfile ~/log\naliases ~/.aliases\n",
 	  "aliases = /home/al/.aliases|logfile = /home/al/log", NULL },
-	{ "account a\nhost h\nlogfile -\nlogfile_time_format %H\nsyslog\n",
+	{ "account a\nhost h\nlogfile -\nlogfile_time_format %H\n",
 	  "# logfile - (standard output) has no equivalent; left out|# logfile_time_format has no "
-	  "equivalent: postbote's log lines have their own time format|# syslog LOG_USER has no "
-	  "equivalent in this postbote; left out", NULL },
+	  "equivalent: postbote's log lines have their own time format", NULL },
 	{ "account a\nhost h\ntimeout off\n", "# timeout off: postbote always waits at most "
 	  "timeout seconds (default 60)", "timeout = off" },
 	{ "account a\nhost h\ntimeout 7200\n", "# timeout 7200: postbote's longest is 3600|"
@@ -218,11 +218,33 @@ static void test_rows(void)
 	UNIT_CTX_CLEAR();
 }
 
+/* syslog is translated when this postbote has the key (a build with syslog support), and is
+ * a comment otherwise: both are checked against what conf says of the key. */
+static void test_syslog(void)
+{
+	struct conf c;
+	struct err e;
+	const char *probe = "[t]\nhost = h\nsyslog = local3\n";
+	int have = conf_load_mem(&c, "t", probe, strlen(probe), &e) == 0;
+	const char *got;
+
+	conf_free(&c);
+	got = tr("account a\nhost h\nsyslog LOG_LOCAL3\naccount b\nhost h\nsyslog\n", NULL);
+	if (have) {
+		CHECK(has_lines(got, "[a]|syslog = local3|[b]|syslog = user"));
+	} else {
+		CHECK(has_lines(got, "[a]|# syslog LOG_LOCAL3 has no equivalent in this postbote; "
+				"left out|[b]|# syslog LOG_USER has no equivalent in this postbote; "
+				"left out"));
+	}
+	CHECK(!strstr(got, "ERROR"));
+}
+
 /* The counts that --import-msmtprc reports, and what the header says. */
 static void test_result(void)
 {
 	struct import_result r;
-	const char *got = tr("account a\nhost h\nsyslog\npassword p\nuser u\nauth on\ntls on\n"
+	const char *got = tr("account a\nhost h\nset_to_header on\npassword p\nuser u\nauth on\ntls on\n"
 			     "account b\nsocket /s\n", &r);
 
 	CHECK_UINT(r.accounts, 1);
@@ -266,6 +288,7 @@ static void test_limits(void)
 int main(void)
 {
 	test_rows();
+	test_syslog();
 	test_result();
 	test_limits();
 	return unit_done();
