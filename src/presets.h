@@ -17,7 +17,8 @@ struct preset {
 	enum conf_tls tls;
 	const char *auth;	/* "on" or a mechanism (XOAUTH2) */
 	const char *user;	/* NULL: the address itself; else what the provider wants */
-	int oauth;		/* the provider needs (or prefers) OAuth 2.0 tokens */
+	const char *oauth;	/* the provider needs OAuth 2.0 tokens: its oauth2_provider
+				 * ("microsoft"); NULL: a password does */
 	int ehlo_domain;	/* the provider refuses EHLO localhost: set domain */
 	const char *domains;	/* mail domains, blank-separated; NULL: none */
 	const char *mx;		/* MX host suffixes that identify it, blank-separated */

@@ -200,6 +200,21 @@ static void setup_add(struct buf *b, const char *fmt, ...)
 		buf_broken(__FILE__, __LINE__);
 }
 
+/* Whether this postbote has the key and takes the value (the OAuth keys come with OAuth 2.0
+ * support): asked of conf itself. */
+static int setup_known(const char *key, const char *value)
+{
+	char text[256];
+	struct conf c;
+	struct err e;
+	int r;
+
+	snprintf(text, sizeof text, "[t]\nhost = h\n%.64s = %.64s\n", key, value);
+	r = conf_load_mem(&c, "--configure", text, strlen(text), &e);
+	conf_free(&c);
+	return r == 0;
+}
+
 /* The section itself, without the probe's comments. */
 static void setup_section(const struct setup_plan *pl, const char *address, const char *from,
 			  const char *domain, struct buf *b)
@@ -219,7 +234,13 @@ static void setup_section(const struct setup_plan *pl, const char *address, cons
 		setup_add(b, "# user: %s wants '%s' here, not your address\n", p->provider,
 			  p->user);
 	setup_add(b, "# the secret: %s.\n", p ? p->secret : "your password");
-	if (p && p->oauth) {
+	if (p && p->oauth && setup_known("oauth2_provider", p->oauth)) {
+		setup_add(b, "# register an application with %s for its client ID, then "
+			  "authorize once:\n#   postbote --oauth2-authorize %s\noauth2_provider = %s\n"
+			  "oauth2_client_id = YOUR-APPLICATION-CLIENT-ID\nfrom = %s\n", p->provider,
+			  pl->section, p->oauth, from);
+		return;
+	} else if (p && p->oauth) {
 		setup_add(b, "# passwordeval must print a fresh OAuth 2.0 access token, for example "
 			  "with oama (https://github.com/pdobsan/oama):\npasswordeval = oama access ");
 	} else {

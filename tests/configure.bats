@@ -116,7 +116,16 @@ accepted_as() {
 	ns_run --smtp "587:starttls:--auth|u:p|--auth-mechs|LOGIN" -- "$POSTBOTE" --configure erin@example.test
 	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
 	assert_line "auth = XOAUTH2"
-	assert_line "passwordeval = oama access 'erin@example.test'"
+	# with OAuth 2.0 support postbote fetches the tokens itself; without, a helper prints them
+	printf '[t]\nhost = h\noauth2_provider = microsoft\n' >"$BATS_TEST_TMPDIR/probe.conf"
+	if pb -C "$BATS_TEST_TMPDIR/probe.conf" -a t -bv x@example.org >/dev/null 2>&1; then
+		assert_line "oauth2_provider = microsoft"
+		assert_line "oauth2_client_id = YOUR-APPLICATION-CLIENT-ID"
+		assert_line "#   postbote --oauth2-authorize microsoft365"
+		refute_line --partial "passwordeval"
+	else
+		assert_line "passwordeval = oama access 'erin@example.test'"
+	fi
 	assert_line "# it does not offer XOAUTH2: try auth = on with a password"
 	accepted_as microsoft365 "smtp.office365.com port 587, tls starttls"
 }
