@@ -673,6 +673,9 @@ static int imp_write_server(struct imp_out *w)
 			 V(IF_DOMAIN));
 	else if (V(IF_DOMAIN) && imp_key(w, IF_DOMAIN, "domain", tmp) < 0)
 		return -1;
+	if (IS(IF_DOMAIN, "localhost"))
+		imp_note(w, "domain localhost: some servers refuse EHLO localhost (Fastmail does); "
+			 "without domain, postbote says the machine's name");
 	return 0;
 }
 
@@ -850,9 +853,14 @@ static int imp_check(struct imp_out *w)
 		r = conf_account(&c, w->a->name, NULL, &acc, &ce);
 	conf_free(&c);
 	if (r < 0) {
+		/* "import:7: " is a line of the section, not of the msmtprc: the key says enough */
+		const char *why = ce.text;
+
+		if (strncmp(why, "import:", 7) == 0 && strstr(why + 7, ": "))
+			why = strstr(why + 7, ": ") + 2;
 		w->im->line = w->a->line;
 		return imp_fail(w->im, "account %s: postbote would not accept its translation: %s",
-				w->a->name, ce.text);
+				w->a->name, why);
 	}
 	return 0;
 }

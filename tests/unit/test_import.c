@@ -178,7 +178,10 @@ static const struct row rows[] = {
 	{ "account a\nhost h1 h2\n", "ERROR: rc:2: account a: host 'h1 h2' is more than one name",
 	  NULL },
 	{ "account a\nhost h\ntls_host_override a:b\n", "ERROR: rc:1: account a: postbote would "
-	  "not accept its translation: import:", NULL },
+	  "not accept its translation: tls_host_override must be a domain name, not 'a:b'", NULL },
+	{ "account a\nhost h\ndomain localhost\n", "domain = localhost|# domain localhost: some "
+	  "servers refuse EHLO localhost (Fastmail does); without domain, postbote says the "
+	  "machine's name", NULL },
 	/* what msmtp refuses, and eval */
 	{ "account a\nhost h\neval echo port 25\n", "ERROR: rc:3: eval runs a command while the "
 	  "file is read", NULL },
