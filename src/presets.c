@@ -1,6 +1,8 @@
 /* presets: the table of providers' submission servers, and its look-ups. Ports and TLS modes
  * are the providers' documented submission settings; where a provider offers both, implicit
- * TLS (RFC 8314) is preferred, except where its documentation names 587 first. */
+ * TLS (RFC 8314) is preferred, except where its documentation names 587 first. A sending
+ * service is found by MX only where a domain receives through it (SES's inbound-smtp.REGION,
+ * SendGrid's and Postmark's inbound hosts); otherwise it is named with --preset. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -10,7 +12,8 @@
 #define APP "an app password (your account's security settings, with 2-step verification on)"
 #define SES(r)                                                                                \
 	{ "ses-" r, "Amazon SES (" r ")", "email-smtp." r ".amazonaws.com", 587,              \
-	  CONF_TLS_STARTTLS, "on", "SES-SMTP-USERNAME", NULL, 0, NULL, NULL,                     \
+	  CONF_TLS_STARTTLS, "on", "SES-SMTP-USERNAME", NULL, 0, NULL,                           \
+	  "inbound-smtp." r ".amazonaws.com",                                                 \
 	  "the SMTP credentials made in the SES console (not your AWS access key)" }
 
 static const struct preset presets[] = {
@@ -51,13 +54,14 @@ static const struct preset presets[] = {
 	SES("eu-central-1"), SES("eu-north-1"), SES("ap-south-1"), SES("ap-northeast-1"),
 	SES("ap-northeast-2"), SES("ap-southeast-1"), SES("ap-southeast-2"), SES("sa-east-1"),
 	{ "sendgrid", "SendGrid", "smtp.sendgrid.net", 587, CONF_TLS_STARTTLS, "on", "apikey", NULL,
-	  0, NULL, NULL, "an API key with the Mail Send permission; the user is the word apikey" },
+	  0, NULL, "mx.sendgrid.net",
+	  "an API key with the Mail Send permission; the user is the word apikey" },
 	{ "mailgun", "Mailgun (US)", "smtp.mailgun.org", 587, CONF_TLS_STARTTLS, "on", NULL, NULL, 0,
 	  NULL, "mailgun.org", "the SMTP password of the domain's SMTP credentials" },
 	{ "mailgun-eu", "Mailgun (EU)", "smtp.eu.mailgun.org", 587, CONF_TLS_STARTTLS, "on", NULL,
 	  NULL, 0, NULL, "eu.mailgun.org", "the SMTP password of the domain's SMTP credentials" },
 	{ "postmark", "Postmark", "smtp.postmarkapp.com", 587, CONF_TLS_STARTTLS, "on",
-	  "POSTMARK-SERVER-TOKEN", NULL, 0, NULL, NULL,
+	  "POSTMARK-SERVER-TOKEN", NULL, 0, NULL, "inbound.postmarkapp.com",
 	  "the Server API token, which is the user as well (Postmark has no port 465)" },
 };
 #define PRESETS_N (sizeof presets / sizeof presets[0])

@@ -108,6 +108,31 @@ accepted_as() {
 	accepted_as google-workspace "smtp.gmail.com port 465, tls implicit"
 }
 
+@test "--configure: a domain that receives through Amazon SES gets that region's preset" {
+	need_ns
+	dnsns_cert email-smtp.us-west-2.amazonaws.com
+	DNS=(--mx-host=example.test,inbound-smtp.us-west-2.amazonaws.com,10
+		--host-record=email-smtp.us-west-2.amazonaws.com,127.0.0.1)
+	ns_run --smtp "587:starttls:--auth|u:p" -- "$POSTBOTE" --configure app@example.test
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	assert_line "# source: preset ses-us-west-2 (Amazon SES (us-west-2)), found by the domain's MX hosts (no SRV records)"
+	assert_line "host = email-smtp.us-west-2.amazonaws.com"
+}
+
+@test "--configure: several SRV targets on one port become the host list, in RFC 2782 order" {
+	need_ns
+	dnsns_cert a.example.test b.example.test
+	DNS=(--srv-host=_submissions._tcp.example.test,b.example.test,465,20,0
+		--srv-host=_submissions._tcp.example.test,a.example.test,465,10,0
+		--srv-host=_submissions._tcp.example.test,other.example.test,4650,30,0
+		--host-record=a.example.test,127.0.0.1 --host-record=b.example.test,127.0.0.1)
+	ns_run --smtp "465:implicit:--auth|u:p" -- "$POSTBOTE" --configure alice@example.test
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	assert_line "host = a.example.test, b.example.test"
+	assert_line "port = 465"
+	assert_line --regexp '^# probe of a\.example\.test port 465'
+}
+
 @test "--configure: an OAuth provider gets auth = XOAUTH2 and a token helper; the probe checks it is offered" {
 	need_ns
 	dnsns_cert smtp.office365.com

@@ -64,6 +64,11 @@ static void test_mx(void)
 	CHECK_STR(preset_by_mx(fastmail, 1)->name, "fastmail");
 	CHECK_STR(preset_by_mx(eu, 1)->name, "mailgun-eu");
 	CHECK_STR(preset_by_mx(us, 1)->name, "mailgun");
+	const char *ses[] = { "inbound-smtp.eu-west-1.amazonaws.com" };
+	const char *pm[] = { "inbound.postmarkapp.com." };
+
+	CHECK_STR(preset_by_mx(ses, 1)->name, "ses-eu-west-1");
+	CHECK_STR(preset_by_mx(pm, 1)->name, "postmark");
 	CHECK(preset_by_mx(none, 3) == NULL);
 	CHECK(preset_by_mx(none, 0) == NULL);
 }
