@@ -9,6 +9,8 @@
 load lib/common
 load lib/dnsns
 
+# shellcheck disable=SC2054 # the commas are inside dnsmasq option values
+
 setup_file() { common_setup_file; }
 
 setup() {

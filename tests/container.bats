@@ -125,7 +125,9 @@ env_account() {
 		sed 's/^ENV //; s/\\$//' | tr -s ' \n' '\n' | grep '^POSTBOTE_')
 	[ "$(printf '%s\n' "$envs" | wc -l)" -ge 6 ] || fail "no ENV block found: $envs"
 	printf '%s\n' "$envs" | grep -qx 'POSTBOTE_PASSWORD_FILE=/run/secrets/smtp_password'
-	! printf '%s\n' "$envs" | grep -q '^POSTBOTE_PASSWORD='
+	if printf '%s\n' "$envs" | grep -q '^POSTBOTE_PASSWORD='; then
+		fail "the Dockerfile puts a password into the environment"
+	fi
 	run --separate-stderr env $envs "$POSTBOTE" -bv ops@example.org
 	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
 	assert_line --index 0 "account default (the account named default): smtp.example.org port 465, tls implicit, from <app@example.org>"

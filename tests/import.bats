@@ -231,7 +231,7 @@ RC
 	grep -qx '# set_to_header undisclosed_recipients has no equivalent; the To: header is left as it is' "$OUT"
 	grep -qx '# from \*@example.org is a pattern for -f: postbote has none; choose this account with -a a' "$OUT"
 	grep -q '^# msmtp account tor (line 8) is not imported: it goes through a SOCKS proxy' "$OUT"
-	! grep -qx '\[tor\]' "$OUT"
+	if grep -qx '\[tor\]' "$OUT"; then fail "the proxy account was imported"; fi
 	run --separate-stderr pb -C "$OUT" -a a -bv someone@example.org
 	[ "$status" -eq 0 ] || fail "the translation is refused: $stderr"
 }

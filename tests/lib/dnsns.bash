@@ -33,14 +33,16 @@ dnsns_cert() {
 		for name in "$@"; do printf 'dns_name = "%s"\n' "$name"; done
 		printf '%s\n' tls_www_server encryption_key signing_key 'expiration_days = 30'
 	} >"$d/srv.tmpl"
-	certtool --generate-privkey --key-type=ecdsa --outfile "$d/srv.key" 2>/dev/null &&
-		certtool --generate-certificate --load-privkey "$d/srv.key" \
+	if ! certtool --generate-privkey --key-type=ecdsa --outfile "$d/srv.key" 2>/dev/null ||
+		! certtool --generate-certificate --load-privkey "$d/srv.key" \
 			--load-ca-certificate "$CA_DIR/ca.pem" --load-ca-privkey "$CA_DIR/ca.key" \
-			--template "$d/srv.tmpl" --outfile "$d/srv.pem" 2>/dev/null ||
+			--template "$d/srv.tmpl" --outfile "$d/srv.pem" 2>/dev/null; then
 		fail "dnsns_cert: certtool failed"
+	fi
 	NS_CERT=$d/srv.pem NS_KEY=$d/srv.key
 }
 
+# shellcheck disable=SC2016 # the script is run by bash -c, which expands it
 # The script run inside the namespace: arguments are the work directory, the number of SMTP
 # servers, their specs, then the command. Everything it starts it stops in its EXIT trap.
 _ns_inner='
@@ -103,5 +105,6 @@ ns_run() {
 	export CA_DIR NS_CERT NS_KEY PYTHON FAKESMTP
 	run --separate-stderr timeout -k 5 60 unshare --mount --net bash -c "$_ns_inner" ns \
 		"$work" "${#specs[@]}" "${specs[@]}" "$@"
+	# shellcheck disable=SC2034 # for the test: the servers' outdirs are $NS_WORK/smtp-PORT
 	NS_WORK=$work
 }
