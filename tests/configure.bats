@@ -6,10 +6,10 @@
 # store (the test CA, bind-mounted over it inside the namespace). Every printed section must be
 # accepted by postbote as it is. The namespace tests need root, unshare and dnsmasq.
 
+# shellcheck disable=SC2054 # the commas are inside dnsmasq option values
+
 load lib/common
 load lib/dnsns
-
-# shellcheck disable=SC2054 # the commas are inside dnsmasq option values
 
 setup_file() { common_setup_file; }
 
