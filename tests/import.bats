@@ -246,3 +246,25 @@ RC
 	[ "$status" -eq 78 ]
 	assert_error_line "$RC:3: account a: passwordeval = ... would be a line of 266 bytes"
 }
+
+@test "msmtp's own example files (Debian's msmtprc-user and msmtprc-system): every account as msmtp sees it" {
+	need_msmtp
+	local ex=/usr/share/doc/msmtp/examples f a n=0
+	[ -f "$ex/msmtprc-user.example" ] || skip "no $ex/msmtprc-user.example"
+	# msmtp -P runs passwordeval (here gpg2 -d ...): a stand-in that prints a password
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	printf '#!/bin/sh\necho secret\n' >"$BATS_TEST_TMPDIR/bin/gpg2"
+	chmod +x "$BATS_TEST_TMPDIR/bin/gpg2"
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH
+	for f in "$ex/msmtprc-user.example" "$ex/msmtprc-system.example"; do
+		(umask 077 && cp "$f" "$RC")
+		rm -f "$OUT"
+		run --separate-stderr pb --import-msmtprc -o "$OUT" "$RC"
+		[ "$status" -eq 0 ] || fail "$f: exit $status: $stderr"
+		for a in $(sed -n 's/^account[ \t]*\([^ \t:]*\).*/\1/p' "$RC"); do
+			same_as_msmtp "$a"
+			n=$((n + 1))
+		done
+	done
+	[ "$n" -ge 5 ] || fail "only $n accounts compared"
+}
