@@ -268,3 +268,14 @@ RC
 	done
 	[ "$n" -ge 5 ] || fail "only $n accounts compared"
 }
+
+@test "golden: every translated command at once (tests/import/full.msmtprc -> full.conf)" {
+	local dir=$BATS_TEST_DIRNAME/import
+	(umask 077 && cp "$dir/full.msmtprc" "$RC")
+	HOME=/home/al run --separate-stderr pb --import-msmtprc "$RC"
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	printf '%s\n' "$output" |
+		sed "s|^# postbote configuration translated from $RC by|# postbote configuration translated from @FILE@ by|" \
+			>"$BATS_TEST_TMPDIR/got.conf"
+	assert_same_bytes "$dir/full.conf" "$BATS_TEST_TMPDIR/got.conf"
+}
