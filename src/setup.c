@@ -97,6 +97,17 @@ static int setup_hostname_ok(const char *name)
 	return *name && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == strlen(name);
 }
 
+/* Whether host is domain or a name below it. A certificate the probe verifies is the SRV
+ * target's (RFC 6186 section 6 leaves the reference identity to the client): below the
+ * address's domain that ties the two together, elsewhere only the unauthenticated DNS does. */
+static int setup_within(const char *host, const char *domain)
+{
+	size_t h = strlen(host), d = strlen(domain);
+
+	return h == d ? strcmp(host, domain) == 0
+		      : h > d && host[h - d - 1] == '.' && strcmp(host + h - d, domain) == 0;
+}
+
 /* RFC 8314 section 5.1 and RFC 6186 section 3.1: _submissions (implicit TLS) is preferred;
  * a target of "." says the service is not offered. 1 when found, 0 when not. */
 static int setup_srv(const char *domain, struct setup_plan *pl, struct err *e)
@@ -125,8 +136,10 @@ static int setup_srv(const char *domain, struct setup_plan *pl, struct err *e)
 			if (r[i].port == pl->port && setup_hostname_ok(r[i].name))
 				snprintf(pl->hosts[pl->nhosts++], sizeof pl->hosts[0], "%s", r[i].name);
 		snprintf(pl->source, sizeof pl->source, "DNS SRV %s: %s port %d (DNS answers are not "
-			 "authenticated: check that this host is your provider's)", name,
-			 pl->hosts[0], pl->port);
+			 "authenticated: check that this host is your provider's)%s", name,
+			 pl->hosts[0], pl->port, setup_within(pl->hosts[0], domain) ? "" :
+			 "\n# note: it is not a host of the address's domain, so its certificate "
+			 "proves nothing about that domain; be sure the domain really sends there");
 		snprintf(pl->section, sizeof pl->section, "%s", domain);
 		return 1;
 	}

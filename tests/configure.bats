@@ -45,6 +45,7 @@ accepted_as() {
 	assert_line --regexp '^# probe of mail.example.test port 465, tls implicit: TLS1\.[23] .*, certificate verified$'
 	assert_line "# the server offers AUTH PLAIN SCRAM-SHA-256"
 	assert_line "# postbote will log in with SCRAM-SHA-256 (the strongest both support; a -PLUS one when the session allows)"
+	refute_line --partial "# note: it is not a host of the address's domain"
 	assert_line "[example.test]"
 	assert_line "host = mail.example.test"
 	assert_line "tls = implicit"
@@ -52,6 +53,17 @@ accepted_as() {
 	assert_line "from = alice@example.test"
 	assert_line "passwordeval = secret-tool lookup postbote 'alice@example.test'"
 	accepted_as example.test "mail.example.test port 465, tls implicit"
+}
+
+@test "--configure: an SRV target outside the address's domain gets a note that its certificate proves nothing about it" {
+	need_ns
+	dnsns_cert smtp.provider.test
+	DNS=(--srv-host=_submissions._tcp.example.test,smtp.provider.test,465,0,0
+		--host-record=smtp.provider.test,127.0.0.1)
+	ns_run --smtp "465:implicit:--auth|u:p" -- "$POSTBOTE" --configure alice@example.test
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	assert_line "# note: it is not a host of the address's domain, so its certificate proves nothing about that domain; be sure the domain really sends there"
+	assert_line "host = smtp.provider.test"
 }
 
 @test "--configure: only _submission, and _submissions with target '.': STARTTLS on 587" {
