@@ -55,6 +55,26 @@ accepted_as() {
 	accepted_as example.test "mail.example.test port 465, tls implicit"
 }
 
+@test "--configure: the printed section, with the password in a password_file, delivers" {
+	need_ns
+	dnsns_cert mail.example.test
+	DNS=(--srv-host=_submissions._tcp.example.test,mail.example.test,465,0,0
+		--host-record=mail.example.test,127.0.0.1)
+	local w=$BATS_TEST_TMPDIR
+	printf 'pa55 word\n' >"$w/secret"
+	chmod 600 "$w/secret"
+	printf 'Subject: configured\n\nhello\n' >"$MSG"
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	ns_run --smtp "465:implicit:--auth|alice@example.test:pa55 word" -- bash -c '
+		set -e
+		"$POSTBOTE" --configure alice@example.test >"$1/section.conf"
+		sed -i "s|^passwordeval = .*|password_file = $1/secret|" "$1/section.conf"
+		"$POSTBOTE" -C "$1/section.conf" -a example.test bob@example.org <"$2"' ns "$w" "$MSG"
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	assert_equal "$(json_get "$NS_WORK/smtp-465/msg-1.json" auth_user)" alice@example.test
+	assert_equal "$(json_get "$NS_WORK/smtp-465/msg-1.json" mail_from)" alice@example.test
+}
+
 @test "--configure: an SRV target outside the address's domain gets a note that its certificate proves nothing about it" {
 	need_ns
 	dnsns_cert smtp.provider.test
