@@ -6,7 +6,7 @@
 # store (the test CA, bind-mounted over it inside the namespace). Every printed section must be
 # accepted by postbote as it is. The namespace tests need root, unshare and dnsmasq.
 
-# shellcheck disable=SC2054 # the commas are inside dnsmasq option values
+# shellcheck disable=SC2054,SC2034 # commas are inside dnsmasq options; DNS, NS_CERT are read by ns_run
 
 load lib/common
 load lib/dnsns
