@@ -39,6 +39,9 @@
 #define QUEUE_HEADER_MAX (16 * 1024 * 1024)	/* the envelope of one queue file, or one state file */
 #define RATE_FILE_MAX 65536		/* a rate record file; past this, what no window can see is dropped */
 #define RUNQ_MAX 1000			/* messages one queue run takes on */
+#define IMPORT_TEXT_MAX (1u << 20)	/* an msmtprc to import (msmtp's are a few KB) */
+#define IMPORT_ACCOUNTS_MAX 256		/* accounts in one msmtprc */
+#define IMPORT_LINE_MAX 500		/* msmtp's own limit on a line, without the newline */
 
 /* What a client of -bs may send (smtpd.h). */
 #define SMTPD_LINE_MAX 2048		/* a command line (RFC 5321 asks for 512 at least) */

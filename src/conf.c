@@ -1,5 +1,6 @@
 /* conf: INI files through libinih (the only file that includes it), who may own them, and the
  * accounts they describe; what each key means and how its value is converted is conf_keys.c. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -352,6 +353,84 @@ static void conf_user_file(char *path, size_t size)
 	}
 }
 
+/* One POSTBOTE_ variable as "key = value\n" on text; 0 (also for a variable that names no key
+ * and is near none), or -1 with ERR_CONFIG. */
+static int conf_env_var(const char *var, struct buf *text, struct err *e)
+{
+	const char *eq = strchr(var, '='), *value = eq ? eq + 1 : "", *near;
+	char key[64], *copy;
+	const struct conf_key *k;
+	unsigned char *val;
+	size_t n = eq ? (size_t)(eq - var) - 9 : 0;
+
+	if (!eq || n == 0 || n >= sizeof key)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		key[i] = (char)tolower((unsigned char)var[9 + i]);
+	key[n] = '\0';
+	if (strcmp(key, "config") == 0)
+		return 0;
+	if (strcmp(key, "password") == 0)
+		return err_set(e, ERR_CONFIG, "POSTBOTE_PASSWORD is refused: every process that may "
+			       "read the environment would see it; put the password in a file "
+			       "(a Docker or Kubernetes secret) and set POSTBOTE_PASSWORD_FILE");
+	if (strcmp(key, "default_account") == 0)
+		return err_set(e, ERR_CONFIG, "POSTBOTE_DEFAULT_ACCOUNT makes no sense: the "
+			       "environment makes one account, 'default'");
+	k = conf_key_find(key);
+	if (!k) {
+		near = conf_key_suggest(key);
+		if (!near)
+			return 0;	/* not meant for the account */
+		snprintf(key, sizeof key, "%s", near);
+		for (char *p = key; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+		return err_set(e, ERR_CONFIG, "%.*s: no such setting; did you mean POSTBOTE_%s?",
+			       (int)(eq - var), var, key);
+	}
+	for (const char *p = value; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			return err_set(e, ERR_CONFIG, "%.*s holds a control character", (int)(eq - var),
+				       var);
+	copy = xstrdup(value);
+	val = conf_key_convert(k, copy, e);
+	free(copy);
+	if (!val)
+		return err_wrap(e, "%.*s", (int)(eq - var), var);
+	free(val);
+	if (n + 3 + strlen(value) + 2 > 200)
+		return err_set(e, ERR_CONFIG, "%.*s is longer than a configuration line may be (%d "
+			       "bytes)", (int)(eq - var), var, 200 - 5 - (int)n);
+	if (buf_printf(text, "%s = %s\n", key, value) < 0)
+		buf_broken(__FILE__, __LINE__);
+	return 0;
+}
+
+/* The account "default" of POSTBOTE_ variables, read as a file called CONF_ENV_FILE. */
+static int conf_env(struct conf *c, struct err *e)
+{
+	extern char **environ;
+	struct conf_reader r = { .c = c, .e = e };
+	struct buf text;
+	int rc = 0;
+
+	buf_init(&text, BUF_NO_MAX);
+	if (buf_addstr(&text, "[default]\n") < 0)
+		buf_broken(__FILE__, __LINE__);
+	for (char **v = environ; *v && rc == 0; v++)
+		if (strncmp(*v, "POSTBOTE_", 9) == 0)
+			rc = conf_env_var(*v, &text, e);
+	if (rc == 0) {
+		c->files[c->nfiles] = xstrdup(CONF_ENV_FILE);
+		r.path = c->files[c->nfiles++];
+		r.mem = text.data;
+		r.len = text.len;
+		rc = conf_parse(&r);
+	}
+	buf_free(&text);
+	return rc;
+}
+
 int conf_load(struct conf *c, const char *file, struct err *e)
 {
 	char path[4096];
@@ -370,12 +449,18 @@ int conf_load(struct conf *c, const char *file, struct err *e)
 	c->must_drop = r == 0 && sys == CONF_UNREADABLE;
 	if (r < 0)
 		return -1;
+	/* variables that name a host are a configuration of the caller's own, even where the
+	 * system file cannot be read */
+	if (r == 0 && c->nfiles == 0 && getenv("POSTBOTE_HOST")) {
+		c->must_drop = 0;
+		return conf_env(c, e);
+	}
 	if (c->must_drop)
 		return err_set(e, ERR_CONFIG, "you may not read %s and have no %s", CONF_SYSTEM_FILE,
 			       path);
 	if (r == 0 && c->nfiles == 0)
-		return err_set(e, ERR_CONFIG, "no configuration: create %s or %s "
-			       "(see postbote.conf(5))", path, CONF_SYSTEM_FILE);
+		return err_set(e, ERR_CONFIG, "no configuration: create %s or %s, or set "
+			       "POSTBOTE_HOST (see postbote.conf(5))", path, CONF_SYSTEM_FILE);
 	return 0;
 }
 
@@ -557,6 +642,10 @@ static int conf_rules(const struct conf *c, struct account *a, struct err *e)
 	if (a->password && a->passwordeval)
 		return err_set(e, ERR_CONFIG, "%s: account '%s' sets both password and passwordeval; "
 			       "keep one", a->file, a->name);
+	if (a->password_file && (a->password || a->passwordeval))
+		return err_set(e, ERR_CONFIG, "%s: account '%s' sets both password_file and %s; "
+			       "keep one", a->file, a->name,
+			       a->password ? "password" : "passwordeval");
 	if (a->tls == CONF_TLS_OFF && !a->auth_plaintext)
 		return err_set(e, ERR_CONFIG, "%s: account '%s' has tls = off, so the password would "
 			       "cross the network in cleartext; turn TLS on (or, dangerously, set "

@@ -49,6 +49,8 @@ struct account {
 	int auth_plaintext;		/* the user allowed a password without TLS */
 	const char *user;
 	const char *password;
+	const char *password_file;	/* the first line of this file is the password (a Docker
+					 * or Kubernetes secret); cred.c reads it */
 	const char *passwordeval;
 	const char *from;
 	const char *domain;		/* always set: the account's, else the machine's FQDN
@@ -96,6 +98,8 @@ struct account {
 
 struct conf_entry;
 
+#define CONF_ENV_FILE "the environment"	/* the account's `file` when it comes from there */
+
 struct conf {
 	struct conf_entry *v;
 	size_t n, cap;
@@ -108,7 +112,11 @@ struct conf {
 };
 
 /* Reads the configuration. `file` is -C's argument or NULL (then $POSTBOTE_CONFIG, then the XDG
- * user file). The system file SYSCONFDIR/postbote.conf is read first when it exists. A file is
+ * user file). The system file SYSCONFDIR/postbote.conf is read first when it exists. When no
+ * file exists at all and POSTBOTE_HOST is set, the account "default" is made of the environment
+ * (CONF_ENV_FILE): POSTBOTE_ and a key's name in upper case sets that key (POSTBOTE_PORT), with
+ * the same checks as in a file; POSTBOTE_PASSWORD is refused (an environment is easy to read:
+ * POSTBOTE_PASSWORD_FILE instead), and so is a variable whose name is near a key's. A file is
  * refused unless it belongs to the caller or root and neither its group nor others may write it;
  * one that holds a password must not be readable by others either. An unreadable default user
  * file is skipped with a warning when the system file was read. -1 with ERR_CONFIG and

@@ -337,6 +337,7 @@ static const struct conf_key conf_keys[] = {
 	{ "auth_plaintext", conf_choice, F(auth_plaintext), "deny", 0, 0, NULL, conf_allow },
 	{ "user", conf_str, F(user), NULL, 0, 0, NULL, NULL },
 	{ "password", conf_str, F(password), NULL, 0, 0, NULL, NULL },
+	{ "password_file", conf_str, F(password_file), NULL, 0, 0, NULL, NULL },
 	{ "passwordeval", conf_str, F(passwordeval), NULL, 0, 0, NULL, NULL },
 	{ "from", conf_str, F(from), NULL, 0, 0, NULL, NULL },
 	{ "domain", conf_str, F(domain), NULL, 0, 0, NULL, NULL },

@@ -546,6 +546,63 @@ int cred_renew(const struct account *a, const struct err *why, struct cred *c, s
 	return cred_oauth(a, OAUTH_FRESH, c, e) < 0 ? -1 : 1;
 }
 
+/* ---- password_file ---- */
+
+/* The first line of password_file (a Docker or Kubernetes secret). The file is refused on the
+ * rules of a configuration file that holds a password, as for the system file: it belongs to
+ * the caller or root and others may not read it (its group may, so that a secret mounted for
+ * a group works). */
+static int cred_file(const struct account *a, struct cred *out, struct err *e)
+{
+	const char *path = a->password_file;
+	struct cred_line *l;
+	struct stat st;
+	char chunk[CRED_CHUNK];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return err_set(e, ERR_CONFIG, "%s: password_file of account '%s': cannot read %s: %s",
+			       a->file, a->name, path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		r = err_set(e, ERR_CONFIG, "password_file %s is not a regular file", path);
+	else if (st.st_uid != 0 && st.st_uid != getuid())
+		r = err_set(e, ERR_CONFIG, "password_file %s belongs to uid %u, neither you nor root; "
+			    "run: chown %u %s", path, (unsigned)st.st_uid, (unsigned)getuid(), path);
+	else if (st.st_mode & 007)
+		r = err_set(e, ERR_CONFIG, "password_file %s is readable by everyone; run: chmod 640 "
+			    "%s (a Kubernetes secret: defaultMode 0440)", path, path);
+	if (r < 0) {
+		close(fd);
+		return -1;
+	}
+	l = xmalloc(sizeof *l);
+	memset(l, 0, sizeof *l);
+	while (!l->done && !l->too_long && (n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = err_set(e, ERR_CONFIG, "cannot read password_file %s: %s", path,
+				    strerror(errno));
+			break;
+		}
+		cred_line_add(l, chunk, (size_t)n);
+	}
+	close(fd);
+	explicit_bzero(chunk, sizeof chunk);
+	if (r == 0 && l->too_long)
+		r = err_set(e, ERR_CONFIG, "password_file %s: the first line is longer than %d bytes, "
+			    "more than a password or token may have", path, CRED_SECRET_MAX);
+	else if (r == 0 && (l->nul || !l->len))
+		r = err_set(e, ERR_CONFIG, "password_file %s: %s", path,
+			    l->nul ? "the first line holds a NUL byte" : "the first line is empty");
+	else if (r == 0)
+		cred_set(out, l->text, l->len);
+	explicit_bzero(l, sizeof *l);
+	free(l);
+	return r;
+}
+
 /* ---- the order ---- */
 
 int cred_get(const struct account *a, const char *host, struct cred *out, struct err *e)
@@ -568,6 +625,8 @@ int cred_get(const struct account *a, const char *host, struct cred *out, struct
 		cred_set(out, a->password, strlen(a->password));
 		return 0;
 	}
+	if (a->password_file)
+		return cred_file(a, out, e);
 	if (a->passwordeval)
 		return cred_eval(a, a->passwordeval, "passwordeval", "password", out, e);
 	r = cred_netrc(a, host, out, e);

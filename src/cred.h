@@ -24,7 +24,8 @@ void cred_harden(void);
 
 /* The secret that account a's AUTH needs, for the server `host` (netrc/prompt look it up by
  * that name): "" when auth is off or the mechanism needs none (sasl_no_password), else
- * `password`, the first line of `passwordeval`, ~/.netrc, or the terminal prompt. -1 with
+ * `password`, the first line of `password_file` (owned by the caller or root, not readable by
+ * others), the first line of `passwordeval`, ~/.netrc, or the terminal prompt. -1 with
  * ERR_CONFIG (none found, the command failed, printed nothing or more than CRED_SECRET_MAX
  * bytes), or ERR_TEMP when passwordeval missed its deadline (the caller may queue and retry),
  * or ERR_OS when a pipe, fork or read for it failed.

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "cred.h"
 #include "deliver.h"
+#include "import.h"
 #include "dropbox.h"
 #include "log.h"
 #include "mailq.h"
@@ -22,6 +23,7 @@
 #include "oauth.h"
 #include "rcpt.h"
 #include "runq.h"
+#include "setup.h"
 #include "smtpd.h"
 #include "submission.h"
 #include "submit.h"
@@ -29,11 +31,11 @@
 /* the long options without a short one */
 enum { OPT_VERSION = 1, OPT_HELP, OPT_READ_ENVELOPE_FROM, OPT_QUEUE_DELETE, OPT_QUEUE_HOLD,
        OPT_QUEUE_RELEASE, OPT_SERVERINFO, OPT_PRETEND, OPT_JSON, OPT_FAILED,
-       OPT_OAUTH2_AUTHORIZE };
+       OPT_OAUTH2_AUTHORIZE, OPT_IMPORT_MSMTPRC, OPT_CONFIGURE, OPT_PRESET };
 
 enum mode { MODE_SEND, MODE_RUN, MODE_LIST, MODE_DELETE, MODE_HOLD, MODE_RELEASE,
 	    MODE_SERVERINFO, MODE_NEWALIASES, MODE_VERIFY, MODE_SMTP, MODE_PRETEND,
-	    MODE_OAUTH2_AUTHORIZE };
+	    MODE_OAUTH2_AUTHORIZE, MODE_IMPORT, MODE_CONFIGURE };
 
 struct opts {
 	enum mode mode;
@@ -41,6 +43,7 @@ struct opts {
 	int queue_all;		/* -q without an interval: every queued message, due or not */
 	int smtp_idle;		/* -bs: -O Timeout.command=SECONDS */
 	int json, list_failed;	/* -bp --json, -bp --failed */
+	const char *output, *address, *preset;	/* -o FILE with --import-msmtprc; --configure */
 	const char *config;
 	int verbose;
 	struct request rq;	/* what shapes the message: -f, -t, -N, the recipients, ... */
@@ -98,6 +101,10 @@ static void usage(void)
 	      "  -P, --pretend        show the account's effective configuration (secrets hidden)\n"
 	      "      --version        show the version\n"
 	      "      --help           show this help\n"
+	      "Setup:\n"
+	      "      --import-msmtprc [FILE] [-o OUT]  translate an msmtp configuration\n"
+	      "      --configure ADDRESS [--preset NAME]  find the server, print an account\n"
+	      "      --preset list    the providers --configure knows\n"
 	      "Accepted and ignored for sendmail compatibility: -o..., -h N, -L TAG,\n"
 	      "-m, -n, -O OPT, -G, -U, -X FILE, -Ac, -Am, -bm, -B 7BIT.\n"
 	      "See postbote(1) and postbote.conf(5).\n",
@@ -172,6 +179,8 @@ static int parse_mode_opt(int c, int argc, char **argv, struct opts *o, enum mod
 	case OPT_QUEUE_RELEASE: *mode = MODE_RELEASE; o->queue_id = optarg; return 0;
 	case OPT_SERVERINFO: *mode = MODE_SERVERINFO; return 0;
 	case OPT_OAUTH2_AUTHORIZE: *mode = MODE_OAUTH2_AUTHORIZE; o->rq.account = optarg; return 0;
+	case OPT_IMPORT_MSMTPRC: *mode = MODE_IMPORT; return 0;
+	case OPT_CONFIGURE: *mode = MODE_CONFIGURE; o->address = optarg; return 0;
 	case 'P':
 	case OPT_PRETEND: *mode = MODE_PRETEND; return 0;
 	}
@@ -198,7 +207,8 @@ static int parse_opt(int c, int argc, char **argv, struct opts *o, enum mode *mo
 	case OPT_FAILED: o->list_failed = 1; return 0;
 	case 'V': o->rq.dsn_envid = optarg; return 0;
 	case 'v': o->verbose = 1; return 0;
-	case 'o': o->rq.ignore_dots |= strcmp(optarg, "i") == 0; return 0;
+	case 'o': o->rq.ignore_dots |= strcmp(optarg, "i") == 0; o->output = optarg; return 0;
+	case OPT_PRESET: o->preset = optarg; return 0;
 	case 'O':
 		/* sendmail's name for how long -bs waits for a command; the rest are ignored */
 		if (strncasecmp(optarg, "Timeout.command=", 16) == 0 &&
@@ -239,6 +249,9 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
 		{ "pretend", no_argument, NULL, OPT_PRETEND },
 		{ "oauth2-authorize", required_argument, NULL, OPT_OAUTH2_AUTHORIZE },
+		{ "import-msmtprc", no_argument, NULL, OPT_IMPORT_MSMTPRC },
+		{ "configure", required_argument, NULL, OPT_CONFIGURE },
+		{ "preset", required_argument, NULL, OPT_PRESET },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "failed", no_argument, NULL, OPT_FAILED },
 		{ NULL, 0, NULL, 0 },
@@ -271,7 +284,18 @@ static int parse_args(int argc, char **argv, struct opts *o, struct err *e)
 		return err_set(e, ERR_USAGE, "--json and --failed go with -bp (mailq)");
 	o->rq.rcpts = argv + optind;
 	o->rq.nrcpts = (size_t)(argc - optind);
-	if (o->mode != MODE_SEND && o->mode != MODE_VERIFY && o->rq.nrcpts)
+	if (o->preset && o->mode == MODE_SEND && !o->rq.nrcpts)
+		o->mode = MODE_CONFIGURE;	/* --preset list */
+	if (o->preset && o->mode != MODE_CONFIGURE)
+		return err_set(e, ERR_USAGE, "--preset goes with --configure ADDRESS");
+	if (o->mode == MODE_IMPORT && o->rq.nrcpts == 3 && strcmp(o->rq.rcpts[1], "-o") == 0) {
+		o->output = o->rq.rcpts[2];	/* FILE -o OUT: options end at FILE ('+') */
+		o->rq.nrcpts = 1;
+	}
+	if (o->mode == MODE_IMPORT && o->rq.nrcpts > 1)
+		return err_set(e, ERR_USAGE, "--import-msmtprc takes one file");
+	if (o->mode != MODE_SEND && o->mode != MODE_VERIFY && o->mode != MODE_IMPORT &&
+	    o->rq.nrcpts)
 		return err_set(e, ERR_USAGE, "recipients make no sense with -q, -bp, -bi, -bs or "
 			       "--queue-*");
 	return 0;
@@ -413,8 +437,8 @@ static int other_mode(struct opts *o, const struct conf *c, struct err *e)
 		log_note("postbote keeps no alias database: the aliases file is read as it is at "
 			 "every submission, so there is nothing to rebuild");
 		return 0;
-	case MODE_SEND:
-	case MODE_SMTP: break;
+	case MODE_SEND: case MODE_SMTP: case MODE_IMPORT: case MODE_CONFIGURE:
+		break;	/* main's own */
 	}
 	return err_set(e, ERR_SOFTWARE, "unknown mode");
 }
@@ -436,6 +460,14 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o, &e) < 0)
 		goto done;
 	log_set_verbose(o.verbose);
+	if (o.mode == MODE_IMPORT) {	/* they read no postbote configuration */
+		import_command(o.rq.nrcpts ? o.rq.rcpts[0] : NULL, o.output, &e);
+		goto done;
+	}
+	if (o.mode == MODE_CONFIGURE) {
+		setup_configure(o.address, o.preset, &e);
+		goto done;
+	}
 	if (o.mode == MODE_NEWALIASES) {
 		other_mode(&o, &conf, &e);	/* needs no configuration */
 		goto done;

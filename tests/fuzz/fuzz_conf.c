@@ -44,6 +44,7 @@ static void check_account(const struct conf *c, const char *name, const char *fr
 	if (a.auth == CONF_AUTH_ON || (a.auth == CONF_AUTH_MECH && !sasl_no_password(a.mech))) {
 		REQUIRE(a.user != NULL);
 		REQUIRE(!(a.password && a.passwordeval));
+		REQUIRE(!(a.password_file && (a.password || a.passwordeval)));
 		REQUIRE(a.tls != CONF_TLS_OFF || a.auth_plaintext);
 	}
 	if (a.password && !a.passwordeval) {

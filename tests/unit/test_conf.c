@@ -425,6 +425,11 @@ static void test_rules(void)
 		{ "user = u\ntls = off\nauth_plaintext = allow\n", "" },
 		{ "user = u\npassword = p\npasswordeval = echo p\n",
 		  "t.conf: account 'a' sets both password and passwordeval; keep one" },
+		{ "user = u\npassword_file = /run/secrets/p\n", "" },
+		{ "user = u\npassword_file = /f\npassword = p\n",
+		  "t.conf: account 'a' sets both password_file and password; keep one" },
+		{ "user = u\npassword_file = /f\npasswordeval = echo p\n",
+		  "t.conf: account 'a' sets both password_file and passwordeval; keep one" },
 		{ "tls_cert_file = /c.pem\n",
 		  "t.conf: account 'a' sets tls_cert_file without tls_key_file; a client "
 		  "certificate needs both" },
