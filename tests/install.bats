@@ -144,16 +144,13 @@ assert_stderr_has() { # FRAGMENT: $stderr (run --separate-stderr) contains it
 	assert_output ""
 }
 
-@test "configure refuses a value that --enable-sendmail-links or --with-drop-group cannot take" {
+@test "configure refuses a value that --enable-sendmail-links cannot take" {
 	local dir=$BATS_TEST_TMPDIR/bad
 	mkdir -p "$dir"
 	cd "$dir"
 	run "$REPO_DIR/configure" -q --enable-sendmail-links=maybe
 	assert_failure
 	assert_output --partial "--enable-sendmail-links takes yes or no, not 'maybe'"
-	run "$REPO_DIR/configure" -q --with-drop-group='mail users'
-	assert_failure
-	assert_output --partial "--with-drop-group needs a group name"
 }
 
 # make distcheck: the tarball builds, passes make check, installs (also under DESTDIR) and
