@@ -134,6 +134,19 @@ assert_stderr_has() { # FRAGMENT: $stderr (run --separate-stderr) contains it
 	assert_not_exist "$DEST/usr/sbin/sendmail"
 }
 
+@test "a link made by hand to postbote (an absolute one, as README once said) becomes ours" {
+	mkdir -p "$DEST/usr/sbin" "$DEST/usr/bin"
+	ln -s "$DEST/usr/bin/postbote" "$DEST/usr/sbin/sendmail"
+	make_in "$LINKS_BUILD" install
+	[ "$status" -eq 0 ] || fail "make install: exit $status: $stderr"
+	assert_link "$DEST/usr/sbin/sendmail" "$DEST/usr/bin/postbote"
+	ln -sf "$DEST/usr/bin/postbote" "$DEST/usr/bin/mailq"
+	make_in "$LINKS_BUILD" uninstall
+	[ "$status" -eq 0 ] || fail "make uninstall: exit $status: $stderr"
+	run find "$DEST" ! -type d
+	assert_output ""
+}
+
 @test "without --enable-sendmail-links make install adds postbote alone" {
 	local plain=$BATS_TEST_TMPDIR/plain
 	build "$plain"
