@@ -63,6 +63,9 @@ contents() {
 		systemd/system/postbote-queue.timer systemd/user/postbote-queue.service cron/postbote; do
 		assert_line "- ./usr/share/doc/postbote/examples/$f -rw-r--r-- root/root"
 	done
+	assert_line "- ./lib/systemd/system/postbote-queue.service -rw-r--r-- root/root"
+	assert_line "- ./lib/systemd/system/postbote-queue.timer -rw-r--r-- root/root"
+	assert_line "- ./etc/cron.d/postbote -rw-r--r-- root/root"
 	refute_line --regexp 'sendmail|mailq|newaliases'
 	# the logrotate file is a conffile, so an administrator's changes survive upgrades
 	run bash -c "dpkg-deb --ctrl-tarfile '$DEB_MAIN' | tar -xO ./conffiles"
@@ -74,6 +77,31 @@ contents() {
 		run contents "$DEB_MAIN"
 		assert_line "- ./usr/libexec/postbote/postbote-drop -rwxr-xr-x root/root"
 	fi
+}
+
+# deb_file DEB PATH: the file's contents
+deb_file() {
+	dpkg-deb --fsys-tarfile "$1" | tar -xO "$2"
+}
+
+@test "postbote runs root's queue by itself: a systemd timer and a cron job, inert until there is a configuration" {
+	run deb_file "$DEB_MAIN" ./lib/systemd/system/postbote-queue.service
+	assert_success
+	# postbote's own path: /usr/sbin/sendmail is another MTA's without postbote-mta
+	assert_line "ExecStart=/usr/bin/postbote -q5m"
+	assert_line ConditionPathExists=/etc/postbote.conf
+	refute_line --partial /usr/sbin/sendmail
+	run bash -c "dpkg-deb --ctrl-tarfile '$DEB_MAIN' | tar -xO ./postinst"
+	assert_line --partial "deb-systemd-helper enable 'postbote-queue.timer'"
+	# every unit of contrib/systemd/system is installed
+	local unit
+	for unit in "$REPO_DIR"/contrib/systemd/system/postbote-*; do
+		deb_file "$DEB_MAIN" "./lib/systemd/system/${unit##*/}" >/dev/null ||
+			fail "${unit##*/} is not in the package"
+	done
+	# the cron job: not where systemd runs, not without /etc/postbote.conf
+	run deb_file "$DEB_MAIN" ./etc/cron.d/postbote
+	assert_line "$(printf '* * * * *\troot\t[ ! -d /run/systemd/system ] && [ -e /etc/postbote.conf ] && /usr/bin/postbote -q5m')"
 }
 
 @test "postbote-mta has the links to postbote and provides, conflicts with and replaces mail-transport-agent" {
@@ -107,7 +135,8 @@ contents() {
 # ---- the maintainer scripts --------------------------------------------------------------
 # They run in a private mount namespace with a tmpfs on /var/spool, so that the directories
 # they make are real and the machine's are untouched; addgroup, delgroup, getent and
-# dpkg-statoverride are stand-ins that keep their state in $FAKE_STATE and log each call.
+# dpkg-statoverride are stand-ins that keep their state in $FAKE_STATE and log each call (and
+# debhelper's systemd helpers do nothing).
 
 # maint_twice SCRIPT ARGS...: run the package's maintainer SCRIPT (postinst, postrm) twice over
 # the same state, printing after each run the stand-ins' calls and then what is in
@@ -140,6 +169,11 @@ case $1 in
 *) exit 2 ;;
 esac
 EOF
+	# debhelper's systemd snippets: nothing to enable in a test
+	local quiet
+	for quiet in deb-systemd-helper deb-systemd-invoke systemctl; do
+		printf '#!/bin/sh\nexit 0\n' >"$stubs/$quiet"
+	done
 	chmod 755 "$stubs"/*
 	# install -g NAME needs a group of that name on this machine: the stand-in uses root's
 	cat >"$stubs/install" <<'EOF'
