@@ -60,7 +60,7 @@ contents() {
 	assert_line "- ./usr/share/zsh/vendor-completions/_postbote -rw-r--r-- root/root"
 	local f
 	for f in provider-465-app-password.conf lan-relay-no-auth.conf local-user-own-account.conf \
-		systemd/system/postbote-queue.timer systemd/user/postbote-queue.service cron/postbote; do
+		user/postbote-queue.service user/postbote-queue.timer; do
 		assert_line "- ./usr/share/doc/postbote/examples/$f -rw-r--r-- root/root"
 	done
 	assert_line "- ./lib/systemd/system/postbote-queue.service -rw-r--r-- root/root"
