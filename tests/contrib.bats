@@ -222,30 +222,48 @@ hdrs"
 	assert_equal "$zsh_opts" "$help"
 }
 
-@test "zsh: accounts and queue ids reach compadd" {
+# zcomplete LINE: what zsh's completion system offers for LINE (tests/lib/zcomplete.zsh), with
+# $POSTBOTE's directory first in PATH, so that "postbote" on LINE is the binary under test
+zcomplete() {
+	PATH=${POSTBOTE%/*}:$PATH timeout 20 zsh -f "$TESTS_LIB_DIR/zcomplete.zsh" \
+		"$CONTRIB/completion" "$1"
+}
+
+@test "zsh: options, accounts, queue ids and -N values, as compinit offers them" {
 	command -v zsh >/dev/null || fail "zsh is missing (.ci/packages, [packaging])"
+	[ "${POSTBOTE##*/}" = postbote ] || skip "the binary is not named postbote"
+	run zcomplete "postbote --queue-"
+	assert_output "--queue-delete
+--queue-hold
+--queue-release"
+	run zcomplete "postbote -b"
+	assert_output "-bi
+-bp
+-bv"
+	run zcomplete "postbote -N "
+	assert_output "delay
+failure
+never
+success"
+	run zcomplete "postbote -N success,"
+	assert_output "delay
+failure"
+	run zcomplete "postbote -R "
+	assert_output "full
+hdrs"
+
 	fake_start
 	local down
 	down=$(free_port)
 	fake_config --no-auth "queue = on" "port = $down"
+	printf '[other]\nhost = b.example\n' >>"$CONF"
+	run zcomplete "postbote -C $CONF -a "
+	assert_output "fake
+other"
 	std_message >"$MSG"
 	send bob@example.org
 	[[ $stderr =~ queued\ as\ ([0-9]{14}\.[0-9a-f]{10}) ]] || fail "not queued: $stderr"
 	local qid=${BASH_REMATCH[1]}
-	# compsys stand-ins: _arguments does nothing, _wanted runs its command, compadd prints
-	run zsh -f -c '
-		_arguments() { : }
-		_wanted() { shift 3; "$@" }
-		compadd() { [[ $1 == -a ]] && print -rl -- ${(P)2} }
-		source "$1"
-		words=("$2" -C "$3" -a "")
-		CURRENT=5
-		print "accounts:"; _postbote_accounts
-		words=("$2" -C "$3" --queue-hold "")
-		print "ids:"; _postbote_queue_ids' _ "$CONTRIB/completion/_postbote" "$POSTBOTE" "$CONF"
-	assert_success
-	assert_output "accounts:
-fake
-ids:
-$qid"
+	run zcomplete "postbote -C $CONF --queue-hold="
+	assert_output "$qid"
 }
