@@ -87,7 +87,7 @@ static void usage(void)
 	      "  -B 8BITMIME          declare the body 8-bit\n"
 	      "  -v, --verbose        show the SMTP conversation (passwords never shown)\n"
 	      "Queue:\n"
-	      "  -q                   send every message that is due (-q30m is the same)\n"
+	      "  -q                   send every queued message now (-q5m: those that are due)\n"
 	      "  -qI ID               send that message now\n"
 	      "  -bp, mailq           list the queue, as Postfix's mailq does\n"
 	      "      --json           with -bp: one JSON object per message (postqueue -j)\n"
@@ -105,6 +105,7 @@ static void usage(void)
 	      "      --import-msmtprc [FILE] [-o OUT]  translate an msmtp configuration\n"
 	      "      --configure ADDRESS [--preset NAME]  find the server, print an account\n"
 	      "      --preset list    the providers --configure knows\n"
+	      "  -O smtputf8=yes      ask for SMTPUTF8 whatever the envelope\n"
 	      "Accepted and ignored for sendmail compatibility: -o..., -h N, -L TAG,\n"
 	      "-m, -n, -O OPT, -G, -U, -X FILE, -Ac, -Am, -bm, -B 7BIT.\n"
 	      "See postbote(1) and postbote.conf(5).\n",
