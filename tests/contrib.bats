@@ -140,12 +140,13 @@ complete_words() {
 	run complete_words "$POSTBOTE" -
 	local o
 	for o in -C --config -a --account -f -r -F -i -oi -t --read-envelope-from -N -R -V -B -v \
-		--verbose -q -qI -bp -bv -bi --serverinfo --version --help; do
+		--verbose -q -qI -bp -bv -bi -bs -O -P --pretend --json --failed --oauth2-authorize \
+		--import-msmtprc --configure --preset --serverinfo --version --help; do
 		assert_line -- "$o"
 	done
-	# the options accepted and ignored for compatibility are not offered
+	# the options accepted and ignored for compatibility are not offered (-O is: smtputf8)
 	refute_line -- -X
-	refute_line -- -O
+	refute_line -- -G
 	assert_equal "$(complete -p postbote)" "complete -F _postbote postbote"
 }
 
