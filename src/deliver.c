@@ -13,8 +13,11 @@
 
 struct deliver {
 	const struct account *a;
-	struct smtp *s;
+	struct smtp *s;		/* NULL only after a failed deliver_ready */
+	const char *secret;	/* borrowed from deliver_open's caller, for opening again */
+	int last;		/* deliver_last: the next message ends the session */
 };
+
 
 /* The account's TLS settings for one host: the one place they are read. */
 static void deliver_tls_opts(const struct account *a, const char *host, struct tls_opts *to)
@@ -93,13 +96,11 @@ static void deliver_failure_fate(const struct deliver_failure *df, const struct 
 	snprintf(f->reason, sizeof f->reason, "%s", e->text);
 }
 
-struct deliver *deliver_open(const struct account *a, const char *secret, struct fate *fate,
-			     struct err *e)
+/* Opens d->s on the first host that works. 0, or -1 with e and *fate. */
+static int deliver_session(struct deliver *d, struct fate *fate, struct err *e)
 {
-	struct deliver *d = xmalloc(sizeof *d);
+	const struct account *a = d->a;
 
-	memset(d, 0, sizeof *d);
-	d->a = a;
 	for (size_t i = 0; i < a->nhosts; i++) {
 		struct deliver_failure df = { 0 };
 
@@ -108,9 +109,9 @@ struct deliver *deliver_open(const struct account *a, const char *secret, struct
 		d->s = deliver_connect(a, a->hosts[i], NULL, &df, e);
 		if (d->s && (a->auth == CONF_AUTH_OFF ||
 			     smtp_auth(d->s, a->auth == CONF_AUTH_MECH ? a->mech : NULL,
-				       a->auth_plaintext, a->user, secret, e) == 0)) {
+				       a->auth_plaintext, a->user, d->secret, e) == 0)) {
 			memset(e, 0, sizeof *e);	/* what failed on the hosts before is over */
-			return d;
+			return 0;
 		}
 		if (d->s)
 			deliver_note_failure(d->s, &df);
@@ -123,8 +124,42 @@ struct deliver *deliver_open(const struct account *a, const char *secret, struct
 		if (i + 1 < a->nhosts)
 			log_note("%s", e->text);
 	}
+	return -1;
+}
+
+struct deliver *deliver_open(const struct account *a, const char *secret, struct fate *fate,
+			     struct err *e)
+{
+	struct deliver *d = xmalloc(sizeof *d);
+
+	memset(d, 0, sizeof *d);
+	d->a = a;
+	d->secret = secret;
+	if (deliver_session(d, fate, e) == 0)
+		return d;
 	free(d);
 	return NULL;
+}
+
+/* Before a transaction: a session that ended on purpose (QUIT went with the last transaction,
+ * and then the server still wanted some recipients in another one) is opened again. 0 when
+ * d->s can be used, else -1 with e. */
+static int deliver_ready(struct deliver *d, struct err *e)
+{
+	struct fate f;
+
+	if (smtp_usable(d->s))
+		return 0;
+	if (!d->s)
+		return err_set(e, ERR_TEMP, "no session to the smarthost");
+	if (!smtp_over(d->s))
+		return err_set(e, ERR_TEMP, "connection to %s lost", smtp_host(d->s));
+	smtp_close(d->s);
+	d->s = NULL;
+	if (deliver_session(d, &f, e) == 0)
+		return 0;
+	err_wrap(e, "connecting again for the recipients the server wanted in another transaction");
+	return -1;
 }
 
 const char *deliver_host(const struct deliver *d)
@@ -145,6 +180,11 @@ const char *deliver_last_reply(const struct deliver *d)
 int deliver_usable(const struct deliver *d)
 {
 	return d && smtp_usable(d->s);
+}
+
+void deliver_last(struct deliver *d)
+{
+	d->last = 1;
 }
 
 void deliver_close(struct deliver *d)
@@ -300,6 +340,17 @@ static size_t deliver_pick(const struct envelope *env, struct fate *fates, size_
 	return b->n;
 }
 
+/* Pending recipients outside the batch just picked. */
+static int deliver_more(const struct envelope *env, const struct fate *fates,
+			const struct deliver_batch *b)
+{
+	size_t pending = 0;
+
+	for (size_t i = 0; i < env->nrcpts; i++)
+		pending += fates[i].state == FATE_PENDING;
+	return pending > b->n;
+}
+
 int deliver_message(struct deliver *d, const struct envelope *env, const struct spool *sp,
 		    struct fate *fates, struct err *e)
 {
@@ -314,12 +365,10 @@ int deliver_message(struct deliver *d, const struct envelope *env, const struct 
 	if (!b.fates || !b.addrs || !b.wire || !b.idx)
 		err_oom();
 	while (deliver_pick(env, fates, max, &b)) {
-		if (!smtp_usable(d->s)) {
-			err_set(e, ERR_TEMP, "connection to %s lost", smtp_host(d->s));
-			r = -1;
-		} else {
-			r = deliver_batch(d, env, sp, &b, e);
-		}
+		/* QUIT only with the transaction that leaves nobody pending */
+		if (d->last && d->s && !deliver_more(env, fates, &b))
+			smtp_last(d->s);
+		r = deliver_ready(d, e) < 0 ? -1 : deliver_batch(d, env, sp, &b, e);
 		if (r < 0) {
 			struct fate f = { .state = FATE_DEFERRED, .kind = ERR_TEMP };
 

@@ -25,6 +25,10 @@ struct deliver *deliver_open(const struct account *a, const char *secret, struct
 int deliver_message(struct deliver *d, const struct envelope *env, const struct spool *sp,
 		    struct fate *fates, struct err *e);
 
+/* The message deliver_message sends next is the last one on this session (a direct submission
+ * with nothing queued behind it): QUIT goes with its last transaction and no 221 is awaited. */
+void deliver_last(struct deliver *d);
+
 /* QUIT and close; safe with NULL. */
 void deliver_close(struct deliver *d);
 

@@ -32,6 +32,8 @@ struct smtp {
 	char last[256];		/* the last reply, cleaned, for the log file */
 	unsigned transactions;	/* started on this connection; RSET goes before the next */
 	int broken;		/* the connection failed or the server said 421: never reuse it */
+	int closing;		/* smtp_last: QUIT goes with the next transaction's last flight */
+	int quit_sent;		/* QUIT is on its way: the session is over */
 };
 
 static struct smtp *smtp_new(const char *host, int port)
@@ -415,6 +417,29 @@ int smtp_auth(struct smtp *s, const char *want, int plaintext_ok, const char *us
 	return r;
 }
 
+/* After smtp_last, QUIT joins the flight being queued: its reply is never read, so nothing
+ * depends on it. Not when a recipient was told "too many recipients" (452) in this
+ * transaction: those want another one on this session, and QUIT then goes at smtp_close. */
+static int smtp_quit_with(struct smtp *s, const struct smtp_rcpt_result *res, size_t n,
+			  struct err *e)
+{
+	if (!s->closing || s->quit_sent)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (res[i].code == 452)
+			return 0;
+	s->quit_sent = 1;
+	log_transcript(LOG_OUT, "QUIT", 4, 0);
+	if (conn_write(s->conn, "QUIT\r\n", 6, e) < 0)
+		return smtp_lost_sending(s, e);
+	return 0;
+}
+
+void smtp_last(struct smtp *s)
+{
+	s->closing = 1;
+}
+
 /* Sends the spool dot-stuffed, and the final dot, in large writes. */
 static int smtp_body(struct smtp *s, const struct spool *sp, struct err *e)
 {
@@ -696,12 +721,13 @@ int smtp_send(struct smtp *s, const struct envelope *env, const char *from,
 	if (smtp_body(s, sp, e) < 0)
 		return e->kind == ERR_IO ? -1 : smtp_lost(s, "sending the message", e);
 	smtp_step(s, PHASE_DOT, NULL);
-	if (smtp_flush(s, e) < 0 || smtp_read(s, e) < 0)
+	if (smtp_quit_with(s, res, n, e) < 0 || smtp_flush(s, e) < 0 || smtp_read(s, e) < 0)
 		return -1;
 	if (s->reply.code / 100 != 2)
 		return smtp_refused(s, ERR_UNAVAILABLE, "rejected the message", e);
-	if (smtp_in_turn_at(s, "after its reply to the end of the message", e) < 0)
-		return -1;	/* two answers to one dot: which one was it? */
+	/* two answers to one dot: which one was it? (after QUIT, its 221 may be there already) */
+	if (!s->quit_sent && smtp_in_turn_at(s, "after its reply to the end of the message", e) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (res[i].code / 100 == 2) {
 			res[i].code = s->reply.code;
@@ -771,9 +797,14 @@ void smtp_print_tls(const struct smtp *s, FILE *out)
 		conn_tls_info(s->conn, out);
 }
 
+int smtp_over(const struct smtp *s)
+{
+	return s && s->quit_sent && !s->broken;
+}
+
 int smtp_usable(const struct smtp *s)
 {
-	return s && s->conn && !s->broken;
+	return s && s->conn && !s->broken && !s->quit_sent;
 }
 
 void smtp_close(struct smtp *s)
@@ -784,7 +815,8 @@ void smtp_close(struct smtp *s)
 		return;
 	if (smtp_usable(s)) {
 		s->cmd = "QUIT";
-		if (smtp_put(s, "QUIT", 0, &e) == 0 && smtp_flush(s, &e) == 0) {
+		/* after smtp_last every fate is known: the 221 would only cost a round trip */
+		if (smtp_put(s, "QUIT", 0, &e) == 0 && smtp_flush(s, &e) == 0 && !s->closing) {
 			conn_cap_timeout(s->conn, SMTP_QUIT_WAIT);
 			smtp_read(s, &e);
 		}

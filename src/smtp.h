@@ -63,9 +63,18 @@ const char *smtp_tls_desc(const struct smtp *s);	/* "TLS1.3 AES-256-GCM", or "" 
 void smtp_print_reply(const struct smtp *s, FILE *out, const char *indent);
 void smtp_print_tls(const struct smtp *s, FILE *out);
 
-/* False once the connection is gone or the server said 421. */
+/* The next transaction is the last one on this session: QUIT goes in the same flight as its
+ * last command group, and once the replies before QUIT's are read the session is over (it is no
+ * longer usable; smtp_close waits for no 221). What the server said to the message decides every
+ * recipient's fate; the reply to QUIT never does. */
+void smtp_last(struct smtp *s);
+
+/* True once QUIT went with a transaction after smtp_last: the session ended as it should. */
+int smtp_over(const struct smtp *s);
+
+/* False once the connection is gone, the server said 421, or QUIT was sent. */
 int smtp_usable(const struct smtp *s);
-/* QUIT (best effort, short wait), close, free; safe with NULL. */
+/* QUIT (best effort, short wait; no wait after smtp_last), close, free; safe with NULL. */
 void smtp_close(struct smtp *s);
 
 #endif
