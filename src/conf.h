@@ -77,6 +77,7 @@ struct account {
 	long rate_window;		/* rate_window stay together: one key fills both); 3600
 					 * or 86400 */
 	int max_recipients;		/* per transaction; 0: no limit */
+	int chunking;			/* BDAT where offered (default on) */
 };
 
 struct conf_entry;

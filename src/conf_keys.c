@@ -313,6 +313,7 @@ static const struct conf_key conf_keys[] = {
 	{ "queue_flush", conf_choice, F(queue_flush), "on", 0, 0, NULL, conf_onoff },
 	{ "rate_limit", conf_rate, SPAN(rate_limit, rate_window), NULL, 0, 0, NULL, NULL },
 	{ "max_recipients", conf_number, F(max_recipients), NULL, 1, 100000, NULL, NULL },
+	{ "chunking", conf_choice, F(chunking), "on", 0, 0, NULL, conf_onoff },
 };
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
 

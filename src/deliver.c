@@ -73,6 +73,8 @@ static struct smtp *deliver_connect(const struct account *a, const char *host,
 		      &df->phase, e);
 	if (!s)
 		return NULL;
+	if (!a->chunking)
+		smtp_disable(s, EHLO_CHUNKING);
 	if (p)
 		p->greeting = xstrdup(smtp_last_reply(s));
 	if (smtp_ehlo(s, a->domain, e) < 0)

@@ -39,7 +39,8 @@ struct smtp_rcpt_result {
 
 /* One transaction (RSET first when it is not the first on this connection): MAIL FROM:<from>,
  * RCPT TO for each of rcpts (the wire forms, already checked for this server), DATA, the spool
- * dot-stuffed, the final dot. smtputf8: ask for SMTPUTF8. Returns 0 when the server took the
+ * dot-stuffed, the final dot; or where CHUNKING is offered, the spool as it is in BDAT chunks
+ * of 1 MiB, a small message in the same flight as MAIL and RCPT. smtputf8: ask for SMTPUTF8. Returns 0 when the server took the
  * message for the recipients whose res[i] is 2xx; 1 when it took no recipient (no message was
  * sent; res says why); -1 when the transaction failed (e, smtp_failed_phase, smtp_last_code),
  * after which smtp_usable says whether another one may follow. */
@@ -62,6 +63,10 @@ const char *smtp_tls_desc(const struct smtp *s);	/* "TLS1.3 AES-256-GCM", or "" 
  * "CODE text" cleaned, one per line, into out; and the TLS details (see tls_print_info). */
 void smtp_print_reply(const struct smtp *s, FILE *out, const char *indent);
 void smtp_print_tls(const struct smtp *s, FILE *out);
+
+/* Capabilities (EHLO_*) not to use even where the server offers them, from now on (a server
+ * that offers CHUNKING and breaks on BDAT: chunking = off). */
+void smtp_disable(struct smtp *s, unsigned flags);
 
 /* The next transaction is the last one on this session: QUIT goes in the same flight as its
  * last command group, and once the replies before QUIT's are read the session is over (it is no

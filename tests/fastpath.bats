@@ -86,3 +86,140 @@ wait_session_line() {
 	run json_get "$FAKE_OUT/msg-2.json" connection
 	assert_output 1
 }
+
+# ---- CHUNKING / BDAT -------------------------------------------------------------------
+
+# dotted_message: a message with lines that DATA would have to dot-stuff
+dotted_message() {
+	std_message
+	printf '%s\n' '.a leading dot' '..two' '.' 'end'
+}
+
+@test "CHUNKING: MAIL, RCPT and BDAT LAST with the body in one flight, the bytes unstuffed" {
+	fake_start --chunking
+	fake_config --no-auth
+	dotted_message >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	send -i bob@example.org carol@example.org
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	run json_get "$FAKE_OUT/msg-1.json" chunks
+	assert_output "[$(stat -c %s "$WANT")]"
+	# the client did not wait between MAIL, the RCPTs, BDAT and the body
+	run json_get "$FAKE_OUT/msg-1.json" pipelined_after
+	assert_output '["MAIL", "RCPT", "RCPT", "BDAT"]'
+	run client_lines
+	refute_line DATA
+	assert_line "BDAT $(stat -c %s "$WANT") LAST"
+}
+
+@test "CHUNKING: a 3 MiB message goes in 1 MiB chunks and arrives intact" {
+	fake_start --chunking --size 0
+	fake_config --no-auth
+	{
+		std_message
+		awk 'BEGIN { for (i = 0; i < 40000; i++) printf "%06d .line of the big message, dot first in the second word\n", i }'
+	} >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	send
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	local size
+	size=$(stat -c %s "$WANT")
+	run json_get "$FAKE_OUT/msg-1.json" chunks
+	assert_output "[1048576, 1048576, $((size - 2097152))]"
+}
+
+@test "CHUNKING: every recipient refused while BDAT is in flight: the RCPT replies decide" {
+	fake_start --chunking --reply 'RCPT=550 5.1.1 no such user'
+	fake_config --no-auth
+	send
+	[ "$status" -eq 67 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line 'bob@example.org' '550 5.1.1 no such user'
+	[ ! -e "$FAKE_OUT/msg-1.eml" ]
+	# the server read the chunk and answered it: nothing was left unanswered
+	grep -q 'S: 554 5.5.1 Error: no valid recipients' "$FAKE_OUT/session.log"
+}
+
+@test "CHUNKING: one recipient refused, the other gets the message" {
+	fake_start --chunking --reply-rcpt 'carol@example.org=550 5.1.1 carol is gone'
+	fake_config --no-auth 'queue = on'
+	send bob@example.org carol@example.org
+	[ "$status" -eq 67 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line 'carol@example.org' 'carol is gone'
+	run json_get "$FAKE_OUT/msg-1.json" rcpt_tos
+	assert_output '["bob@example.org"]'
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+}
+
+@test "CHUNKING: a refused chunk fails the message with the server's words" {
+	fake_start --chunking --reply 'EOM=552 5.3.4 message too big for us'
+	fake_config --no-auth
+	send
+	[ "$status" -eq 69 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line '552 5.3.4 message too big for us'
+}
+
+@test "CHUNKING: 451 to BDAT LAST queues the message" {
+	fake_start --chunking --reply 'EOM=451 4.3.0 try later'
+	fake_config --no-auth 'queue = on'
+	send
+	assert_success
+	[[ $stderr == *"queued as"*"451 4.3.0 try later"* ]] || fail "stderr: $stderr"
+}
+
+@test "chunking = off: DATA even where CHUNKING is offered" {
+	fake_start --chunking
+	fake_config --no-auth 'chunking = off'
+	dotted_message >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	send -i bob@example.org
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	run client_lines
+	assert_line DATA
+	refute_line --regexp '^BDAT'
+}
+
+@test "CHUNKING without PIPELINING: one command at a time, still BDAT" {
+	fake_start --chunking --no-pipelining
+	fake_config --no-auth
+	send
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	# only the body came with its command, without a wait
+	run json_get "$FAKE_OUT/msg-1.json" pipelined_after
+	assert_output '["BDAT"]'
+}
+
+@test "CHUNKING: a second message on the session (queue flush) starts with RSET" {
+	fake_start --reply 'MAIL=451 4.3.0 later'
+	fake_config --no-auth 'queue = on' 'queue_retry_min = 1'
+	send
+	assert_success
+	fake_stop
+	fake_start --chunking
+	fake_config --no-auth 'queue = on' 'queue_retry_min = 1'
+	mapfile -t states < <(find "$BATS_TEST_TMPDIR/queue/q" -name '*.state')
+	sed -i 's/^next: .*/next: 0/' "${states[0]}"
+	send
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-2.eml"
+	run client_lines
+	assert_line RSET
+}
+
+@test "CHUNKING: 452 for one of two recipients: the other has it, that one is tried again on the same session" {
+	fake_start --chunking --reply-rcpt 'carol@example.org=452 4.5.3 too many recipients'
+	fake_config --no-auth 'queue = on'
+	send bob@example.org carol@example.org
+	assert_success
+	[[ $stderr == *"queued as"*"452 4.5.3"* ]] || fail "stderr: $stderr"
+	run json_get "$FAKE_OUT/msg-1.json" rcpt_tos
+	assert_output '["bob@example.org"]'
+	# carol's second try went over the first connection, after RSET
+	run client_lines
+	assert_line RSET
+	[ "$(grep -c -- '-- connection from' "$FAKE_OUT/session.log")" -eq 1 ]
+}
