@@ -223,3 +223,18 @@ dotted_message() {
 	assert_line RSET
 	[ "$(grep -c -- '-- connection from' "$FAKE_OUT/session.log")" -eq 1 ]
 }
+
+# ---- AUTH --------------------------------------------------------------------------------
+
+@test "AUTH: PLAIN and SCRAM put their first message on the AUTH line (no empty 334 round)" {
+	local mech
+	for mech in PLAIN SCRAM-SHA-256; do
+		fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --auth-mechs "$mech"
+		fake_config
+		send
+		assert_sent
+		run client_lines tls
+		assert_line --regexp "^AUTH $mech [A-Za-z0-9+/=]{8,}\$"
+		fake_stop
+	done
+}
