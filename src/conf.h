@@ -78,6 +78,8 @@ struct account {
 					 * or 86400 */
 	int max_recipients;		/* per transaction; 0: no limit */
 	int chunking;			/* BDAT where offered (default on) */
+	int tls_resume;			/* keep TLS sessions between runs (default on) */
+	const char *state_dir;		/* for them; NULL: state_dir_default() */
 };
 
 struct conf_entry;

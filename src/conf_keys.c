@@ -285,6 +285,7 @@ static const struct conf_key conf_keys[] = {
 	{ "tls_min_version", conf_choice, F(tls_min_version), "1.2", 0, 0, NULL, conf_tlsversion },
 	{ "tls_host_override", conf_domain, F(tls_host_override), NULL, 0, 0, NULL, NULL },
 	{ "tls_certcheck", conf_choice, F(tls_certcheck), "on", 0, 0, NULL, conf_onoff },
+	{ "tls_resume", conf_choice, F(tls_resume), "on", 0, 0, NULL, conf_onoff },
 	{ "auth", conf_auth, SPAN(auth, mech), NULL, 0, 0, NULL, NULL },
 	{ "auth_plaintext", conf_choice, F(auth_plaintext), "deny", 0, 0, NULL, conf_allow },
 	{ "user", conf_str, F(user), NULL, 0, 0, NULL, NULL },
@@ -314,6 +315,7 @@ static const struct conf_key conf_keys[] = {
 	{ "rate_limit", conf_rate, SPAN(rate_limit, rate_window), NULL, 0, 0, NULL, NULL },
 	{ "max_recipients", conf_number, F(max_recipients), NULL, 1, 100000, NULL, NULL },
 	{ "chunking", conf_choice, F(chunking), "on", 0, 0, NULL, conf_onoff },
+	{ "state_dir", conf_str, F(state_dir), NULL, 0, 0, NULL, NULL },
 };
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
 

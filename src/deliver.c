@@ -9,6 +9,7 @@
 #include "log.h"
 #include "rcpt.h"
 #include "smtp.h"
+#include "state.h"
 #include "trouble.h"
 
 struct deliver {
@@ -18,6 +19,18 @@ struct deliver {
 	int last;		/* deliver_last: the next message ends the session */
 };
 
+
+/* Where the account's TLS sessions are kept; NULL when they are not (tls_resume = off, or a
+ * client certificate: such a session would let the next run log in as its owner). */
+static const char *deliver_session_dir(const struct account *a)
+{
+	static char dir[4200];
+
+	if (!a->tls_resume || a->tls_cert_file)
+		return NULL;
+	snprintf(dir, sizeof dir, "%s/tls", a->state_dir ? a->state_dir : state_dir_default());
+	return dir;
+}
 
 /* The account's TLS settings for one host: the one place they are read. */
 static void deliver_tls_opts(const struct account *a, const char *host, struct tls_opts *to)
@@ -33,6 +46,9 @@ static void deliver_tls_opts(const struct account *a, const char *host, struct t
 		.priorities = a->tls_priorities,
 		.min_version = a->tls_min_version,
 		.no_certcheck = !a->tls_certcheck,
+		.session_dir = deliver_session_dir(a),
+		.account = a->name,
+		.port = a->port,
 	};
 	if (!a->tls_certcheck && a->tls != CONF_TLS_OFF)
 		log_warn("tls_certcheck = off: the certificate of %s is not checked; anyone between "

@@ -226,7 +226,8 @@ static void smtp_tls_done(struct smtp *s)
 {
 	s->tls = 1;
 	conn_tls_describe(s->conn, s->tls_desc, sizeof s->tls_desc);
-	log_note("TLS started: %s", s->tls_desc);
+	log_note("TLS started: %s%s", s->tls_desc, conn_tls_resumed(s->conn)
+		 ? " (a session of an earlier run resumed: its certificate was verified then)" : "");
 }
 
 struct smtp *smtp_open(const char *host, int port, int timeout_s, const struct tls_opts *tls,

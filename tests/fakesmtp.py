@@ -66,7 +66,8 @@ Records in --outdir DIR (created if missing):
                   after dot-unstuffing, CRLF preserved
   msg-N.json      its envelope: mail_from, rcpt_tos, mail_options, rcpt_options, helo,
                   helo_command (EHLO or HELO), auth_user, auth_mechanism, auth_tls (TLS was
-                  active at AUTH), tls, tls_version, tls_cipher, size, connection, and
+                  active at AUTH), tls, tls_version, tls_cipher, tls_resumed (the client
+                  resumed a session with a ticket of an earlier connection), size, connection, and
                   pipelined_after (commands after which the client's next bytes were
                   already waiting, i.e. the client did not wait for the reply)
   transcript.log  every line the client sent outside the message body, AUTH payloads verbatim,
@@ -271,6 +272,7 @@ class Handler:
             "tls": ssl_object is not None,
             "tls_version": ssl_object.version() if ssl_object else None,
             "tls_cipher": ssl_object.cipher()[0] if ssl_object else None,
+            "tls_resumed": ssl_object.session_reused if ssl_object else None,
             "pipelined_after": server.pipelined_after,
         }
         if server.chunks is not None:

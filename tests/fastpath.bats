@@ -238,3 +238,96 @@ dotted_message() {
 		fake_stop
 	done
 }
+
+# ---- TLS session resumption ----------------------------------------------------------------
+
+# resume_conf [LINE...]: the account for the running TLS fake server, with its state directory
+resume_conf() {
+	STATE=$BATS_TEST_TMPDIR/state	# fake_config's state_dir
+	fake_config --no-auth "$@"
+}
+
+tls_resumed_of() { json_get "$FAKE_OUT/msg-$1.json" tls_resumed; }
+
+@test "resumption: the second run resumes the first run's session; the file is the user's, 0600" {
+	fake_start --tls starttls
+	resume_conf
+	send
+	assert_sent
+	run tls_resumed_of 1
+	assert_output false
+	local files
+	files=("$STATE"/tls/tls-*)
+	[ "${#files[@]}" -eq 1 ] && [ -f "${files[0]}" ] || fail "no session file in $STATE/tls"
+	assert_equal "$(stat -c '%a %U' "${files[0]}")" "600 $(id -un)"
+	assert_equal "$(stat -c %a "$STATE/tls")" 700
+	send -v bob@example.org
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	[[ $stderr == *"TLS started: "*"a session of an earlier run resumed"* ]] || fail "stderr: $stderr"
+	run tls_resumed_of 2
+	assert_output true
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-2.eml"
+}
+
+@test "resumption with implicit TLS" {
+	fake_start --tls implicit
+	resume_conf
+	send
+	assert_sent
+	send
+	assert_sent
+	run tls_resumed_of 2
+	assert_output true
+}
+
+@test "resumption refused after a pin change: the new pin is checked on a full handshake" {
+	fake_start --tls starttls
+	resume_conf "tls_fingerprint = $(cert_sha256 "$CA_DIR/server.pem")"
+	send
+	assert_sent
+	# the pin changes (here to the CA's, which the server does not present)
+	resume_conf "tls_fingerprint = $(cert_sha256 "$CA_DIR/ca.pem")"
+	send
+	[ "$status" -eq 76 ] || fail "exit $status: $stderr"
+	assert_error_line 'fingerprint does not match tls_fingerprint'
+	[ ! -e "$FAKE_OUT/msg-2.eml" ]
+}
+
+@test "resumption refused after a trust change: another trust file, or new contents at the same path" {
+	fake_start --tls starttls
+	cp "$CA_DIR/ca.pem" "$BATS_TEST_TMPDIR/trust.pem"
+	resume_conf "tls_trust_file = $BATS_TEST_TMPDIR/trust.pem"
+	send
+	assert_sent
+	resume_conf "tls_trust_file = $CA_DIR/other-ca.pem"
+	send
+	[ "$status" -eq 76 ] || fail "exit $status: $stderr"
+	assert_error_line 'not trusted'
+	# the same path, now with a CA that did not sign the server's certificate
+	cp "$CA_DIR/other-ca.pem" "$BATS_TEST_TMPDIR/trust.pem"
+	resume_conf "tls_trust_file = $BATS_TEST_TMPDIR/trust.pem"
+	send
+	[ "$status" -eq 76 ] || fail "exit $status: $stderr"
+	assert_error_line 'not trusted'
+	[ ! -e "$FAKE_OUT/msg-2.eml" ]
+}
+
+@test "no resumption with tls_resume = off, with a client certificate, or from a file others can read" {
+	fake_start --tls starttls
+	resume_conf 'tls_resume = off'
+	send
+	assert_sent
+	[ ! -e "$STATE/tls" ] || fail "tls_resume = off wrote $(ls "$STATE/tls")"
+	resume_conf "tls_cert_file = $CA_DIR/client.pem" "tls_key_file = $CA_DIR/client.key"
+	send
+	assert_sent
+	[ ! -e "$STATE/tls" ] || fail "a session with a client certificate was kept"
+	resume_conf
+	send
+	assert_sent
+	chmod 644 "$STATE"/tls/tls-*
+	send
+	assert_sent
+	run tls_resumed_of 4
+	assert_output false
+}

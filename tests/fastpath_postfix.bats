@@ -67,3 +67,23 @@ setup() {
 	run pf_session submission "$off"
 	assert_output --regexp 'disconnect from .* mail=1 rcpt=1 data=1 quit=1'
 }
+
+@test "Postfix: the second submission resumes the first one's TLS session" {
+	pf_conf "$CONF" submission
+	pf_send bob@example.org
+	assert_sent
+	run --separate-stderr timeout 60 "$POSTBOTE" -v -C "$CONF" bob@example.org <"$MSG"
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	[[ $stderr == *"TLS started: "*"a session of an earlier run resumed"* ]] || fail "stderr: $stderr"
+	maildir_wait 2
+}
+
+@test "Postfix: resumption refused after a pin change" {
+	pf_conf "$CONF" submission "tls_fingerprint=$(cert_sha256 "$PF_CADIR/server.pem")"
+	pf_send bob@example.org
+	assert_sent
+	pf_conf "$CONF" submission "tls_fingerprint=$(cert_sha256 "$PF_CADIR/other-ca.pem")"
+	pf_send bob@example.org
+	[ "$status" -eq 76 ] || fail "exit $status: $stderr"
+	[[ $stderr == *"fingerprint does not match tls_fingerprint"* ]] || fail "stderr: $stderr"
+}

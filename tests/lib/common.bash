@@ -193,6 +193,8 @@ fake_config() {
 		# the tests of a single submission see its own outcome: queue tests say queue = on
 		echo "queue = off"
 		echo "queue_dir = $BATS_TEST_TMPDIR/queue"
+		# TLS sessions of one test are never offered in another
+		echo "state_dir = $BATS_TEST_TMPDIR/state"
 		local line
 		for line in "$@"; do
 			echo "$line"
