@@ -159,25 +159,40 @@ struct deliver *deliver_open(const struct account *a, const char *secret, struct
 	return NULL;
 }
 
-/* Before a transaction: a session that ended on purpose (QUIT went with the last transaction,
- * and then the server still wanted some recipients in another one) is opened again. 0 when
- * d->s can be used, else -1 with e. */
+/* Before a transaction: a session that ended on purpose is opened again: QUIT went with the
+ * last transaction and the server still wanted recipients in another one, or the server's
+ * LIMITS MAILMAX transactions are done. 0 when d->s can be used, else -1 with e. */
 static int deliver_ready(struct deliver *d, struct err *e)
 {
 	struct fate f;
+	int full = d->s && smtp_usable(d->s) && smtp_mail_left(d->s) == 0;
 
-	if (smtp_usable(d->s))
+	if (smtp_usable(d->s) && !full)
 		return 0;
 	if (!d->s)
 		return err_set(e, ERR_TEMP, "no session to the smarthost");
-	if (!smtp_over(d->s))
+	if (!full && !smtp_over(d->s))
 		return err_set(e, ERR_TEMP, "connection to %s lost", smtp_host(d->s));
+	if (full)
+		log_note("%s takes %u transactions per connection (LIMITS MAILMAX): connecting "
+			 "again", smtp_host(d->s), smtp_caps(d->s)->mailmax);
+	smtp_last(d->s);	/* its QUIT's reply is not needed */
 	smtp_close(d->s);
 	d->s = NULL;
 	if (deliver_session(d, &f, e) == 0)
 		return 0;
-	err_wrap(e, "connecting again for the recipients the server wanted in another transaction");
+	err_wrap(e, "connecting again for the next transaction");
 	return -1;
+}
+
+/* Recipients per transaction: max_recipients, and what the server's LIMITS RCPTMAX allows,
+ * so that it never has to answer "too many recipients". */
+static size_t deliver_max_rcpts(const struct deliver *d, size_t all)
+{
+	size_t max = d->a->max_recipients ? (size_t)d->a->max_recipients : all;
+	unsigned rcptmax = d->s ? smtp_caps(d->s)->rcptmax : 0;
+
+	return rcptmax && rcptmax < max ? rcptmax : max;
 }
 
 const char *deliver_host(const struct deliver *d)
@@ -195,9 +210,11 @@ const char *deliver_last_reply(const struct deliver *d)
 	return d && d->s ? smtp_last_reply(d->s) : "";
 }
 
+/* A session that ended on purpose (QUIT went with its last transaction, or LIMITS MAILMAX) is
+ * opened again by the next deliver_message. */
 int deliver_usable(const struct deliver *d)
 {
-	return d && smtp_usable(d->s);
+	return d && (smtp_usable(d->s) || smtp_over(d->s));
 }
 
 void deliver_last(struct deliver *d)
@@ -209,6 +226,8 @@ void deliver_close(struct deliver *d)
 {
 	if (!d)
 		return;
+	if (d->s)
+		smtp_last(d->s);	/* every fate is known: QUIT's 221 would only cost a wait */
 	smtp_close(d->s);
 	free(d);
 }
@@ -382,11 +401,17 @@ int deliver_message(struct deliver *d, const struct envelope *env, const struct 
 
 	if (!b.fates || !b.addrs || !b.wire || !b.idx)
 		err_oom();
-	while (deliver_pick(env, fates, max, &b)) {
-		/* QUIT only with the transaction that leaves nobody pending */
-		if (d->last && d->s && !deliver_more(env, fates, &b))
-			smtp_last(d->s);
-		r = deliver_ready(d, e) < 0 ? -1 : deliver_batch(d, env, sp, &b, e);
+	while (deliver_pick(env, fates, deliver_max_rcpts(d, env->nrcpts), &b)) {
+		r = deliver_ready(d, e);
+		if (r == 0) {
+			/* a new session may have other LIMITS */
+			deliver_pick(env, fates, deliver_max_rcpts(d, env->nrcpts), &b);
+			/* QUIT with the transaction that leaves nobody pending, or the last the
+			 * server takes on this connection */
+			if ((d->last && !deliver_more(env, fates, &b)) || smtp_mail_left(d->s) == 1)
+				smtp_last(d->s);
+			r = deliver_batch(d, env, sp, &b, e);
+		}
 		if (r < 0) {
 			struct fate f = { .state = FATE_DEFERRED, .kind = ERR_TEMP };
 

@@ -29,7 +29,7 @@ int deliver_message(struct deliver *d, const struct envelope *env, const struct 
  * with nothing queued behind it): QUIT goes with its last transaction and no 221 is awaited. */
 void deliver_last(struct deliver *d);
 
-/* QUIT and close; safe with NULL. */
+/* QUIT (without waiting for its reply) and close; safe with NULL. */
 void deliver_close(struct deliver *d);
 
 /* For logs: the host the session is open to, the SASL mechanism ("" without), the server's last

@@ -931,6 +931,13 @@ void smtp_print_tls(const struct smtp *s, FILE *out)
 		conn_tls_info(s->conn, out);
 }
 
+size_t smtp_mail_left(const struct smtp *s)
+{
+	if (!s->caps.mailmax)
+		return (size_t)-1;
+	return s->transactions >= s->caps.mailmax ? 0 : s->caps.mailmax - s->transactions;
+}
+
 int smtp_over(const struct smtp *s)
 {
 	return s && s->quit_sent && !s->broken;

@@ -74,6 +74,10 @@ void smtp_disable(struct smtp *s, unsigned flags);
  * recipient's fate; the reply to QUIT never does. */
 void smtp_last(struct smtp *s);
 
+/* Transactions the server still takes on this session (RFC 9422 LIMITS MAILMAX); (size_t)-1
+ * without a limit. */
+size_t smtp_mail_left(const struct smtp *s);
+
 /* True once QUIT went with a transaction after smtp_last: the session ended as it should. */
 int smtp_over(const struct smtp *s);
 

@@ -331,3 +331,46 @@ tls_resumed_of() { json_get "$FAKE_OUT/msg-$1.json" tls_resumed; }
 	run tls_resumed_of 4
 	assert_output false
 }
+
+# ---- RFC 9422 LIMITS -----------------------------------------------------------------------
+
+@test "LIMITS RCPTMAX=2: five recipients in three transactions on one connection, no 452 needed" {
+	fake_start --ehlo-extra 'LIMITS RCPTMAX=2'
+	fake_config --no-auth
+	send r1@example.org r2@example.org r3@example.org r4@example.org r5@example.org
+	assert_sent
+	run json_get "$FAKE_OUT/msg-1.json" rcpt_tos
+	assert_output '["r1@example.org", "r2@example.org"]'
+	run json_get "$FAKE_OUT/msg-2.json" rcpt_tos
+	assert_output '["r3@example.org", "r4@example.org"]'
+	run json_get "$FAKE_OUT/msg-3.json" rcpt_tos
+	assert_output '["r5@example.org"]'
+	[ "$(grep -c -- '-- connection from' "$FAKE_OUT/session.log")" -eq 1 ]
+	# never more than two RCPTs between a MAIL and the message
+	run awk '/ MAIL FROM/ { n = 0 } / RCPT TO/ { if (++n > 2) bad = 1 } END { exit bad }' \
+		"$FAKE_OUT/transcript.log"
+	assert_success
+}
+
+@test "LIMITS MAILMAX=2: a queue run of three messages connects again after the second" {
+	fake_start --reply 'MAIL=451 4.3.0 later'
+	fake_config --no-auth 'queue = on'
+	local i
+	for i in 1 2 3; do
+		send "r$i@example.org"
+		assert_success
+	done
+	fake_stop
+	fake_start --ehlo-extra 'LIMITS MAILMAX=2'
+	fake_config --no-auth 'queue = on'
+	run --separate-stderr pb -C "$CONF" -q
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	[ -e "$FAKE_OUT/msg-3.eml" ] || fail "not all three messages arrived"
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" connection)" 1
+	assert_equal "$(json_get "$FAKE_OUT/msg-2.json" connection)" 1
+	assert_equal "$(json_get "$FAKE_OUT/msg-3.json" connection)" 2
+	# the first connection ended after its second message, the client did not try a third
+	run grep -c '^1 [a-z]* MAIL FROM' "$FAKE_OUT/transcript.log"
+	assert_output 2
+	[ -z "$(find "$BATS_TEST_TMPDIR/queue/q" -type f)" ] || fail "left in the queue"
+}

@@ -193,12 +193,13 @@ fake_config() {
 		# the tests of a single submission see its own outcome: queue tests say queue = on
 		echo "queue = off"
 		echo "queue_dir = $BATS_TEST_TMPDIR/queue"
-		# TLS sessions of one test are never offered in another
-		echo "state_dir = $BATS_TEST_TMPDIR/state"
 		local line
 		for line in "$@"; do
 			echo "$line"
 		done
+		# last, so that the lines above keep their numbers: TLS sessions of one test are
+		# never offered in another (a LINE that sets it again wins)
+		case " $* " in *" state_dir = "*) ;; *) echo "state_dir = $BATS_TEST_TMPDIR/state" ;; esac
 	} | write_config "$CONF"
 	export CONF
 }
