@@ -93,4 +93,9 @@ void tls_print_info(const struct tls *t, FILE *out);
 #define TLS_CB_B64_MAX 64
 int tls_channel_binding(const struct tls *t, const char **type, char *b64, size_t size);
 
+/* PBKDF2 with HMAC-SHA-256 (sha256) or HMAC-SHA-1 into out (32 or 20 bytes): SCRAM's
+ * SaltedPassword, through GnuTLS's hash code (it uses the CPU's SHA instructions). 0, or -1. */
+int tls_pbkdf2(int sha256, const char *pw, size_t pwlen, const void *salt, size_t saltlen,
+	       unsigned iterations, unsigned char *out);
+
 #endif
