@@ -643,18 +643,22 @@ static int smtp_bdat_put(struct smtp *s, struct smtp_txn *t, size_t k, struct er
 	return last && t->n == 1 ? smtp_quit_with(s, t->res, 0, e) : 0;
 }
 
-/* The reply to BDAT chunk k. Every chunk is answered (RFC 3030 has the server read each one
- * whatever it thinks of it), so all replies are read; the first refusal decides, and the
- * transaction's outcome is known at the last. */
-static int smtp_bdat_reply(struct smtp *s, struct smtp_txn *t, size_t k, struct err *e)
+/* The reply to a BDAT chunk. Every chunk sent is answered (RFC 3030 has the server read each
+ * one whatever it thinks of it), so all those replies are read; the first refusal decides
+ * (smtp_bdat_outcome, once the last is in). */
+static void smtp_bdat_reply(struct smtp *s, struct smtp_txn *t)
 {
 	if (t->mail_ok && t->accepted && !t->chunk_code && s->reply.code / 100 != 2) {
 		t->chunk_code = s->reply.code;
 		memcpy(t->chunk_last, s->last, sizeof t->chunk_last);
 		smtp_refused(s, ERR_UNAVAILABLE, "rejected the message", &t->chunk_err);
 	}
-	if (k + 1 < t->nchunks)
-		return 0;
+}
+
+/* After the last chunk's reply: 0 when the server took the message, 1 when it took no
+ * recipient, -1 when the transaction failed (the reply that decided is s->last again). */
+static int smtp_bdat_outcome(struct smtp *s, struct smtp_txn *t, struct err *e)
+{
 	if (!t->mail_ok)
 		return smtp_mail_failed(s, t, e);
 	if (!t->accepted)
@@ -712,8 +716,10 @@ static int smtp_txn_reply(struct smtp *s, struct smtp_txn *t, size_t i, struct e
 
 	if (s->reply.code == 421)	/* the server is closing: nothing more will come */
 		return smtp_refused(s, ERR_UNAVAILABLE, "", e);
-	if (smtp_txn_chunk(t, i, &k))
-		return smtp_bdat_reply(s, t, k, e);
+	if (smtp_txn_chunk(t, i, &k)) {
+		smtp_bdat_reply(s, t);
+		return 0;
+	}
 	switch (p) {
 	case PHASE_RSET:
 		return s->reply.code / 100 == 2 ? 0 : smtp_refused(s, ERR_UNAVAILABLE, "refused RSET", e);
@@ -775,6 +781,15 @@ static int smtp_txn_may(const struct smtp_txn *t, size_t i, size_t ahead)
 	return !smtp_txn_chunk(t, i, &k) || k == 0 || ahead < SMTP_BDAT_WINDOW;
 }
 
+/* With the replies before command `done` read: the rest of the message is not worth sending
+ * (the sender or every recipient was refused, or a chunk was). The chunks sent are still
+ * answered; the next transaction starts with RSET, which ends the unfinished one. */
+static int smtp_txn_futile(const struct smtp_txn *t, size_t done)
+{
+	return t->bdat && (t->chunk_code || (done > (size_t)t->rset + t->n &&
+					     (!t->mail_ok || !t->accepted)));
+}
+
 /* What the reply to command i answers, for messages and the failure policy. */
 static void smtp_txn_step(struct smtp *s, const struct smtp_txn *t, size_t i)
 {
@@ -795,6 +810,10 @@ static int smtp_envelope(struct smtp *s, struct smtp_txn *t, struct err *e)
 	size_t sent = 0, done = 0;
 
 	while (done < t->ncmds) {
+		if (sent < t->ncmds && smtp_txn_futile(t, done)) {
+			t->ncmds = sent;	/* no more chunks: read what the sent ones get */
+			continue;
+		}
 		while (sent < t->ncmds && sent - done < depth && smtp_txn_may(t, sent, sent - done)) {
 			int r = sent == done ? smtp_txn_stop(s, t, sent, e) : 0;
 
@@ -816,7 +835,7 @@ static int smtp_envelope(struct smtp *s, struct smtp_txn *t, struct err *e)
 		if (r)
 			return r;
 	}
-	return 0;
+	return t->bdat ? smtp_bdat_outcome(s, t, e) : 0;
 }
 
 /* The server took the message (its reply is in s->reply): each accepted recipient's result. */

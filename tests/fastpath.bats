@@ -141,6 +141,40 @@ dotted_message() {
 	grep -q 'S: 554 5.5.1 Error: no valid recipients' "$FAKE_OUT/session.log"
 }
 
+# big_message MIB: std_message with about MIB MiB of body lines
+big_message() {
+	std_message
+	awk -v n=$(($1 * 1048576 / 50)) 'BEGIN { for (i = 0; i < n; i++) printf "%06d a line of a big message, forty-nine bytes\n", i }'
+}
+
+# chunks_sent: how many BDAT chunks the fake server read
+chunks_sent() { grep -c -- '-- BDAT chunk of' "$FAKE_OUT/session.log" || true; }
+
+@test "CHUNKING: every recipient refused: the rest of a big message is not sent" {
+	fake_start --chunking --size 0 --reply 'RCPT=550 5.1.1 no such user'
+	fake_config --no-auth
+	big_message 8 >"$MSG"
+	send
+	[ "$status" -eq 67 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line '550 5.1.1 no such user'
+	# the chunks that went before the RCPT reply came, and no more (8 MiB is 9 chunks)
+	run chunks_sent
+	assert_output 3
+	[ ! -e "$FAKE_OUT/msg-1.eml" ]
+}
+
+@test "CHUNKING: a refused chunk stops the message; the server's words are the error" {
+	fake_start --chunking --size 0 --reply 'BDAT=552 5.3.4 no room for more'
+	fake_config --no-auth
+	big_message 8 >"$MSG"
+	send
+	[ "$status" -eq 69 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line '552 5.3.4 no room for more'
+	run chunks_sent
+	[ "$output" -lt 9 ] || fail "all $output chunks were sent after the refusal"
+	[ ! -e "$FAKE_OUT/msg-1.eml" ]
+}
+
 @test "CHUNKING: one recipient refused, the other gets the message" {
 	fake_start --chunking --reply-rcpt 'carol@example.org=550 5.1.1 carol is gone'
 	fake_config --no-auth 'queue = on'
