@@ -19,7 +19,6 @@ struct deliver {
 	int last;		/* deliver_last: the next message ends the session */
 };
 
-
 /* Where the account's TLS sessions are kept; NULL when they are not (tls_resume = off, or a
  * client certificate: such a session would let the next run log in as its owner). */
 static const char *deliver_session_dir(const struct account *a)
