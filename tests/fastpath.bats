@@ -408,3 +408,21 @@ tls_resumed_of() { json_get "$FAKE_OUT/msg-$1.json" tls_resumed; }
 	assert_output 2
 	[ -z "$(find "$BATS_TEST_TMPDIR/queue/q" -type f)" ] || fail "left in the queue"
 }
+
+@test "a damaged session file costs only a full handshake, and is replaced" {
+	fake_start --tls starttls
+	resume_conf
+	send
+	assert_sent
+	local f
+	f=$(echo "$STATE"/tls/tls-*)
+	head -c 300 /dev/urandom >"$f"
+	send
+	assert_sent
+	run tls_resumed_of 2
+	assert_output false
+	send
+	assert_sent
+	run tls_resumed_of 3
+	assert_output true
+}
