@@ -94,6 +94,9 @@ struct account {
 	const char *oauth2_trust_file;	/* "system" or a path */
 	const char *oauth2_key_file;	/* jwt_bearer: the service account's JSON key */
 	const char *oauth2_store_dir;	/* NULL: the state directory's (oauth.h) */
+	int chunking;			/* BDAT where offered (default on) */
+	int tls_resume;			/* keep TLS sessions between runs (default on) */
+	const char *state_dir;		/* for them; NULL: state_dir_default() */
 };
 
 struct conf_entry;

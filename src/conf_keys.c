@@ -333,6 +333,7 @@ static const struct conf_key conf_keys[] = {
 	{ "tls_min_version", conf_choice, F(tls_min_version), "1.2", 0, 0, NULL, conf_tlsversion },
 	{ "tls_host_override", conf_domain, F(tls_host_override), NULL, 0, 0, NULL, NULL },
 	{ "tls_certcheck", conf_choice, F(tls_certcheck), "on", 0, 0, NULL, conf_onoff },
+	{ "tls_resume", conf_choice, F(tls_resume), "on", 0, 0, NULL, conf_onoff },
 	{ "auth", conf_auth, SPAN(auth, mech), NULL, 0, 0, NULL, NULL },
 	{ "auth_plaintext", conf_choice, F(auth_plaintext), "deny", 0, 0, NULL, conf_allow },
 	{ "user", conf_str, F(user), NULL, 0, 0, NULL, NULL },
@@ -378,6 +379,8 @@ static const struct conf_key conf_keys[] = {
 	{ "oauth2_trust_file", conf_str, F(oauth2_trust_file), "system", 0, 0, NULL, NULL },
 	{ "oauth2_key_file", conf_str, F(oauth2_key_file), NULL, 0, 0, NULL, NULL },
 	{ "oauth2_store_dir", conf_str, F(oauth2_store_dir), NULL, 0, 0, NULL, NULL },
+	{ "chunking", conf_choice, F(chunking), "on", 0, 0, NULL, conf_onoff },
+	{ "state_dir", conf_str, F(state_dir), NULL, 0, 0, NULL, NULL },
 };
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
 

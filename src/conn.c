@@ -73,6 +73,11 @@ int conn_is_tls(const struct conn *c)
 	return c->tls != NULL;
 }
 
+int conn_tls_resumed(const struct conn *c)
+{
+	return c->tls && tls_resumed(c->tls);
+}
+
 void conn_tls_describe(const struct conn *c, char *out, size_t size)
 {
 	if (c->tls)

@@ -50,6 +50,8 @@ int conn_starttls(struct conn *c, const struct tls_opts *o, struct err *e);
 
 /* TLS is active. */
 int conn_is_tls(const struct conn *c);
+/* TLS resumed a session of an earlier run (see tls_resumed). */
+int conn_tls_resumed(const struct conn *c);
 /* "TLS1.3 AES-256-GCM", or "" without TLS. */
 void conn_tls_describe(const struct conn *c, char *out, size_t size);
 /* See tls_channel_binding; -1 without TLS. */

@@ -9,12 +9,27 @@
 #include "log.h"
 #include "rcpt.h"
 #include "smtp.h"
+#include "state.h"
 #include "trouble.h"
 
 struct deliver {
 	const struct account *a;
-	struct smtp *s;
+	struct smtp *s;		/* NULL only after a failed deliver_ready */
+	const char *secret;	/* borrowed from deliver_open's caller, for opening again */
+	int last;		/* deliver_last: the next message ends the session */
 };
+
+/* Where the account's TLS sessions are kept; NULL when they are not (tls_resume = off, or a
+ * client certificate: such a session would let the next run log in as its owner). */
+static const char *deliver_session_dir(const struct account *a)
+{
+	static char dir[4200];
+
+	if (!a->tls_resume || a->tls_cert_file)
+		return NULL;
+	snprintf(dir, sizeof dir, "%s/tls", a->state_dir ? a->state_dir : state_dir_default());
+	return dir;
+}
 
 /* The account's TLS settings for one host: the one place they are read. */
 static void deliver_tls_opts(const struct account *a, const char *host, struct tls_opts *to)
@@ -30,6 +45,9 @@ static void deliver_tls_opts(const struct account *a, const char *host, struct t
 		.priorities = a->tls_priorities,
 		.min_version = a->tls_min_version,
 		.no_certcheck = !a->tls_certcheck,
+		.session_dir = deliver_session_dir(a),
+		.account = a->name,
+		.port = a->port,
 	};
 	if (!a->tls_certcheck && a->tls != CONF_TLS_OFF)
 		log_warn("tls_certcheck = off: the certificate of %s is not checked; anyone between "
@@ -70,6 +88,8 @@ static struct smtp *deliver_connect(const struct account *a, const char *host,
 		      &df->phase, e);
 	if (!s)
 		return NULL;
+	if (!a->chunking)
+		smtp_disable(s, EHLO_CHUNKING);
 	if (p)
 		p->greeting = xstrdup(smtp_last_reply(s));
 	if (smtp_ehlo(s, a->domain, e) < 0)
@@ -93,13 +113,11 @@ static void deliver_failure_fate(const struct deliver_failure *df, const struct 
 	snprintf(f->reason, sizeof f->reason, "%s", e->text);
 }
 
-struct deliver *deliver_open(const struct account *a, const char *secret, struct fate *fate,
-			     struct err *e)
+/* Opens d->s on the first host that works. 0, or -1 with e and *fate. */
+static int deliver_session(struct deliver *d, struct fate *fate, struct err *e)
 {
-	struct deliver *d = xmalloc(sizeof *d);
+	const struct account *a = d->a;
 
-	memset(d, 0, sizeof *d);
-	d->a = a;
 	for (size_t i = 0; i < a->nhosts; i++) {
 		struct deliver_failure df = { 0 };
 
@@ -108,9 +126,9 @@ struct deliver *deliver_open(const struct account *a, const char *secret, struct
 		d->s = deliver_connect(a, a->hosts[i], NULL, &df, e);
 		if (d->s && (a->auth == CONF_AUTH_OFF ||
 			     smtp_auth(d->s, a->auth == CONF_AUTH_MECH ? a->mech : NULL,
-				       a->auth_plaintext, a->user, secret, e) == 0)) {
+				       a->auth_plaintext, a->user, d->secret, e) == 0)) {
 			memset(e, 0, sizeof *e);	/* what failed on the hosts before is over */
-			return d;
+			return 0;
 		}
 		if (d->s)
 			deliver_note_failure(d->s, &df);
@@ -123,8 +141,57 @@ struct deliver *deliver_open(const struct account *a, const char *secret, struct
 		if (i + 1 < a->nhosts)
 			log_note("%s", e->text);
 	}
+	return -1;
+}
+
+struct deliver *deliver_open(const struct account *a, const char *secret, struct fate *fate,
+			     struct err *e)
+{
+	struct deliver *d = xmalloc(sizeof *d);
+
+	memset(d, 0, sizeof *d);
+	d->a = a;
+	d->secret = secret;
+	if (deliver_session(d, fate, e) == 0)
+		return d;
 	free(d);
 	return NULL;
+}
+
+/* Before a transaction: a session that ended on purpose is opened again: QUIT went with the
+ * last transaction and the server still wanted recipients in another one, or the server's
+ * LIMITS MAILMAX transactions are done. 0 when d->s can be used, else -1 with e. */
+static int deliver_ready(struct deliver *d, struct err *e)
+{
+	struct fate f;
+	int full = d->s && smtp_usable(d->s) && smtp_mail_left(d->s) == 0;
+
+	if (smtp_usable(d->s) && !full)
+		return 0;
+	if (!d->s)
+		return err_set(e, ERR_TEMP, "no session to the smarthost");
+	if (!full && !smtp_over(d->s))
+		return err_set(e, ERR_TEMP, "connection to %s lost", smtp_host(d->s));
+	if (full)
+		log_note("%s takes %u transactions per connection (LIMITS MAILMAX): connecting "
+			 "again", smtp_host(d->s), smtp_caps(d->s)->mailmax);
+	smtp_last(d->s);	/* its QUIT's reply is not needed */
+	smtp_close(d->s);
+	d->s = NULL;
+	if (deliver_session(d, &f, e) == 0)
+		return 0;
+	err_wrap(e, "connecting again for the next transaction");
+	return -1;
+}
+
+/* Recipients per transaction: max_recipients, and what the server's LIMITS RCPTMAX allows,
+ * so that it never has to answer "too many recipients". */
+static size_t deliver_max_rcpts(const struct deliver *d, size_t all)
+{
+	size_t max = d->a->max_recipients ? (size_t)d->a->max_recipients : all;
+	unsigned rcptmax = d->s ? smtp_caps(d->s)->rcptmax : 0;
+
+	return rcptmax && rcptmax < max ? rcptmax : max;
 }
 
 const char *deliver_host(const struct deliver *d)
@@ -147,15 +214,24 @@ int deliver_offers_dsn(const struct deliver *d)
 	return d && d->s && (smtp_caps(d->s)->flags & EHLO_DSN);
 }
 
+/* A session that ended on purpose (QUIT went with its last transaction, or LIMITS MAILMAX) is
+ * opened again by the next deliver_message. */
 int deliver_usable(const struct deliver *d)
 {
-	return d && smtp_usable(d->s);
+	return d && (smtp_usable(d->s) || smtp_over(d->s));
+}
+
+void deliver_last(struct deliver *d)
+{
+	d->last = 1;
 }
 
 void deliver_close(struct deliver *d)
 {
 	if (!d)
 		return;
+	if (d->s)
+		smtp_last(d->s);	/* every fate is known: QUIT's 221 would only cost a wait */
 	smtp_close(d->s);
 	free(d);
 }
@@ -342,6 +418,17 @@ int deliver_verify(struct deliver *d, const struct envelope *env, const char *rc
 	return 0;
 }
 
+/* Pending recipients outside the batch just picked. */
+static int deliver_more(const struct envelope *env, const struct fate *fates,
+			const struct deliver_batch *b)
+{
+	size_t pending = 0;
+
+	for (size_t i = 0; i < env->nrcpts; i++)
+		pending += fates[i].state == FATE_PENDING;
+	return pending > b->n;
+}
+
 int deliver_message(struct deliver *d, const struct envelope *env, const struct spool *sp,
 		    struct fate *fates, struct err *e)
 {
@@ -355,11 +442,15 @@ int deliver_message(struct deliver *d, const struct envelope *env, const struct 
 
 	if (!b.fates || !b.addrs || !b.wire || !b.idx)
 		err_oom();
-	while (deliver_pick(env, fates, max, &b)) {
-		if (!smtp_usable(d->s)) {
-			err_set(e, ERR_TEMP, "connection to %s lost", smtp_host(d->s));
-			r = -1;
-		} else {
+	while (deliver_pick(env, fates, deliver_max_rcpts(d, env->nrcpts), &b)) {
+		r = deliver_ready(d, e);
+		if (r == 0) {
+			/* a new session may have other LIMITS */
+			deliver_pick(env, fates, deliver_max_rcpts(d, env->nrcpts), &b);
+			/* QUIT with the transaction that leaves nobody pending, or the last the
+			 * server takes on this connection */
+			if ((d->last && !deliver_more(env, fates, &b)) || smtp_mail_left(d->s) == 1)
+				smtp_last(d->s);
 			r = deliver_batch(d, env, sp, &b, e);
 		}
 		if (r < 0) {

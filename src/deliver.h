@@ -31,7 +31,11 @@ int deliver_message(struct deliver *d, const struct envelope *env, const struct 
 int deliver_verify(struct deliver *d, const struct envelope *env, const char *rcpt,
 		   struct fate *f, struct err *e);
 
-/* QUIT and close; safe with NULL. */
+/* The message deliver_message sends next is the last one on this session (a direct submission
+ * with nothing queued behind it): QUIT goes with its last transaction and no 221 is awaited. */
+void deliver_last(struct deliver *d);
+
+/* QUIT (without waiting for its reply) and close; safe with NULL. */
 void deliver_close(struct deliver *d);
 
 /* For logs: the host the session is open to, the SASL mechanism ("" without), the server's last

@@ -104,6 +104,47 @@ static void ehlo_add_mechs(struct ehlo *c, const char *p, size_t n)
 	}
 }
 
+/* One LIMITS value: 1 to 9 digits and nothing else, capped at EHLO_LIMIT_MAX; 0 when it is not
+ * such a number (RFC 9422 values are positive integers). */
+static unsigned ehlo_limit_value(const char *p, size_t n)
+{
+	unsigned long v = 0;
+
+	if (!n || n > 9)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+		v = v * 10 + (unsigned long)(p[i] - '0');
+	}
+	return v > EHLO_LIMIT_MAX ? EHLO_LIMIT_MAX : (unsigned)v;
+}
+
+/* "LIMITS RCPTMAX=50 MAILMAX=10 RCPTDOMAINMAX=5": names in any case, blank-separated. */
+static void ehlo_limits(struct ehlo *c, const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t start, eq = 0;
+
+		while (i < n && p[i] == ' ')
+			i++;
+		start = i;
+		while (i < n && p[i] != ' ') {
+			if (p[i] == '=' && !eq)
+				eq = i;
+			i++;
+		}
+		if (!eq)
+			continue;
+		if (eq - start == 7 && strncasecmp(p + start, "RCPTMAX", 7) == 0)
+			c->rcptmax = ehlo_limit_value(p + eq + 1, i - eq - 1);
+		else if (eq - start == 7 && strncasecmp(p + start, "MAILMAX", 7) == 0)
+			c->mailmax = ehlo_limit_value(p + eq + 1, i - eq - 1);
+	}
+}
+
 void ehlo_parse(const struct reply *r, struct ehlo *c)
 {
 	const char *s = r->text.data;
@@ -135,6 +176,10 @@ void ehlo_parse(const struct reply *r, struct ehlo *c)
 			c->flags |= EHLO_CHUNKING;
 		else if (ehlo_is(p, n, "ENHANCEDSTATUSCODES"))
 			c->flags |= EHLO_ENHANCEDSTATUSCODES;
+		else if (ehlo_is(p, n, "LIMITS")) {
+			c->flags |= EHLO_LIMITS;
+			ehlo_limits(c, p + 6, n - 6);
+		}
 		else if (ehlo_is(p, n, "SIZE")) {
 			char num[24];
 			size_t k = n > 5 ? n - 5 : 0;

@@ -43,16 +43,24 @@ enum {
 	EHLO_AUTH = 1 << 6,
 	EHLO_CHUNKING = 1 << 7,
 	EHLO_ENHANCEDSTATUSCODES = 1 << 8,
+	EHLO_LIMITS = 1 << 9,
 };
+
+/* The largest RCPTMAX or MAILMAX taken from LIMITS; a bigger value means this much. */
+#define EHLO_LIMIT_MAX 1000000u
 
 struct ehlo {
 	unsigned flags;
 	unsigned long long size;	/* SIZE limit; 0 when none given */
+	/* RFC 9422 LIMITS: recipients per transaction and transactions per session; 0 when not
+	 * given (or given as anything but 1 to 999999999 in digits) */
+	unsigned rcptmax, mailmax;
 	char mechs[EHLO_MECHS_MAX];	/* AUTH mechanisms, upper case, one space between */
 };
 
 /* Reads the capabilities from a complete 250 reply to EHLO. Unknown keywords are ignored; a
- * malformed SIZE value counts as no limit. */
+ * malformed SIZE value counts as no limit, and so does a malformed LIMITS value (unknown LIMITS
+ * names are ignored). */
 void ehlo_parse(const struct reply *r, struct ehlo *caps);
 
 #endif

@@ -15,6 +15,10 @@
 
 #define SMTP_QUIT_WAIT 5	/* seconds for the reply to QUIT */
 #define SMTP_BODY_CHUNK 65536
+/* CHUNKING: the message goes in BDAT chunks of this many bytes, at most SMTP_BDAT_WINDOW of
+ * them unanswered, so that memory stays flat and a refusal stops the sending soon. */
+#define SMTP_BDAT_CHUNK (1 << 20)
+#define SMTP_BDAT_WINDOW 4
 
 struct smtp {
 	struct conn *conn;
@@ -32,6 +36,9 @@ struct smtp {
 	char last[256];		/* the last reply, cleaned, for the log file */
 	unsigned transactions;	/* started on this connection; RSET goes before the next */
 	int broken;		/* the connection failed or the server said 421: never reuse it */
+	unsigned disabled;	/* EHLO_* capabilities not to use even when offered */
+	int closing;		/* smtp_last: QUIT goes with the next transaction's last flight */
+	int quit_sent;		/* QUIT is on its way: the session is over */
 };
 
 static struct smtp *smtp_new(const char *host, int port)
@@ -219,7 +226,8 @@ static void smtp_tls_done(struct smtp *s)
 {
 	s->tls = 1;
 	conn_tls_describe(s->conn, s->tls_desc, sizeof s->tls_desc);
-	log_note("TLS started: %s", s->tls_desc);
+	log_note("TLS started: %s%s", s->tls_desc, conn_tls_resumed(s->conn)
+		 ? " (a session of an earlier run resumed: its certificate was verified then)" : "");
 }
 
 struct smtp *smtp_open(const char *host, int port, int timeout_s, const struct tls_opts *tls,
@@ -258,6 +266,7 @@ int smtp_ehlo(struct smtp *s, const char *domain, struct err *e)
 		goto out;
 	if (s->reply.code / 100 == 2) {
 		ehlo_parse(&s->reply, &s->caps);
+		s->caps.flags &= ~s->disabled;
 		r = 0;
 		goto out;
 	}
@@ -417,6 +426,35 @@ int smtp_auth(struct smtp *s, const char *want, int plaintext_ok, const char *us
 	return r;
 }
 
+/* After smtp_last, QUIT joins the flight being queued: its reply is never read, so nothing
+ * depends on it. Not when a recipient was told "too many recipients" (452) in this
+ * transaction: those want another one on this session, and QUIT then goes at smtp_close. */
+static int smtp_quit_with(struct smtp *s, const struct smtp_rcpt_result *res, size_t n,
+			  struct err *e)
+{
+	if (!s->closing || s->quit_sent)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (res[i].code == 452)
+			return 0;
+	s->quit_sent = 1;
+	log_transcript(LOG_OUT, "QUIT", 4, 0);
+	if (conn_write(s->conn, "QUIT\r\n", 6, e) < 0)
+		return smtp_lost_sending(s, e);
+	return 0;
+}
+
+void smtp_disable(struct smtp *s, unsigned flags)
+{
+	s->disabled |= flags;
+	s->caps.flags &= ~flags;
+}
+
+void smtp_last(struct smtp *s)
+{
+	s->closing = 1;
+}
+
 /* Sends the spool dot-stuffed, and the final dot, in large writes. */
 static int smtp_body(struct smtp *s, const struct spool *sp, struct err *e)
 {
@@ -520,7 +558,8 @@ static int smtp_check(struct smtp *s, const char *from, const char *const *rcpts
 	return 0;
 }
 
-/* The commands of one transaction, in order: [RSET] MAIL RCPT... DATA. */
+/* The commands of one transaction, in order: [RSET] MAIL RCPT... DATA, or with CHUNKING
+ * [RSET] MAIL RCPT... BDAT... (the last one LAST). */
 struct smtp_txn {
 	const struct envelope *env;
 	const char *from;
@@ -537,6 +576,11 @@ struct smtp_txn {
 	size_t accepted;
 	struct err mail_err;	/* why MAIL failed, reported once the replies are read */
 	struct buf line;
+	int bdat;		/* CHUNKING: the commands after RCPT are BDAT chunks */
+	size_t nchunks;
+	int chunk_code;		/* the first refused chunk's reply code; 0: none */
+	char chunk_last[256];
+	struct err chunk_err;
 };
 
 static enum smtp_phase smtp_txn_phase(const struct smtp_txn *t, size_t i)
@@ -552,13 +596,96 @@ static size_t smtp_txn_rcpt(const struct smtp_txn *t, size_t i)
 	return i - (size_t)t->rset - 1;
 }
 
+/* Command i is BDAT chunk number *k (from 0). */
+static int smtp_txn_chunk(const struct smtp_txn *t, size_t i, size_t *k)
+{
+	size_t first = (size_t)t->rset + 1 + t->n;
+
+	if (!t->bdat || i < first)
+		return 0;
+	*k = i - first;
+	return 1;
+}
+
+static int smtp_mail_failed(struct smtp *s, struct smtp_txn *t, struct err *e);
+
+/* Queues BDAT chunk k: its command and its bytes, straight from the spool, which is already
+ * CRLF and not dot-stuffed (BDAT takes the bytes as they are). After smtp_last, QUIT follows
+ * the last chunk in the same flight: its reply is never read. */
+static int smtp_bdat_put(struct smtp *s, struct smtp_txn *t, size_t k, struct err *e)
+{
+	static char chunk[SMTP_BODY_CHUNK];
+	off_t at = (off_t)k * SMTP_BDAT_CHUNK, left = t->sp->size - at;
+	int last = k + 1 == t->nchunks;
+
+	if (left > SMTP_BDAT_CHUNK)
+		left = SMTP_BDAT_CHUNK;
+	s->cmd = "BDAT";
+	if (smtp_line(&t->line, e, "BDAT %lld%s", (long long)left, last ? " LAST" : "") < 0 ||
+	    smtp_put(s, t->line.data, 0, e) < 0)
+		return -1;
+	log_transcript(LOG_OUT, "(message body)", 14, 0);
+	at += t->sp->offset;
+	while (left > 0) {
+		ssize_t n = pread(t->sp->fd, chunk, left < (off_t)sizeof chunk ? (size_t)left
+									 : sizeof chunk, at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->broken = 1;	/* the chunk's size is promised: the session cannot go on */
+			return err_set(e, ERR_IO, "cannot read the spooled message: %s",
+				       n < 0 ? strerror(errno) : "it is shorter than it should be");
+		}
+		if (conn_write(s->conn, chunk, (size_t)n, e) < 0)
+			return smtp_lost(s, "sending the message", e);
+		at += n;
+		left -= n;
+	}
+	/* the RCPT replies are still to come: only a lone recipient cannot be told "too many" */
+	return last && t->n == 1 ? smtp_quit_with(s, t->res, 0, e) : 0;
+}
+
+/* The reply to a BDAT chunk. Every chunk sent is answered (RFC 3030 has the server read each
+ * one whatever it thinks of it), so all those replies are read; the first refusal decides
+ * (smtp_bdat_outcome, once the last is in). */
+static void smtp_bdat_reply(struct smtp *s, struct smtp_txn *t)
+{
+	if (t->mail_ok && t->accepted && !t->chunk_code && s->reply.code / 100 != 2) {
+		t->chunk_code = s->reply.code;
+		memcpy(t->chunk_last, s->last, sizeof t->chunk_last);
+		smtp_refused(s, ERR_UNAVAILABLE, "rejected the message", &t->chunk_err);
+	}
+}
+
+/* After the last chunk's reply: 0 when the server took the message, 1 when it took no
+ * recipient, -1 when the transaction failed (the reply that decided is s->last again). */
+static int smtp_bdat_outcome(struct smtp *s, struct smtp_txn *t, struct err *e)
+{
+	if (!t->mail_ok)
+		return smtp_mail_failed(s, t, e);
+	if (!t->accepted)
+		return 1;	/* its "no valid recipients" says nothing new */
+	if (t->chunk_code) {
+		*e = t->chunk_err;
+		s->phase = PHASE_DOT;
+		s->code = t->chunk_code;
+		memcpy(s->last, t->chunk_last, sizeof s->last);
+		return -1;
+	}
+	return 0;
+}
+
 /* Queues command i. */
 static int smtp_txn_put(struct smtp *s, struct smtp_txn *t, size_t i, struct err *e)
 {
 	enum smtp_phase p = smtp_txn_phase(t, i);
 	int dsn = (s->caps.flags & EHLO_DSN) && t->env->dsn_notify;
 	int r = 0;
+	size_t k;
 
+	if (smtp_txn_chunk(t, i, &k))
+		return smtp_bdat_put(s, t, k, e);
 	s->cmd = trouble_phase_name(p);
 	if (p == PHASE_RSET)
 		r = smtp_line(&t->line, e, "RSET");
@@ -588,9 +715,14 @@ static int smtp_mail_failed(struct smtp *s, struct smtp_txn *t, struct err *e)
 static int smtp_txn_reply(struct smtp *s, struct smtp_txn *t, size_t i, struct err *e)
 {
 	enum smtp_phase p = smtp_txn_phase(t, i);
+	size_t k;
 
 	if (s->reply.code == 421)	/* the server is closing: nothing more will come */
 		return smtp_refused(s, ERR_UNAVAILABLE, "", e);
+	if (smtp_txn_chunk(t, i, &k)) {
+		smtp_bdat_reply(s, t);
+		return 0;
+	}
 	switch (p) {
 	case PHASE_RSET:
 		return s->reply.code / 100 == 2 ? 0 : smtp_refused(s, ERR_UNAVAILABLE, "refused RSET", e);
@@ -639,19 +771,53 @@ static int smtp_txn_stop(struct smtp *s, struct smtp_txn *t, size_t next, struct
 	if (t->mail_ok == 0)
 		return smtp_mail_failed(s, t, e);
 	if (smtp_txn_phase(t, next) == PHASE_DATA && !t->accepted)
-		return 1;
+		return 1;	/* neither DATA nor a first BDAT chunk */
 	return 0;
 }
 
-/* The envelope: one loop for both modes, at most `depth` commands in flight. 0 when the server
- * said 354, 1 when it took no recipient, -1 when the transaction failed. */
+/* Command i may go now, with `ahead` commands unanswered: a BDAT chunk after the first only
+ * while few are, so that a refusal stops the sending soon. */
+static int smtp_txn_may(const struct smtp_txn *t, size_t i, size_t ahead)
+{
+	size_t k;
+
+	return !smtp_txn_chunk(t, i, &k) || k == 0 || ahead < SMTP_BDAT_WINDOW;
+}
+
+/* With the replies before command `done` read: the rest of the message is not worth sending
+ * (the sender or every recipient was refused, or a chunk was). The chunks sent are still
+ * answered; the next transaction starts with RSET, which ends the unfinished one. */
+static int smtp_txn_futile(const struct smtp_txn *t, size_t done)
+{
+	return t->bdat && (t->chunk_code || (done > (size_t)t->rset + t->n &&
+					     (!t->mail_ok || !t->accepted)));
+}
+
+/* What the reply to command i answers, for messages and the failure policy. */
+static void smtp_txn_step(struct smtp *s, const struct smtp_txn *t, size_t i)
+{
+	size_t k;
+
+	if (smtp_txn_chunk(t, i, &k))
+		smtp_step(s, PHASE_DOT, "BDAT");
+	else
+		smtp_step(s, smtp_txn_phase(t, i), NULL);
+}
+
+/* The envelope (and with CHUNKING the whole message): one loop for both modes, at most `depth`
+ * commands in flight. 0 when the server said 354 (or took the last chunk), 1 when it took no
+ * recipient, -1 when the transaction failed. */
 static int smtp_envelope(struct smtp *s, struct smtp_txn *t, struct err *e)
 {
 	size_t depth = (s->caps.flags & EHLO_PIPELINING) ? SMTP_PIPELINE_MAX : 1;
 	size_t sent = 0, done = 0;
 
 	while (done < t->ncmds) {
-		while (sent < t->ncmds && sent - done < depth) {
+		if (sent < t->ncmds && smtp_txn_futile(t, done)) {
+			t->ncmds = sent;	/* no more chunks: read what the sent ones get */
+			continue;
+		}
+		while (sent < t->ncmds && sent - done < depth && smtp_txn_may(t, sent, sent - done)) {
 			int r = sent == done ? smtp_txn_stop(s, t, sent, e) : 0;
 
 			if (r)
@@ -664,7 +830,7 @@ static int smtp_envelope(struct smtp *s, struct smtp_txn *t, struct err *e)
 		}
 		if (smtp_flush(s, e) < 0)
 			return -1;
-		smtp_step(s, smtp_txn_phase(t, done), NULL);	/* what the next reply answers */
+		smtp_txn_step(s, t, done);	/* what the next reply answers */
 		if (smtp_read(s, e) < 0)
 			return -1;
 		int r = smtp_txn_reply(s, t, done++, e);
@@ -672,6 +838,20 @@ static int smtp_envelope(struct smtp *s, struct smtp_txn *t, struct err *e)
 		if (r)
 			return r;
 	}
+	return t->bdat ? smtp_bdat_outcome(s, t, e) : 0;
+}
+
+/* The server took the message (its reply is in s->reply): each accepted recipient's result. */
+static int smtp_took(struct smtp *s, struct smtp_rcpt_result *res, size_t n, struct err *e)
+{
+	/* two answers to one end: which one was it? (after QUIT, its 221 may be there already) */
+	if (!s->quit_sent && smtp_in_turn_at(s, "after its reply to the end of the message", e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (res[i].code / 100 == 2) {
+			res[i].code = s->reply.code;
+			memcpy(res[i].reply, s->last, sizeof res[i].reply);
+		}
 	return 0;
 }
 
@@ -708,30 +888,29 @@ int smtp_send(struct smtp *s, const struct envelope *env, const char *from,
 	if (smtp_check(s, from, rcpts, n, sp, e) < 0)
 		return -1;
 	t.rset = s->transactions++ > 0;
-	t.ncmds = (size_t)t.rset + 1 + n + 1;
+	t.bdat = (s->caps.flags & EHLO_CHUNKING) != 0;
+	t.nchunks = t.bdat ? (size_t)((sp->size + SMTP_BDAT_CHUNK - 1) / SMTP_BDAT_CHUNK) : 1;
+	if (!t.nchunks)
+		t.nchunks = 1;	/* BDAT 0 LAST */
+	t.ncmds = (size_t)t.rset + 1 + n + t.nchunks;
 	buf_init(&t.line, SMTP_CMD_MAX);
 	r = smtp_envelope(s, &t, e);
 	buf_free(&t.line);
 	if (r != 0)
 		return r;
+	if (t.bdat)
+		return smtp_took(s, res, n, e);
 	smtp_step(s, PHASE_BODY, NULL);
 	if (smtp_in_turn_at(s, "after its 354 to DATA", e) < 0)
 		return -1;
 	if (smtp_body(s, sp, e) < 0)
 		return e->kind == ERR_IO ? -1 : smtp_lost(s, "sending the message", e);
 	smtp_step(s, PHASE_DOT, NULL);
-	if (smtp_flush(s, e) < 0 || smtp_read(s, e) < 0)
+	if (smtp_quit_with(s, res, n, e) < 0 || smtp_flush(s, e) < 0 || smtp_read(s, e) < 0)
 		return -1;
 	if (s->reply.code / 100 != 2)
 		return smtp_refused(s, ERR_UNAVAILABLE, "rejected the message", e);
-	if (smtp_in_turn_at(s, "after its reply to the end of the message", e) < 0)
-		return -1;	/* two answers to one dot: which one was it? */
-	for (size_t i = 0; i < n; i++)
-		if (res[i].code / 100 == 2) {
-			res[i].code = s->reply.code;
-			memcpy(res[i].reply, s->last, sizeof res[i].reply);
-		}
-	return 0;
+	return smtp_took(s, res, n, e);
 }
 
 enum smtp_phase smtp_failed_phase(const struct smtp *s)
@@ -795,9 +974,21 @@ void smtp_print_tls(const struct smtp *s, FILE *out)
 		conn_tls_info(s->conn, out);
 }
 
+size_t smtp_mail_left(const struct smtp *s)
+{
+	if (!s->caps.mailmax)
+		return (size_t)-1;
+	return s->transactions >= s->caps.mailmax ? 0 : s->caps.mailmax - s->transactions;
+}
+
+int smtp_over(const struct smtp *s)
+{
+	return s && s->quit_sent && !s->broken;
+}
+
 int smtp_usable(const struct smtp *s)
 {
-	return s && s->conn && !s->broken;
+	return s && s->conn && !s->broken && !s->quit_sent;
 }
 
 void smtp_close(struct smtp *s)
@@ -808,7 +999,8 @@ void smtp_close(struct smtp *s)
 		return;
 	if (smtp_usable(s)) {
 		s->cmd = "QUIT";
-		if (smtp_put(s, "QUIT", 0, &e) == 0 && smtp_flush(s, &e) == 0) {
+		/* after smtp_last every fate is known: the 221 would only cost a round trip */
+		if (smtp_put(s, "QUIT", 0, &e) == 0 && smtp_flush(s, &e) == 0 && !s->closing) {
 			conn_cap_timeout(s->conn, SMTP_QUIT_WAIT);
 			smtp_read(s, &e);
 		}

@@ -39,7 +39,8 @@ struct smtp_rcpt_result {
 
 /* One transaction (RSET first when it is not the first on this connection): MAIL FROM:<from>,
  * RCPT TO for each of rcpts (the wire forms, already checked for this server), DATA, the spool
- * dot-stuffed, the final dot. smtputf8: ask for SMTPUTF8. Returns 0 when the server took the
+ * dot-stuffed, the final dot; or where CHUNKING is offered, the spool as it is in BDAT chunks
+ * of 1 MiB, a small message in the same flight as MAIL and RCPT. smtputf8: ask for SMTPUTF8. Returns 0 when the server took the
  * message for the recipients whose res[i] is 2xx; 1 when it took no recipient (no message was
  * sent; res says why); -1 when the transaction failed (e, smtp_failed_phase, smtp_last_code),
  * after which smtp_usable says whether another one may follow. */
@@ -70,9 +71,26 @@ const char *smtp_tls_desc(const struct smtp *s);	/* "TLS1.3 AES-256-GCM", or "" 
 void smtp_print_reply(const struct smtp *s, FILE *out, const char *indent);
 void smtp_print_tls(const struct smtp *s, FILE *out);
 
-/* False once the connection is gone or the server said 421. */
+/* Capabilities (EHLO_*) not to use even where the server offers them, from now on (a server
+ * that offers CHUNKING and breaks on BDAT: chunking = off). */
+void smtp_disable(struct smtp *s, unsigned flags);
+
+/* The next transaction is the last one on this session: QUIT goes in the same flight as its
+ * last command group, and once the replies before QUIT's are read the session is over (it is no
+ * longer usable; smtp_close waits for no 221). What the server said to the message decides every
+ * recipient's fate; the reply to QUIT never does. */
+void smtp_last(struct smtp *s);
+
+/* Transactions the server still takes on this session (RFC 9422 LIMITS MAILMAX); (size_t)-1
+ * without a limit. */
+size_t smtp_mail_left(const struct smtp *s);
+
+/* True once QUIT went with a transaction after smtp_last: the session ended as it should. */
+int smtp_over(const struct smtp *s);
+
+/* False once the connection is gone, the server said 421, or QUIT was sent. */
 int smtp_usable(const struct smtp *s);
-/* QUIT (best effort, short wait), close, free; safe with NULL. */
+/* QUIT (best effort, short wait; no wait after smtp_last), close, free; safe with NULL. */
 void smtp_close(struct smtp *s);
 
 #endif

@@ -1,4 +1,6 @@
 /* submit: deliver now, keep what cannot go now, flush the queue over the same session. */
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,27 @@ struct deliver *submit_open(const struct account *a, struct cred *cred, struct f
 	return deliver_open(a, cred->secret, fate, e);
 }
 
+/* Whether the queue flush after this message could use the session: only when something is in
+ * the queue at all. Otherwise QUIT goes with the message and no 221 is awaited. */
+static int submit_may_flush(const struct submit *s)
+{
+	char dir[4200];
+	DIR *d;
+	struct dirent *de;
+	int any = 0;
+
+	if (!s->a->queue || !s->a->queue_flush)
+		return 0;
+	snprintf(dir, sizeof dir, "%s/%s", s->a->queue_dir, queue_area_name(QUEUE_Q));
+	d = opendir(dir);
+	if (!d)
+		return errno != ENOENT;	/* cannot tell: keep the session */
+	while (!any && (de = readdir(d)))
+		any = de->d_name[0] != '.';
+	closedir(d);
+	return any;
+}
+
 /* The rate gate, then the session and the transfer: every recipient gets its fate. -1 when the
  * submission failed before any transaction for a reason that is not the recipients' (e). */
 static int submit_try(struct submit *s, struct err *e)
@@ -112,6 +135,8 @@ static int submit_try(struct submit *s, struct err *e)
 		submit_all(s, &f);
 		return 0;
 	}
+	if (!submit_may_flush(s))
+		deliver_last(s->d);
 	deliver_message(s->d, s->env, s->sp, s->fates, e);
 	return 0;
 }

@@ -3,15 +3,21 @@
 #include <ctype.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "state.h"
 #include "tls.h"
+
+/* Where GnuTLS's system trust comes from on Debian: its identity goes into a session's name. */
+#define TLS_SYSTEM_TRUST_FILE "/etc/ssl/certs/ca-certificates.crt"
 
 struct tls {
 	gnutls_session_t session;
@@ -24,6 +30,12 @@ struct tls {
 	unsigned char pin[TLS_PIN_SIZE];
 	int pin_colons, pin_upper;	/* how the user wrote it, to answer in kind */
 	char pin_error[256];	/* set by tls_verify_pin when it fails the handshake */
+	const char *trust_opt, *crl_opt;	/* loaded by tls_verify_cert when it is needed */
+	int trust_loaded;
+	unsigned verify_status;	/* what tls_verify_cert found */
+	struct err load_err;	/* why loading the trust failed in the handshake */
+	char session_dir[4096];	/* resumption: "" for none */
+	char session_name[2 * TLS_PIN_SIZE + 16];
 };
 
 static int tls_is_ip(const char *host)
@@ -112,37 +124,68 @@ static int tls_verify_pin(gnutls_session_t session)
 	return -1;
 }
 
-static int tls_load_trust(struct tls *t, const struct tls_opts *o, struct err *e)
+static int tls_load_trust(struct tls *t, struct err *e)
 {
+	const char *trust = t->trust_opt, *crl = t->crl_opt;
 	int r;
 
-	if (!o->trust_file || strcmp(o->trust_file, "system") == 0) {
+	if (t->trust == TLS_TRUST_SYSTEM) {
 		r = gnutls_certificate_set_x509_system_trust(t->cred);
 		if (r <= 0)
 			return err_set(e, ERR_CONFIG, "no certificates in the system trust store "
 				       "(%s); install ca-certificates or set tls_trust_file",
 				       r < 0 ? gnutls_strerror(r) : "it is empty");
+	} else {
+		r = gnutls_certificate_set_x509_trust_file(t->cred, trust, GNUTLS_X509_FMT_PEM);
+		if (r <= 0)
+			return err_set(e, ERR_CONFIG, "tls_trust_file %s: %s", trust,
+				       r < 0 ? gnutls_strerror(r) : "no certificates in it");
+	}
+	if (crl) {
+		r = gnutls_certificate_set_x509_crl_file(t->cred, crl, GNUTLS_X509_FMT_PEM);
+		if (r <= 0)
+			return err_set(e, ERR_CONFIG, "tls_crl_file %s: %s", crl,
+				       r < 0 ? gnutls_strerror(r) : "no CRLs in it");
+	}
+	t->trust_loaded = 1;
+	return 0;
+}
+
+/* What tls_load_trust will read, checked now so that a missing file is a configuration error
+ * before any connection; the reading waits until a certificate is to be verified. */
+static int tls_plan_trust(struct tls *t, const struct tls_opts *o, struct err *e)
+{
+	t->trust_opt = o->trust_file;
+	t->crl_opt = o->crl_file;
+	if (!o->trust_file || strcmp(o->trust_file, "system") == 0) {
 		t->trust = TLS_TRUST_SYSTEM;
 	} else {
-		r = gnutls_certificate_set_x509_trust_file(t->cred, o->trust_file,
-							   GNUTLS_X509_FMT_PEM);
-		if (r <= 0)
+		if (access(o->trust_file, R_OK) < 0)
 			return err_set(e, ERR_CONFIG, "tls_trust_file %s: %s", o->trust_file,
-				       r < 0 ? gnutls_strerror(r) : "no certificates in it");
+				       strerror(errno));
 		t->trust = TLS_TRUST_FILE;
 		snprintf(t->trust_file, sizeof t->trust_file, "%s", o->trust_file);
 	}
-	if (o->crl_file) {
-		/* GnuTLS says only "Error while reading file." for a missing one */
-		if (access(o->crl_file, R_OK) < 0)
-			return err_set(e, ERR_CONFIG, "tls_crl_file %s: %s", o->crl_file,
-				       strerror(errno));
-		r = gnutls_certificate_set_x509_crl_file(t->cred, o->crl_file, GNUTLS_X509_FMT_PEM);
-		if (r <= 0)
-			return err_set(e, ERR_CONFIG, "tls_crl_file %s: %s", o->crl_file,
-				       r < 0 ? gnutls_strerror(r) : "no CRLs in it");
-	}
+	/* GnuTLS says only "Error while reading file." for a missing one */
+	if (o->crl_file && access(o->crl_file, R_OK) < 0)
+		return err_set(e, ERR_CONFIG, "tls_crl_file %s: %s", o->crl_file, strerror(errno));
 	return 0;
+}
+
+/* Called by GnuTLS once the server's certificate has arrived (never for a resumed session):
+ * loads the trust on first need, then verifies as gnutls_session_set_verify_cert would, the
+ * name, CRLs and a stapled OCSP response included. */
+static int tls_verify_cert(gnutls_session_t session)
+{
+	struct tls *t = gnutls_session_get_ptr(session);
+	gnutls_typed_vdata_st data = { .type = GNUTLS_DT_DNS_HOSTNAME,
+				       .data = (unsigned char *)t->host };
+
+	if (!t->trust_loaded && tls_load_trust(t, &t->load_err) < 0)
+		return GNUTLS_E_CERTIFICATE_ERROR;
+	if (gnutls_certificate_verify_peers(session, &data, 1, &t->verify_status) < 0)
+		t->verify_status = GNUTLS_CERT_INVALID;
+	return t->verify_status ? GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR : 0;
 }
 
 static int tls_load_client_cert(struct tls *t, const struct tls_opts *o, struct err *e)
@@ -171,6 +214,13 @@ static int tls_load_client_cert(struct tls *t, const struct tls_opts *o, struct 
 static int tls_priorities(struct tls *t, const struct tls_opts *o, struct err *e)
 {
 	static const char old[] = "-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1";
+	/* GnuTLS's groups, X25519 first: the server takes the first key share it knows, and
+	 * X25519 costs a third of SECP256R1's work (both shares are still sent, so a server
+	 * without X25519 needs no extra round trip) */
+	static const char groups[] = "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-X448:"
+				     "+GROUP-SECP384R1:+GROUP-SECP521R1:+GROUP-FFDHE2048:"
+				     "+GROUP-FFDHE3072:+GROUP-FFDHE4096:+GROUP-FFDHE6144:"
+				     "+GROUP-FFDHE8192";
 	char prio[1024];
 	const char *errpos = NULL;
 	int r, v13;
@@ -180,7 +230,7 @@ static int tls_priorities(struct tls *t, const struct tls_opts *o, struct err *e
 			       o->min_version);
 	v13 = o->min_version == 13;
 	if (!o->priorities) {
-		snprintf(prio, sizeof prio, "%s%s", old, v13 ? ":-VERS-TLS1.2" : "");
+		snprintf(prio, sizeof prio, "%s%s:%s", old, v13 ? ":-VERS-TLS1.2" : "", groups);
 		r = gnutls_set_default_priority_append(t->session, prio, &errpos, 0);
 		if (r < 0)
 			return err_set(e, ERR_SOFTWARE, "TLS priorities: %s", gnutls_strerror(r));
@@ -202,6 +252,93 @@ static int tls_priorities(struct tls *t, const struct tls_opts *o, struct err *e
 	return 0;
 }
 
+/* The identity of a file that decides verification: a changed file means another name. */
+static void tls_hash_file(gnutls_hash_hd_t h, const char *path)
+{
+	struct stat st;
+	long long id[5] = { 0 };
+
+	gnutls_hash(h, path ? path : "", path ? strlen(path) + 1 : 1);
+	if (path && stat(path, &st) == 0) {
+		id[0] = (long long)st.st_dev;
+		id[1] = (long long)st.st_ino;
+		id[2] = (long long)st.st_size;
+		id[3] = (long long)st.st_mtim.tv_sec;
+		id[4] = (long long)st.st_mtim.tv_nsec;
+	}
+	gnutls_hash(h, id, sizeof id);
+}
+
+static void tls_hash_str(gnutls_hash_hd_t h, const char *s)
+{
+	gnutls_hash(h, s ? s : "", s ? strlen(s) + 1 : 1);
+	gnutls_hash(h, s ? "+" : "-", 1);
+}
+
+/* The name of the session file: a hash of everything that decides whom the session trusts. */
+static void tls_session_name(struct tls *t, const struct tls_opts *o)
+{
+	unsigned char d[TLS_PIN_SIZE];
+	int nums[3] = { o->port, o->min_version, o->no_certcheck };
+	gnutls_hash_hd_t h;
+	int system = !o->trust_file || strcmp(o->trust_file, "system") == 0;
+
+	if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+		err_oom();
+	gnutls_hash(h, "postbote-session-1", 19);
+	tls_hash_str(h, o->account);
+	tls_hash_str(h, o->host);
+	tls_hash_str(h, o->host_override);
+	gnutls_hash(h, nums, sizeof nums);
+	tls_hash_str(h, o->fingerprint);
+	tls_hash_str(h, o->priorities);
+	tls_hash_file(h, system ? NULL : o->trust_file);
+	tls_hash_file(h, system ? TLS_SYSTEM_TRUST_FILE : NULL);
+	tls_hash_file(h, o->crl_file);
+	gnutls_hash_deinit(h, d);
+	memcpy(t->session_name, "tls-", 4);
+	tls_hex(d, sizeof d, 0, 0, t->session_name + 4, sizeof t->session_name - 4);
+}
+
+/* Offers the session an earlier run kept for this server and these settings, if any. */
+static void tls_resume_load(struct tls *t, const struct tls_opts *o)
+{
+	size_t len = 0;
+	char *data;
+
+	if ((size_t)snprintf(t->session_dir, sizeof t->session_dir, "%s", o->session_dir) >=
+	    sizeof t->session_dir) {
+		t->session_dir[0] = '\0';
+		return;
+	}
+	tls_session_name(t, o);
+	data = state_read(t->session_dir, t->session_name, &len);
+	if (data)
+		gnutls_session_set_data(t->session, data, len);	/* unusable data: a full handshake */
+	free(data);
+}
+
+/* Keeps the session for the next run, once the server has given a ticket (TLS 1.3 sends them
+ * after the handshake; they have been read with the first replies). */
+static void tls_resume_save(struct tls *t)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int v13 = gnutls_protocol_get_version(t->session) == GNUTLS_TLS1_3;
+
+	/* without a new ticket there is nothing new to keep (a resumed session's stays) */
+	if (!t->session_dir[0] ||
+	    (v13 && !(gnutls_session_get_flags(t->session) & GNUTLS_SFLAGS_SESSION_TICKET)))
+		return;
+	if (gnutls_session_get_data2(t->session, &d) == 0 && d.size)
+		state_write(t->session_dir, t->session_name, d.data, d.size);
+	gnutls_free(d.data);
+}
+
+int tls_resumed(const struct tls *t)
+{
+	return gnutls_session_is_resumed(t->session) != 0;
+}
+
 struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e)
 {
 	struct tls *t = calloc(1, sizeof *t);
@@ -221,7 +358,7 @@ struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e)
 	if (gnutls_certificate_allocate_credentials(&t->cred) < 0)
 		err_oom();
 	/* a pinned certificate needs no CA, and one that is not checked needs nothing */
-	if (!t->pinned && !o->no_certcheck && tls_load_trust(t, o, e) < 0)
+	if (!t->pinned && !o->no_certcheck && tls_plan_trust(t, o, e) < 0)
 		goto fail;
 	if (tls_load_client_cert(t, o, e) < 0)
 		goto fail;
@@ -239,9 +376,11 @@ struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e)
 	} else if (!o->no_certcheck) {
 		/* the handshake itself fails on a certificate that does not verify for this name;
 		 * this also checks the CRLs and a stapled OCSP response (GnuTLS asks for one) */
-		gnutls_session_set_verify_cert(t->session, host, 0);
+		gnutls_session_set_verify_function(t->session, tls_verify_cert);
 	}
 	gnutls_transport_set_int(t->session, fd);
+	if (o->session_dir && !t->client_cert)
+		tls_resume_load(t, o);
 	return t;
 fail:
 	tls_free(t);
@@ -350,7 +489,7 @@ static void tls_revoked_text(struct tls *t, unsigned status, struct err *e)
 
 static void tls_verify_text(struct tls *t, struct err *e)
 {
-	unsigned status = gnutls_session_get_verify_cert_status(t->session);
+	unsigned status = t->verify_status;
 	gnutls_x509_crt_t crt = tls_peer_cert(t->session);
 	char names[256] = "", when[64] = "";
 
@@ -424,6 +563,8 @@ int tls_handshake(struct tls *t, struct err *e)
 		return TLS_AGAIN;
 	if (t->pin_error[0])
 		err_set(e, ERR_PROTOCOL, "%s", t->pin_error);
+	else if (t->load_err.kind)
+		*e = t->load_err;
 	else if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
 		tls_verify_text(t, e);
 	else if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PUSH_ERROR ||
@@ -473,6 +614,7 @@ ssize_t tls_send(struct tls *t, const void *p, size_t n, struct err *e)
 
 void tls_bye(struct tls *t)
 {
+	tls_resume_save(t);
 	gnutls_bye(t->session, GNUTLS_SHUT_WR);
 }
 
@@ -573,4 +715,14 @@ int tls_channel_binding(const struct tls *t, const char **type, char *b64, size_
 	gnutls_free(cb.data);
 	gnutls_free(enc.data);
 	return ok ? 0 : -1;
+}
+
+int tls_pbkdf2(int sha256, const char *pw, size_t pwlen, const void *salt, size_t saltlen,
+	       unsigned iterations, unsigned char *out)
+{
+	gnutls_datum_t key = { (unsigned char *)pw, (unsigned)pwlen };
+	gnutls_datum_t s = { (unsigned char *)salt, (unsigned)saltlen };
+
+	return gnutls_pbkdf2(sha256 ? GNUTLS_MAC_SHA256 : GNUTLS_MAC_SHA1, &key, &s, iterations,
+			     out, sha256 ? 32 : 20) < 0 ? -1 : 0;
 }

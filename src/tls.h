@@ -29,6 +29,14 @@ struct tls_opts {
 	/* 1 when tls_certcheck = off: the certificate is not checked at all (a fingerprint still
 	 * is). Inverted so that a zeroed struct verifies; the caller prints the warning. */
 	int no_certcheck;
+	/* Session resumption across runs: the directory where the session (ticket) of each
+	 * server is kept, NULL for none. The file's name is a hash of account, host, port and
+	 * every setting above, the identity (device, inode, size, time) of the trust, CRL and
+	 * system trust files included, so that a changed pin or trust never resumes a session that
+	 * was verified under the old one. Never with a client certificate. */
+	const char *session_dir;
+	const char *account;	/* for the session's name */
+	int port;		/* the same */
 };
 
 struct tls;
@@ -43,7 +51,8 @@ struct tls;
 int tls_pin_parse(const char *s, unsigned char pin[TLS_PIN_SIZE], int *colons, int *upper);
 
 /* Sets up a session on fd. NULL with ERR_CONFIG (an option or a file it names is unusable, said
- * with the option's configuration key) or ERR_SOFTWARE. */
+ * with the option's configuration key) or ERR_SOFTWARE. The trust store (system or file) is
+ * loaded only once the server's certificate is to be verified: a resumed session needs none. */
 struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e);
 void tls_free(struct tls *t);
 
@@ -61,8 +70,13 @@ int tls_wants_write(const struct tls *t);
 ssize_t tls_recv(struct tls *t, void *p, size_t n, struct err *e);
 ssize_t tls_send(struct tls *t, const void *p, size_t n, struct err *e);
 
-/* Best-effort close_notify; never waits. */
+/* Best-effort close_notify; never waits. Keeps the session for resumption first (see
+ * session_dir), when the server gave a ticket. */
 void tls_bye(struct tls *t);
+
+/* The handshake resumed a session kept by an earlier run: the certificate was not sent again
+ * and so was not verified again (it was when the session was made, under the same settings). */
+int tls_resumed(const struct tls *t);
 
 /* "TLS1.3 AES-256-GCM" for logs. */
 void tls_describe(const struct tls *t, char *out, size_t size);
@@ -78,5 +92,10 @@ void tls_print_info(const struct tls *t, FILE *out);
  * (TLS_CB_B64_MAX bytes are enough). -1 when the session offers no safe channel binding. */
 #define TLS_CB_B64_MAX 64
 int tls_channel_binding(const struct tls *t, const char **type, char *b64, size_t size);
+
+/* PBKDF2 with HMAC-SHA-256 (sha256) or HMAC-SHA-1 into out (32 or 20 bytes): SCRAM's
+ * SaltedPassword, through GnuTLS's hash code (it uses the CPU's SHA instructions). 0, or -1. */
+int tls_pbkdf2(int sha256, const char *pw, size_t pwlen, const void *salt, size_t saltlen,
+	       unsigned iterations, unsigned char *out);
 
 #endif

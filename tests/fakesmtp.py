@@ -37,9 +37,14 @@ Capabilities
   --no-8bitmime          do not advertise 8BITMIME
   --smtputf8             advertise SMTPUTF8 and accept UTF-8 in commands
   --ehlo-extra KEYWORD   one more EHLO capability line (repeatable)
+  --chunking             advertise CHUNKING and take BDAT (RFC 3030): each chunk is read whole,
+                         whatever the reply; the reply to the LAST chunk is EOM's (the message is
+                         recorded as with DATA, not unstuffed); without an accepted recipient
+                         every chunk gets 554.  --reply BDAT=TEXT answers the chunks before LAST.
+                         msg-N.json then has "chunks": the size of each chunk
 
 Scripted faults.  CMD is one of GREETING EHLO HELO STARTTLS AUTH MAIL RCPT DATA EOM RSET NOOP
-QUIT VRFY HELP, where DATA is the reply to the DATA command (instead of 354), EOM the reply
+QUIT VRFY HELP BDAT, where DATA is the reply to the DATA command (instead of 354), EOM the reply
 after the final dot, and GREETING the banner.  TEXT and BYTES understand the escapes \\r \\n
 \\t \\\\ and \\xHH; write "550-a\\r\\n550 b" for a multi-line reply.
   --reply CMD=TEXT       answer CMD with TEXT (a CRLF is appended).  A 2xx text for EHLO, MAIL,
@@ -61,7 +66,8 @@ Records in --outdir DIR (created if missing):
                   after dot-unstuffing, CRLF preserved
   msg-N.json      its envelope: mail_from, rcpt_tos, mail_options, rcpt_options, helo,
                   helo_command (EHLO or HELO), auth_user, auth_mechanism, auth_tls (TLS was
-                  active at AUTH), tls, tls_version, tls_cipher, size, connection, and
+                  active at AUTH), tls, tls_version, tls_cipher, tls_resumed (the client
+                  resumed a session with a ticket of an earlier connection), size, connection, and
                   pipelined_after (commands after which the client's next bytes were
                   already waiting, i.e. the client did not wait for the reply)
   transcript.log  every line the client sent outside the message body, AUTH payloads verbatim,
@@ -93,10 +99,10 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, auth_mechanism
 import fakelib
 
 COMMANDS = {"GREETING", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "EOM",
-            "RSET", "NOOP", "QUIT", "VRFY", "HELP"}
+            "RSET", "NOOP", "QUIT", "VRFY", "HELP", "BDAT"}
 DROP_POINTS = COMMANDS | {"DATA-BODY", "AFTER-STARTTLS"}
 # Their scripted reply is given by a handler hook, so that a 2xx reply still does the work.
-HOOKED = {"EHLO", "MAIL", "RCPT", "AUTH", "EOM", "GREETING"}
+HOOKED = {"EHLO", "MAIL", "RCPT", "AUTH", "EOM", "GREETING", "BDAT"}
 IMPLEMENTED_MECHS = ("PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256")
 STARTTLS_READY = b"220 Ready to start TLS"
 
@@ -211,6 +217,8 @@ class Handler:
             caps.append("STARTTLS")
         if (self.users or c.auth_mechs_given) and (server.is_tls() or c.auth_plain_ok):
             caps.append("AUTH " + " ".join(c.auth_mechs))
+        if c.chunking:
+            caps.append("CHUNKING")
         caps.extend(c.ehlo_extra)
         caps.append("HELP")
         lines = [self.conf.hostname] + caps
@@ -264,8 +272,11 @@ class Handler:
             "tls": ssl_object is not None,
             "tls_version": ssl_object.version() if ssl_object else None,
             "tls_cipher": ssl_object.cipher()[0] if ssl_object else None,
+            "tls_resumed": ssl_object.session_reused if ssl_object else None,
             "pipelined_after": server.pipelined_after,
         }
+        if server.chunks is not None:
+            meta["chunks"] = server.chunks
         n = self.rec.message(envelope.original_content, meta)
         server.event(f"message {n} recorded ({len(envelope.original_content)} bytes)")
         return r if r is not None else f"250 2.0.0 Ok: queued as msg-{n}"
@@ -381,6 +392,8 @@ class FakeSMTP(SMTP):
         self.greeting_pending = True
         self.refusing = False
         self.in_data = False
+        self.chunks = None      # sizes of the BDAT chunks of the message under way
+        self.chunk_data = []
         for cmd, method in list(self._smtp_methods.items()):
             self._smtp_methods[cmd] = self._wrap(cmd, method)
 
@@ -499,6 +512,42 @@ class FakeSMTP(SMTP):
             o = self.ssl_object()
             self.event(f"TLS established: {o.version()} {o.cipher()[0]}")
 
+    async def smtp_BDAT(self, arg):
+        if not self.fake.conf.chunking:
+            return await self.push('500 Error: command "BDAT" not recognized')
+        m = re.fullmatch(r"(\d+)( +LAST)?", (arg or "").strip(), re.I)
+        if not m:
+            return await self.push("501 5.5.4 Syntax: BDAT size [LAST]")
+        size, last = int(m.group(1)), bool(m.group(2))
+        data = await self._reader.readexactly(size) if size else b""
+        self.event(f"BDAT chunk of {size} bytes{' (LAST)' if last else ''}")
+        if not self.envelope.rcpt_tos:
+            self.chunks, self.chunk_data = None, []
+            return await self.push("554 5.5.1 Error: no valid recipients")
+        if self.chunks is None:
+            self.chunks = []
+        self.chunks.append(size)
+        self.chunk_data.append(data)
+        if not last:
+            r = self.fake.script.reply("BDAT")
+            return await self.push(r if r is not None else f"250 2.0.0 {size} bytes received")
+        self.envelope.original_content = self.envelope.content = b"".join(self.chunk_data)
+        try:
+            status = await self.fake.handle_DATA(self, self.session, self.envelope)
+        finally:
+            self.chunks, self.chunk_data = None, []
+            self._set_post_data_state()
+        await self.push(status)
+
+    async def smtp_RSET(self, arg):
+        self.chunks, self.chunk_data = None, []
+        await super().smtp_RSET(arg)
+
+    def connection_lost(self, exc):
+        # in session.log, where it falls among the replies: whether the client waited for one
+        self.event("the client closed the connection")
+        super().connection_lost(exc)
+
     async def handle_exception(self, error):
         cause = error.__cause__ or error
         self.event(f"{type(error).__name__}: {type(cause).__name__}: {cause}")
@@ -567,6 +616,7 @@ def parse_args(argv):
     p.add_argument("--no-8bitmime", action="store_true")
     p.add_argument("--smtputf8", action="store_true")
     p.add_argument("--ehlo-extra", action="append", default=[])
+    p.add_argument("--chunking", action="store_true")
     p.add_argument("--reply", action="append", default=[], metavar="CMD=TEXT")
     p.add_argument("--reply-rcpt", action="append", default=[], metavar="ADDR=TEXT")
     p.add_argument("--raw-reply", action="append", default=[], metavar="CMD=BYTES")

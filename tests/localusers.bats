@@ -39,6 +39,8 @@ setup() {
 }
 
 teardown() {
+	[ -n "${LISTENER:-}" ] && kill "$LISTENER" 2>/dev/null
+	[ -n "${RUNNER:-}" ] && kill "$RUNNER" 2>/dev/null
 	mountpoint -q "$PBI_DROPDIR" && umount "$PBI_DROPDIR"
 	rm -f /etc/sudoers.d/postbote-test
 	common_teardown
@@ -214,16 +216,17 @@ root_run() { run --separate-stderr timeout 60 "$PBI_BIN" -q "$@"; }
 	port=$(free_port)
 	"$PYTHON" -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); c = s.accept(); time.sleep(60)' "$port" &
-	local listener=$!
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); c = s.accept(); time.sleep(60)' "$port" 3>&- &
+	LISTENER=$!	# teardown stops it, whatever happens here
 	for _ in $(seq 100); do
 		[ -n "$(ss -Hltn "sport = :$port")" ] && break
 		sleep 0.1
 	done
 	pf_conf "$PBI_CONF" submission "port=$port" tls=off queue=on queue_dir= timeout=60 \
 		auth_plaintext=allow
-	"$PBI_BIN" -q </dev/null >/dev/null 2>&1 &
+	"$PBI_BIN" -q </dev/null >/dev/null 2>&1 3>&- &
 	pid=$!
+	RUNNER=$pid
 	for _ in $(seq 100); do
 		[ -n "$(ss -Htn state established "( dport = :$port )")" ] && break
 		sleep 0.1
@@ -238,8 +241,9 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); c = s.accept(); time.sleep
 	assert_failure
 	run as_user "$U1" cat "/proc/$pid/cmdline"
 	refute_output --partial "$SECRET"
-	kill "$pid" "$listener"
-	wait "$pid" "$listener" 2>/dev/null || true
+	kill "$pid" "$LISTENER"
+	wait "$pid" "$LISTENER" 2>/dev/null || true
+	LISTENER= RUNNER=
 }
 
 @test "a hostile user cannot write into the drop directory, nor make the drop program write what it did not check" {

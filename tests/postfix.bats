@@ -81,7 +81,7 @@ use_stderr() {
 	run pf_session submission "$off"
 	assert_output --partial 'sasl_method=SCRAM-SHA-256, sasl_username=alice'
 	refute_output --partial 'improper command pipelining'
-	assert_output --regexp 'disconnect from .* ehlo=2 starttls=1 auth=1 mail=1 rcpt=1 data=1 quit=1'
+	assert_output --regexp 'disconnect from .* ehlo=2 starttls=1 auth=1 mail=1 rcpt=1 bdat=1 quit=1'
 }
 
 @test "implicit TLS (smtps) with AUTH delivers the message byte for byte" {
@@ -124,7 +124,7 @@ use_stderr() {
 	pf_deliver nopipe
 	assert_output --partial 'discarding EHLO keywords: PIPELINING'
 	refute_output --partial 'improper command pipelining'
-	assert_output --regexp 'disconnect from .* auth=1 mail=1 rcpt=1 data=1'
+	assert_output --regexp 'disconnect from .* auth=1 mail=1 rcpt=1 bdat=1'
 }
 
 @test "-f picks the second account; its password has blanks, '=', ',' and UTF-8" {
@@ -229,7 +229,7 @@ end"
 	[ "${#lines[@]}" -eq 1 ] || fail "expected one log line: $output"
 	assert_output --partial 'host=localhost tls=starttls auth=SCRAM-SHA-256 user=alice from=alice@example.org'
 	assert_output --partial 'recipients=bob@example.org,carol@example.net'
-	assert_output --regexp 'reply="250 2\.0\.0 Ok: queued as [0-9A-F]+"'
+	assert_output --regexp 'reply="250 2\.0\.0 Ok: ([0-9]+ bytes )?queued as [0-9A-F]+"'
 	assert_output --regexp 'exit=0$'
 }
 

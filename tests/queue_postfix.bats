@@ -70,7 +70,7 @@ dotted_message() {
 	[ -z "$stderr" ] || fail "-q said: $stderr"
 	maildir_wait 10 30
 	# one session for all ten, and each message exactly once
-	pf_log_wait "$off" 'postfix/submission/smtpd\[[0-9]+\]: disconnect from .* mail=10 rcpt=10 data=10'
+	pf_log_wait "$off" 'postfix/submission/smtpd\[[0-9]+\]: disconnect from .* mail=10 rcpt=10 bdat=10'
 	for ((k = 1; k <= 10; k++)); do
 		[ "$(tag_count "pfq-$k" "$PF_MAILDIR"/new/*)" -eq 1 ] || fail "pfq-$k delivered $(tag_count "pfq-$k" "$PF_MAILDIR"/new/*) times"
 	done
@@ -102,7 +102,7 @@ dotted_message() {
 	[ "$(maildir_count)" -eq 120 ]
 	# Postfix answers "452 4.5.3 Error: too many recipients" from the 51st RCPT on; postbote
 	# sends those again in a further transaction of the same session: 50 + 50 + 20
-	pf_log_wait "$off" 'postfix/limit50/smtpd\[[0-9]+\]: disconnect from .* mail=3 rcpt=[0-9/]+ data=3 rset=2'
+	pf_log_wait "$off" 'postfix/limit50/smtpd\[[0-9]+\]: disconnect from .* mail=3 rcpt=[0-9/]+ bdat=3 rset=2'
 	[ -z "$(q_ids)" ] || fail "something was queued: $(q_ids)"
 }
 

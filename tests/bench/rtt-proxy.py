@@ -7,13 +7,16 @@ Listens on 127.0.0.1 on a free port (written to PORTFILE once listening), relays
 connection to TARGET_HOST:TARGET_PORT (default 127.0.0.1) and, when a connection ends, appends
 one line to LOGFILE:
 
-    conn=N round_trips=K c2s_bytes=B s2c_bytes=B seconds=S
+    conn=N round_trips=K waits=W c2s_bytes=B s2c_bytes=B seconds=S
 
-A round trip is counted each time the traffic direction turns from server->client to
-client->server: the client waited for something from the server, then spoke. The greeting
-counts as the first. Bytes are counted as the proxy reads them, so a client that writes while
-the server is still sending is counted as having waited; on loopback such overlaps are rare.
-TLS is relayed as opaque bytes, so handshake round trips are included.
+A wait is counted each time the traffic direction turns from server->client to client->server,
+or the client closes its side right after the server spoke: the client waited for something
+from the server, then spoke or left. The greeting's wait counts, and so does the wait for the
+last reply before the client closes (whether it then sends QUIT, a TLS close_notify or only its
+FIN). round_trips is W + 1: the TCP handshake before the client can send anything.
+Bytes are counted as the proxy reads them, so a client that writes while the server is still
+sending is counted as having waited; on loopback such overlaps are rare. TLS is relayed as
+opaque bytes, so handshake round trips are included.
 Runs until SIGTERM or SIGINT.
 """
 
@@ -47,6 +50,8 @@ def pump(src, dst, conn, direction, done):
         while True:
             data = src.recv(65536)
             if not data:
+                if direction == "c2s":
+                    conn.saw(direction, 0)  # the client left after the server spoke
                 break
             conn.saw(direction, len(data))
             dst.sendall(data)
@@ -81,8 +86,8 @@ def serve(client, target, conn, log, log_lock):
     server.close()
     with log_lock:
         log.write(
-            "conn=%d round_trips=%d c2s_bytes=%d s2c_bytes=%d seconds=%.3f\n"
-            % (conn.n, conn.turns, conn.bytes["c2s"], conn.bytes["s2c"],
+            "conn=%d round_trips=%d waits=%d c2s_bytes=%d s2c_bytes=%d seconds=%.3f\n"
+            % (conn.n, conn.turns + 1, conn.turns, conn.bytes["c2s"], conn.bytes["s2c"],
                time.monotonic() - conn.start)
         )
         log.flush()

@@ -57,7 +57,10 @@ static void check_complete(const struct reply *r)
 		REQUIRE(c.size == 0);
 	if (n)
 		REQUIRE(c.flags & EHLO_AUTH);
-	REQUIRE((c.flags & ~0x1ffu) == 0);
+	REQUIRE((c.flags & ~0x3ffu) == 0);
+	REQUIRE(c.rcptmax <= EHLO_LIMIT_MAX && c.mailmax <= EHLO_LIMIT_MAX);
+	if (!(c.flags & EHLO_LIMITS))
+		REQUIRE(c.rcptmax == 0 && c.mailmax == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

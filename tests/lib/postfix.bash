@@ -474,10 +474,11 @@ pf_conf() {
 	port=$(pf_port "$l") || return 1
 	[ "$l" = smtps ] && tls=implicit
 	# queue = off unless a test asks for it: a single submission then shows its own outcome
-	local -a keys=(host port tls tls_trust_file user password from queue queue_dir)
+	local -a keys=(host port tls tls_trust_file user password from queue queue_dir state_dir)
 	local -A val=([host]=localhost [port]=$port [tls]=$tls [tls_trust_file]=$PF_CA
 		[user]=$PF_USER [password]=$PF_PASS [from]=$PF_FROM [queue]=off
-		[queue_dir]=${BATS_TEST_TMPDIR:-$PF_DIR}/queue)
+		[queue_dir]=${BATS_TEST_TMPDIR:-$PF_DIR}/queue
+		[state_dir]=${BATS_TEST_TMPDIR:-$PF_DIR}/state)
 	for kv in "$@"; do
 		k=${kv%%=*} v=${kv#*=}
 		[ -n "${val[$k]+x}" ] || keys+=("$k")

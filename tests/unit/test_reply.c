@@ -544,6 +544,49 @@ static const struct {
 	{ "empty continuation lines", "250-x\n250-\n250-\n250 DSN", EHLO_DSN, 0, "" },
 };
 
+/* RFC 9422 LIMITS, as Exim advertises it and in the shapes a parser must survive. */
+static const struct {
+	const char *name;
+	const char *reply;
+	unsigned rcptmax, mailmax;
+} limits[] = {
+	{ "Exim's default", "250-x\n250-LIMITS MAILMAX=1000 RCPTMAX=50000\n250 HELP", 50000, 1000 },
+	{ "one of them", "250-x\n250 LIMITS RCPTMAX=100", 100, 0 },
+	{ "names in any case, domain limit ignored",
+	  "250-x\n250 limits rcptdomainmax=5 MailMax=10 rcptMax=20", 20, 10 },
+	{ "extra blanks", "250-x\n250 LIMITS   RCPTMAX=7    MAILMAX=3  ", 7, 3 },
+	{ "no value", "250-x\n250 LIMITS RCPTMAX= MAILMAX", 0, 0 },
+	{ "zero is no limit", "250-x\n250 LIMITS RCPTMAX=0 MAILMAX=0", 0, 0 },
+	{ "not digits", "250-x\n250 LIMITS RCPTMAX=-5 MAILMAX=1e3", 0, 0 },
+	{ "digits then junk", "250-x\n250 LIMITS RCPTMAX=12abc MAILMAX=4=4", 0, 0 },
+	{ "too many digits", "250-x\n250 LIMITS RCPTMAX=99999999999999999999", 0, 0 },
+	{ "capped", "250-x\n250 LIMITS RCPTMAX=999999999 MAILMAX=2000000", EHLO_LIMIT_MAX,
+	  EHLO_LIMIT_MAX },
+	{ "LIMITS alone", "250-x\n250 LIMITS", 0, 0 },
+	{ "not a LIMITS line", "250-x\n250-LIMITSX RCPTMAX=5\n250 XLIMITS MAILMAX=5", 0, 0 },
+	{ "the greeting line is not a capability", "250 LIMITS RCPTMAX=5", 0, 0 },
+	{ "the last one counts", "250-x\n250-LIMITS RCPTMAX=5\n250 LIMITS RCPTMAX=9", 9, 0 },
+};
+
+static void test_limits(struct reply *r)
+{
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+		struct ehlo c;
+
+		UNIT_CTX("LIMITS '%s'", limits[i].name);
+		if (!CHECK_INT(build(r, limits[i].reply), 1))
+			continue;
+		memset(&c, 0x5a, sizeof c);
+		ehlo_parse(r, &c);
+		CHECK_UINT(c.rcptmax, limits[i].rcptmax);
+		CHECK_UINT(c.mailmax, limits[i].mailmax);
+		CHECK_UINT(c.flags & EHLO_LIMITS,
+			   strstr(limits[i].name, "not a") || strstr(limits[i].name, "greeting")
+				   ? 0 : EHLO_LIMITS);
+	}
+	UNIT_CTX_CLEAR();
+}
+
 static void test_ehlo(void)
 {
 	struct reply r;
@@ -562,6 +605,7 @@ static void test_ehlo(void)
 		CHECK_STR(c.mechs, ehlos[i].mechs);
 	}
 	UNIT_CTX_CLEAR();
+	test_limits(&r);
 
 	/* SIZE beyond unsigned long long: malformed, so no limit. Both 0 and ULLONG_MAX mean
 	 * that nothing is refused for its size (smtp.c only compares when size != 0). */

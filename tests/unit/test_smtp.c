@@ -64,6 +64,7 @@ int conn_timeout(const struct conn *c) { (void)c; return 7; }
 long long conn_deadline(const struct conn *c) { (void)c; return 0; }
 size_t conn_pending(const struct conn *c) { (void)c; return in.len - in_pos; }
 int conn_is_tls(const struct conn *c) { (void)c; return 0; }
+int conn_tls_resumed(const struct conn *c) { (void)c; return 0; }
 
 void conn_tls_describe(const struct conn *c, char *o, size_t size)
 {

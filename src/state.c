@@ -1,0 +1,137 @@
+/* state: capped, owner-checked cache files between runs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "state.h"
+
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+const char *state_dir_default(void)
+{
+	static char dir[4096];
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (dir[0])
+		return dir;
+	if (geteuid() == 0) {
+		snprintf(dir, sizeof dir, "%s/lib/postbote", LOCALSTATEDIR);
+	} else if (state && *state) {
+		snprintf(dir, sizeof dir, "%s/postbote", state);
+	} else {
+		if ((!home || !*home) && (pw = getpwuid(getuid())))
+			home = pw->pw_dir;
+		snprintf(dir, sizeof dir, "%s/.local/state/postbote", home ? home : "");
+	}
+	return dir;
+}
+
+/* A directory that only its owner, the caller, can change. */
+static int state_dir_ok(const char *dir)
+{
+	struct stat st;
+
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+char *state_read(const char *dir, const char *name, size_t *len)
+{
+	char path[4352];
+	struct stat st;
+	char *p = NULL;
+	size_t got = 0;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path ||
+	    !state_dir_ok(dir))
+		return NULL;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) || st.st_size <= 0 || st.st_size > STATE_FILE_MAX)
+		goto out;
+	p = xmalloc((size_t)st.st_size);
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != (size_t)st.st_size) {
+		free(p);
+		p = NULL;
+	}
+	*len = got;
+out:
+	close(fd);
+	return p;
+}
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int state_mkdirs(const char *dir)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof path, "%s", dir) >= sizeof path)
+		return -1;
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int state_write(const char *dir, const char *name, const void *p, size_t len)
+{
+	char path[4352], tmp[4400];
+	const char *c = p;
+	int fd, ok;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path ||
+	    (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.%ld", dir, name, (long)getpid()) >=
+		    sizeof tmp || len > STATE_FILE_MAX)
+		return -1;
+	if (state_mkdirs(dir) < 0 || !state_dir_ok(dir))
+		return -1;
+	unlink(tmp);	/* a leftover of a killed run with our pid */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	ok = 1;
+	while (ok && len) {
+		ssize_t n = write(fd, c, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		ok = n > 0;
+		if (ok) {
+			c += n;
+			len -= (size_t)n;
+		}
+	}
+	if (close(fd) < 0)
+		ok = 0;
+	if (!ok || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,428 @@
+#!/usr/bin/env bats
+# The round-trip savers against the fake server (issue 13): QUIT in the last flight without
+# waiting for 221, CHUNKING/BDAT, RFC 9422 LIMITS, TLS session resumption across runs. Each test
+# checks what arrived and what the fate was, never how long it took.
+
+load lib/common
+
+setup_file() { common_setup_file; }
+setup() {
+	common_setup
+	std_message >"$MSG"
+	crlf <"$MSG" >"$WANT"
+}
+teardown() { common_teardown; }
+
+# session_lines: the fake server's session log of connection 1, without the connection column.
+session_lines() {
+	sed -n 's/^1 //p' "$FAKE_OUT/session.log"
+}
+
+# wait_session_line REGEX: bounded wait until the session log has a matching line.
+wait_session_line() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -Eq -- "$1" "$FAKE_OUT/session.log" && return 0
+		sleep 0.05
+	done
+	fail "no line matching /$1/ in the session log: $(cat "$FAKE_OUT/session.log")"
+}
+
+@test "direct submission: QUIT goes with the message and the client leaves before the 221" {
+	# the 221 comes 4 s late: a client that waited for it would still be there to read it
+	fake_start --delay QUIT=4
+	fake_config --no-auth
+	send
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	wait_session_line 'the client closed the connection'
+	run session_lines
+	assert_line 'C: QUIT'
+	refute_line --regexp '^S: 221'
+}
+
+@test "the fate does not depend on the 221: no reply to QUIT, or a refusal, is still sent" {
+	fake_start --drop QUIT
+	fake_config --no-auth
+	send
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	fake_stop
+	fake_start --reply 'QUIT=554 5.0.0 no'
+	fake_config --no-auth
+	send
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+}
+
+@test "every recipient refused with QUIT pipelined: exit 67, nothing delivered" {
+	fake_start --reply 'RCPT=550 5.1.1 no such user'
+	fake_config --no-auth
+	send
+	[ "$status" -eq 67 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line 'bob@example.org' '550 5.1.1 no such user'
+	[ ! -e "$FAKE_OUT/msg-1.eml" ]
+}
+
+@test "a queue waiting behind the message keeps the session: the flush uses it, then QUIT" {
+	fake_start
+	fake_config --no-auth 'queue = on'
+	# queue one message while the server refuses for now, then send a new one
+	fake_stop
+	fake_start --reply 'MAIL=451 4.3.0 later'
+	fake_config --no-auth 'queue = on' 'queue_retry_min = 1'
+	send
+	assert_success
+	fake_stop
+	fake_start
+	fake_config --no-auth 'queue = on' 'queue_retry_min = 1'
+	# the queued message becomes due
+	mapfile -t states < <(find "$BATS_TEST_TMPDIR/queue/q" -name '*.state')
+	[ "${#states[@]}" -eq 1 ] || fail "expected one queued message, found ${#states[@]}"
+	sed -i 's/^next: .*/next: 0/' "${states[0]}"
+	send
+	assert_sent
+	[ -e "$FAKE_OUT/msg-2.eml" ] || fail "the queued message did not go over the session"
+	run json_get "$FAKE_OUT/msg-2.json" connection
+	assert_output 1
+}
+
+# ---- CHUNKING / BDAT -------------------------------------------------------------------
+
+# dotted_message: a message with lines that DATA would have to dot-stuff
+dotted_message() {
+	std_message
+	printf '%s\n' '.a leading dot' '..two' '.' 'end'
+}
+
+@test "CHUNKING: MAIL, RCPT and BDAT LAST with the body in one flight, the bytes unstuffed" {
+	fake_start --chunking
+	fake_config --no-auth
+	dotted_message >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	send -i bob@example.org carol@example.org
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	run json_get "$FAKE_OUT/msg-1.json" chunks
+	assert_output "[$(stat -c %s "$WANT")]"
+	# the client did not wait between MAIL, the RCPTs, BDAT and the body
+	run json_get "$FAKE_OUT/msg-1.json" pipelined_after
+	assert_output '["MAIL", "RCPT", "RCPT", "BDAT"]'
+	run client_lines
+	refute_line DATA
+	assert_line "BDAT $(stat -c %s "$WANT") LAST"
+}
+
+@test "CHUNKING: a 3 MiB message goes in 1 MiB chunks and arrives intact" {
+	fake_start --chunking --size 0
+	fake_config --no-auth
+	{
+		std_message
+		awk 'BEGIN { for (i = 0; i < 40000; i++) printf "%06d .line of the big message, dot first in the second word\n", i }'
+	} >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	send
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	local size
+	size=$(stat -c %s "$WANT")
+	run json_get "$FAKE_OUT/msg-1.json" chunks
+	assert_output "[1048576, 1048576, $((size - 2097152))]"
+}
+
+@test "CHUNKING: every recipient refused while BDAT is in flight: the RCPT replies decide" {
+	fake_start --chunking --reply 'RCPT=550 5.1.1 no such user'
+	fake_config --no-auth
+	send
+	[ "$status" -eq 67 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line 'bob@example.org' '550 5.1.1 no such user'
+	[ ! -e "$FAKE_OUT/msg-1.eml" ]
+	# the server read the chunk and answered it: nothing was left unanswered
+	grep -q 'S: 554 5.5.1 Error: no valid recipients' "$FAKE_OUT/session.log"
+}
+
+# big_message MIB: std_message with about MIB MiB of body lines
+big_message() {
+	std_message
+	awk -v n=$(($1 * 1048576 / 50)) 'BEGIN { for (i = 0; i < n; i++) printf "%06d a line of a big message, forty-nine bytes\n", i }'
+}
+
+# chunks_sent: how many BDAT chunks the fake server read
+chunks_sent() { grep -c -- '-- BDAT chunk of' "$FAKE_OUT/session.log" || true; }
+
+@test "CHUNKING: every recipient refused: the rest of a big message is not sent" {
+	fake_start --chunking --size 0 --reply 'RCPT=550 5.1.1 no such user'
+	fake_config --no-auth
+	big_message 8 >"$MSG"
+	send
+	[ "$status" -eq 67 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line '550 5.1.1 no such user'
+	# the chunks that went before the RCPT reply came, and no more (8 MiB is 9 chunks)
+	run chunks_sent
+	assert_output 3
+	[ ! -e "$FAKE_OUT/msg-1.eml" ]
+}
+
+@test "CHUNKING: a refused chunk stops the message; the server's words are the error" {
+	fake_start --chunking --size 0 --reply 'BDAT=552 5.3.4 no room for more'
+	fake_config --no-auth
+	big_message 8 >"$MSG"
+	send
+	[ "$status" -eq 69 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line '552 5.3.4 no room for more'
+	run chunks_sent
+	[ "$output" -lt 9 ] || fail "all $output chunks were sent after the refusal"
+	[ ! -e "$FAKE_OUT/msg-1.eml" ]
+}
+
+@test "CHUNKING: one recipient refused, the other gets the message" {
+	fake_start --chunking --reply-rcpt 'carol@example.org=550 5.1.1 carol is gone'
+	fake_config --no-auth 'queue = on'
+	send bob@example.org carol@example.org
+	[ "$status" -eq 67 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line 'carol@example.org' 'carol is gone'
+	run json_get "$FAKE_OUT/msg-1.json" rcpt_tos
+	assert_output '["bob@example.org"]'
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+}
+
+@test "CHUNKING: a refused chunk fails the message with the server's words" {
+	fake_start --chunking --reply 'EOM=552 5.3.4 message too big for us'
+	fake_config --no-auth
+	send
+	[ "$status" -eq 69 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line '552 5.3.4 message too big for us'
+}
+
+@test "CHUNKING: 451 to BDAT LAST queues the message" {
+	fake_start --chunking --reply 'EOM=451 4.3.0 try later'
+	fake_config --no-auth 'queue = on'
+	send
+	assert_success
+	[[ $stderr == *"queued as"*"451 4.3.0 try later"* ]] || fail "stderr: $stderr"
+}
+
+@test "chunking = off: DATA even where CHUNKING is offered" {
+	fake_start --chunking
+	fake_config --no-auth 'chunking = off'
+	dotted_message >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	send -i bob@example.org
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	run client_lines
+	assert_line DATA
+	refute_line --regexp '^BDAT'
+}
+
+@test "CHUNKING without PIPELINING: one command at a time, still BDAT" {
+	fake_start --chunking --no-pipelining
+	fake_config --no-auth
+	send
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	# only the body came with its command, without a wait
+	run json_get "$FAKE_OUT/msg-1.json" pipelined_after
+	assert_output '["BDAT"]'
+}
+
+@test "CHUNKING: a second message on the session (queue flush) starts with RSET" {
+	fake_start --reply 'MAIL=451 4.3.0 later'
+	fake_config --no-auth 'queue = on' 'queue_retry_min = 1'
+	send
+	assert_success
+	fake_stop
+	fake_start --chunking
+	fake_config --no-auth 'queue = on' 'queue_retry_min = 1'
+	mapfile -t states < <(find "$BATS_TEST_TMPDIR/queue/q" -name '*.state')
+	sed -i 's/^next: .*/next: 0/' "${states[0]}"
+	send
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-2.eml"
+	run client_lines
+	assert_line RSET
+}
+
+@test "CHUNKING: 452 for one of two recipients: the other has it, that one is tried again on the same session" {
+	fake_start --chunking --reply-rcpt 'carol@example.org=452 4.5.3 too many recipients'
+	fake_config --no-auth 'queue = on'
+	send bob@example.org carol@example.org
+	assert_success
+	[[ $stderr == *"queued as"*"452 4.5.3"* ]] || fail "stderr: $stderr"
+	run json_get "$FAKE_OUT/msg-1.json" rcpt_tos
+	assert_output '["bob@example.org"]'
+	# carol's second try went over the first connection, after RSET
+	run client_lines
+	assert_line RSET
+	[ "$(grep -c -- '-- connection from' "$FAKE_OUT/session.log")" -eq 1 ]
+}
+
+# ---- AUTH --------------------------------------------------------------------------------
+
+@test "AUTH: PLAIN and SCRAM put their first message on the AUTH line (no empty 334 round)" {
+	local mech
+	for mech in PLAIN SCRAM-SHA-256; do
+		fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --auth-mechs "$mech"
+		fake_config
+		send
+		assert_sent
+		run client_lines tls
+		assert_line --regexp "^AUTH $mech [A-Za-z0-9+/=]{8,}\$"
+		fake_stop
+	done
+}
+
+# ---- TLS session resumption ----------------------------------------------------------------
+
+# resume_conf [LINE...]: the account for the running TLS fake server, with its state directory
+resume_conf() {
+	STATE=$BATS_TEST_TMPDIR/state	# fake_config's state_dir
+	fake_config --no-auth "$@"
+}
+
+tls_resumed_of() { json_get "$FAKE_OUT/msg-$1.json" tls_resumed; }
+
+@test "resumption: the second run resumes the first run's session; the file is the user's, 0600" {
+	fake_start --tls starttls
+	resume_conf
+	send
+	assert_sent
+	run tls_resumed_of 1
+	assert_output false
+	local files
+	files=("$STATE"/tls/tls-*)
+	[ "${#files[@]}" -eq 1 ] && [ -f "${files[0]}" ] || fail "no session file in $STATE/tls"
+	assert_equal "$(stat -c '%a %U' "${files[0]}")" "600 $(id -un)"
+	assert_equal "$(stat -c %a "$STATE/tls")" 700
+	send -v bob@example.org
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	[[ $stderr == *"TLS started: "*"a session of an earlier run resumed"* ]] || fail "stderr: $stderr"
+	run tls_resumed_of 2
+	assert_output true
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-2.eml"
+}
+
+@test "resumption with implicit TLS" {
+	fake_start --tls implicit
+	resume_conf
+	send
+	assert_sent
+	send
+	assert_sent
+	run tls_resumed_of 2
+	assert_output true
+}
+
+@test "resumption refused after a pin change: the new pin is checked on a full handshake" {
+	fake_start --tls starttls
+	resume_conf "tls_fingerprint = $(cert_sha256 "$CA_DIR/server.pem")"
+	send
+	assert_sent
+	# the pin changes (here to the CA's, which the server does not present)
+	resume_conf "tls_fingerprint = $(cert_sha256 "$CA_DIR/ca.pem")"
+	send
+	[ "$status" -eq 76 ] || fail "exit $status: $stderr"
+	assert_error_line 'fingerprint does not match tls_fingerprint'
+	[ ! -e "$FAKE_OUT/msg-2.eml" ]
+}
+
+@test "resumption refused after a trust change: another trust file, or new contents at the same path" {
+	fake_start --tls starttls
+	cp "$CA_DIR/ca.pem" "$BATS_TEST_TMPDIR/trust.pem"
+	resume_conf "tls_trust_file = $BATS_TEST_TMPDIR/trust.pem"
+	send
+	assert_sent
+	resume_conf "tls_trust_file = $CA_DIR/other-ca.pem"
+	send
+	[ "$status" -eq 76 ] || fail "exit $status: $stderr"
+	assert_error_line 'not trusted'
+	# the same path, now with a CA that did not sign the server's certificate
+	cp "$CA_DIR/other-ca.pem" "$BATS_TEST_TMPDIR/trust.pem"
+	resume_conf "tls_trust_file = $BATS_TEST_TMPDIR/trust.pem"
+	send
+	[ "$status" -eq 76 ] || fail "exit $status: $stderr"
+	assert_error_line 'not trusted'
+	[ ! -e "$FAKE_OUT/msg-2.eml" ]
+}
+
+@test "no resumption with tls_resume = off, with a client certificate, or from a file others can read" {
+	fake_start --tls starttls
+	resume_conf 'tls_resume = off'
+	send
+	assert_sent
+	[ ! -e "$STATE/tls" ] || fail "tls_resume = off wrote $(ls "$STATE/tls")"
+	resume_conf "tls_cert_file = $CA_DIR/client.pem" "tls_key_file = $CA_DIR/client.key"
+	send
+	assert_sent
+	[ ! -e "$STATE/tls" ] || fail "a session with a client certificate was kept"
+	resume_conf
+	send
+	assert_sent
+	chmod 644 "$STATE"/tls/tls-*
+	send
+	assert_sent
+	run tls_resumed_of 4
+	assert_output false
+}
+
+# ---- RFC 9422 LIMITS -----------------------------------------------------------------------
+
+@test "LIMITS RCPTMAX=2: five recipients in three transactions on one connection, no 452 needed" {
+	fake_start --ehlo-extra 'LIMITS RCPTMAX=2'
+	fake_config --no-auth
+	send r1@example.org r2@example.org r3@example.org r4@example.org r5@example.org
+	assert_sent
+	run json_get "$FAKE_OUT/msg-1.json" rcpt_tos
+	assert_output '["r1@example.org", "r2@example.org"]'
+	run json_get "$FAKE_OUT/msg-2.json" rcpt_tos
+	assert_output '["r3@example.org", "r4@example.org"]'
+	run json_get "$FAKE_OUT/msg-3.json" rcpt_tos
+	assert_output '["r5@example.org"]'
+	[ "$(grep -c -- '-- connection from' "$FAKE_OUT/session.log")" -eq 1 ]
+	# never more than two RCPTs between a MAIL and the message
+	run awk '/ MAIL FROM/ { n = 0 } / RCPT TO/ { if (++n > 2) bad = 1 } END { exit bad }' \
+		"$FAKE_OUT/transcript.log"
+	assert_success
+}
+
+@test "LIMITS MAILMAX=2: a queue run of three messages connects again after the second" {
+	fake_start --reply 'MAIL=451 4.3.0 later'
+	fake_config --no-auth 'queue = on'
+	local i
+	for i in 1 2 3; do
+		send "r$i@example.org"
+		assert_success
+	done
+	fake_stop
+	fake_start --ehlo-extra 'LIMITS MAILMAX=2'
+	fake_config --no-auth 'queue = on'
+	run --separate-stderr pb -C "$CONF" -q
+	[ "$status" -eq 0 ] || fail "exit $status: $stderr"
+	[ -e "$FAKE_OUT/msg-3.eml" ] || fail "not all three messages arrived"
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" connection)" 1
+	assert_equal "$(json_get "$FAKE_OUT/msg-2.json" connection)" 1
+	assert_equal "$(json_get "$FAKE_OUT/msg-3.json" connection)" 2
+	# the first connection ended after its second message, the client did not try a third
+	run grep -c '^1 [a-z]* MAIL FROM' "$FAKE_OUT/transcript.log"
+	assert_output 2
+	[ -z "$(find "$BATS_TEST_TMPDIR/queue/q" -type f)" ] || fail "left in the queue"
+}
+
+@test "a damaged session file costs only a full handshake, and is replaced" {
+	fake_start --tls starttls
+	resume_conf
+	send
+	assert_sent
+	local f
+	f=$(echo "$STATE"/tls/tls-*)
+	head -c 300 /dev/urandom >"$f"
+	send
+	assert_sent
+	run tls_resumed_of 2
+	assert_output false
+	send
+	assert_sent
+	run tls_resumed_of 3
+	assert_output true
+}
