@@ -28,30 +28,6 @@
 
 extern char **environ;
 
-/* Copies size bytes of `from` at offset to the end of `to`. */
-static int dropbox_copy(int to, int from, off_t offset, off_t size)
-{
-	static char chunk[65536];
-
-	while (size > 0) {
-		ssize_t n = pread(from, chunk, size < (off_t)sizeof chunk ? (size_t)size : sizeof chunk,
-				  offset);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		if (xwrite_all(to, chunk, (size_t)n) < 0)
-			return -1;
-		offset += n;
-		size -= n;
-	}
-	return 0;
-}
-
 /* ---- the user's side ---- */
 
 /* The message as read from `in`: line endings, dots (dot_ends), NUL bytes and long lines dealt
@@ -116,7 +92,7 @@ static int dropbox_prepare(const struct request *rq, int in, int dot_ends, struc
 		goto out;
 	fd = msg_spool_file(NULL, e);
 	if (fd >= 0 && (xwrite_all(fd, req.data, req.len) < 0 ||
-			dropbox_copy(fd, m.fd, 0, m.size) < 0 || lseek(fd, 0, SEEK_SET) < 0)) {
+			xcopy_range(fd, m.fd, 0, m.size) < 0 || lseek(fd, 0, SEEK_SET) < 0)) {
 		err_set(e, ERR_IO, "cannot write the message to a temporary file: %s",
 			strerror(errno));
 		close(fd);
@@ -336,7 +312,7 @@ static int dropbox_resolve(const struct conf *c, struct dropbox_file *f, char *i
 	in = msg_spool_file(NULL, e);
 	if (in < 0)
 		goto out;
-	if (dropbox_copy(in, f->fd, f->body, f->body_size) < 0 || lseek(in, 0, SEEK_SET) < 0) {
+	if (xcopy_range(in, f->fd, f->body, f->body_size) < 0 || lseek(in, 0, SEEK_SET) < 0) {
 		err_set(e, ERR_IO, "cannot copy it: %s", strerror(errno));
 		goto out;
 	}

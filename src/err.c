@@ -108,3 +108,26 @@ int xwrite_all(int fd, const void *p, size_t n)
 	}
 	return 0;
 }
+
+int xcopy_range(int to, int from, off_t offset, off_t size)
+{
+	static char chunk[65536];
+
+	while (size > 0) {
+		ssize_t n = pread(from, chunk, size < (off_t)sizeof chunk ? (size_t)size : sizeof chunk,
+				  offset);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		if (xwrite_all(to, chunk, (size_t)n) < 0)
+			return -1;
+		offset += n;
+		size -= n;
+	}
+	return 0;
+}

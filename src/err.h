@@ -5,6 +5,8 @@
 #define POSTBOTE_ERR_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 enum err_kind {
 	ERR_NONE = 0,
@@ -55,5 +57,9 @@ char *xstrdup(const char *s);
 
 /* Writes all n bytes of p to fd, again after EINTR and short writes. 0, or -1 with errno. */
 int xwrite_all(int fd, const void *p, size_t n);
+
+/* Copies size bytes of `from` at offset to `to` (at its position). 0, or -1 with errno (EIO when
+ * `from` ends early). */
+int xcopy_range(int to, int from, off_t offset, off_t size);
 
 #endif

@@ -158,29 +158,6 @@ static int queue_header(const char *account, const struct envelope *env, time_t 
 	return 0;
 }
 
-/* Copies size bytes of fd from offset to out. */
-static int queue_copy(int out, int fd, off_t offset, off_t size)
-{
-	static char chunk[65536];
-	off_t end = offset + size;
-
-	while (offset < end) {
-		size_t want = end - offset < (off_t)sizeof chunk ? (size_t)(end - offset) : sizeof chunk;
-		ssize_t n = pread(fd, chunk, want, offset);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		if (xwrite_all(out, chunk, (size_t)n) < 0)
-			return -1;
-		offset += n;
-	}
-	return 0;
-}
 
 /* Writes data (then, with sp, the spool's bytes and the end marker) to tmp/name durably and
  * renames it to area/final. */
@@ -197,7 +174,7 @@ static int queue_commit(struct queue *q, const char *area, const char *name, con
 		return err_set(e, errno == EEXIST ? ERR_TEMP : ERR_IO, "cannot create %s: %s", tmp,
 			       strerror(errno));
 	if (xwrite_all(fd, data->data, data->len) < 0 ||
-	    (sp && (queue_copy(fd, sp->fd, sp->offset, sp->size) < 0 ||
+	    (sp && (xcopy_range(fd, sp->fd, sp->offset, sp->size) < 0 ||
 		    xwrite_all(fd, QUEUE_END, strlen(QUEUE_END)) < 0)) ||
 	    fsync(fd) < 0)
 		goto fail;
