@@ -1,5 +1,6 @@
 /* oauth: the grants, the token store and the one HTTP client (libcurl, built on GnuTLS). */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/abstract.h>
@@ -213,43 +214,83 @@ static int oauth_curl_error(struct oauth_cfg *c, CURLcode rc, const char *url,
 	}
 }
 
+/* libcurl, loaded the first time a token endpoint is spoken to: linked, it and the twenty
+ * libraries it brings cost every run of postbote ten million instructions at start, and almost
+ * every run has no token to fetch (postbote(1), tests/bench). */
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *h);
+	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+	const char *(*easy_strerror)(CURLcode rc);
+	void (*easy_cleanup)(CURL *h);
+} oauth_curl;
+
+static int oauth_curl_load(struct err *e)
+{
+	static int loaded;
+	void *lib;
+
+	if (loaded)
+		return 0;
+	lib = dlopen(OAUTH_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		return err_set(e, ERR_CONFIG, "OAuth 2.0 needs libcurl (%s), which cannot be loaded: "
+			       "%s; install the Debian package libcurl3-gnutls", OAUTH_CURL_SONAME,
+			       dlerror());
+	*(void **)&oauth_curl.global_init = dlsym(lib, "curl_global_init");
+	*(void **)&oauth_curl.easy_init = dlsym(lib, "curl_easy_init");
+	*(void **)&oauth_curl.easy_setopt = dlsym(lib, "curl_easy_setopt");
+	*(void **)&oauth_curl.easy_perform = dlsym(lib, "curl_easy_perform");
+	*(void **)&oauth_curl.easy_getinfo = dlsym(lib, "curl_easy_getinfo");
+	*(void **)&oauth_curl.easy_strerror = dlsym(lib, "curl_easy_strerror");
+	*(void **)&oauth_curl.easy_cleanup = dlsym(lib, "curl_easy_cleanup");
+	if (!oauth_curl.global_init || !oauth_curl.easy_init || !oauth_curl.easy_setopt ||
+	    !oauth_curl.easy_perform || !oauth_curl.easy_getinfo || !oauth_curl.easy_strerror ||
+	    !oauth_curl.easy_cleanup)
+		return err_set(e, ERR_CONFIG, "%s lacks a function postbote needs", OAUTH_CURL_SONAME);
+	if (oauth_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return err_set(e, ERR_OS, "libcurl failed to start");
+	loaded = 1;	/* lib stays loaded until exit */
+	return 0;
+}
+
 int oauth_post(struct oauth_cfg *c, const char *url, const char *body, struct buf *resp,
 	       long *status, struct err *e)
 {
-	static int curl_ready;
 	char detail[CURL_ERROR_SIZE] = "";
 	CURL *h;
 	CURLcode rc;
 
-	if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return err_set(e, ERR_OS, "libcurl failed to start");
-	curl_ready = 1;
-	h = curl_easy_init();
+	if (oauth_curl_load(e) < 0)
+		return -1;
+	h = oauth_curl.easy_init();
 	if (!h)
 		err_oom();
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	oauth_curl.easy_setopt(h, CURLOPT_URL, url);
+	oauth_curl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	oauth_curl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	oauth_curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	oauth_curl.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	oauth_curl.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (strcmp(c->a->oauth2_trust_file, "system") != 0) {
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->a->oauth2_trust_file);
-		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);	/* that file alone */
+		oauth_curl.easy_setopt(h, CURLOPT_CAINFO, c->a->oauth2_trust_file);
+		oauth_curl.easy_setopt(h, CURLOPT_CAPATH, NULL);	/* that file alone */
 	}
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->a->timeout);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->a->timeout);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, oauth_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
-	rc = curl_easy_perform(h);
+	oauth_curl.easy_setopt(h, CURLOPT_TIMEOUT, (long)c->a->timeout);
+	oauth_curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->a->timeout);
+	oauth_curl.easy_setopt(h, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	oauth_curl.easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	oauth_curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, oauth_write);
+	oauth_curl.easy_setopt(h, CURLOPT_WRITEDATA, resp);
+	oauth_curl.easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
+	rc = oauth_curl.easy_perform(h);
 	if (rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+		oauth_curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	else if (!detail[0])
-		snprintf(detail, sizeof detail, "%s", curl_easy_strerror(rc));
-	curl_easy_cleanup(h);
+		snprintf(detail, sizeof detail, "%s", oauth_curl.easy_strerror(rc));
+	oauth_curl.easy_cleanup(h);
 	if (rc != CURLE_OK)
 		return oauth_curl_error(c, rc, url, detail, e);
 	return 0;

@@ -666,3 +666,9 @@ authorize_wait() { # the exit status of authorize_bg
 	assert_equal "$status" 78
 	assert_error_line "does not use OAuth 2.0"
 }
+
+@test "libcurl is loaded only to speak to a token endpoint: postbote is not linked with it" {
+	run ldd "$POSTBOTE"
+	assert_success
+	refute_output --partial libcurl
+}
