@@ -1,4 +1,5 @@
-/* smtp: the client session; one transaction loop with a bounded pipeline. */
+/* smtp: the client session: greeting, EHLO, STARTTLS, one transaction loop with a bounded
+ * pipeline (DATA or BDAT), QUIT; AUTH is in smtp_auth.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,8 +10,8 @@
 #include "buf.h"
 #include "conn.h"
 #include "log.h"
-#include "sasl.h"
 #include "smtp.h"
+#include "smtp_int.h"
 #include "caps.h"
 
 #define SMTP_QUIT_WAIT 5	/* seconds for the reply to QUIT */
@@ -20,26 +21,6 @@
 #define SMTP_BDAT_CHUNK (1 << 20)
 #define SMTP_BDAT_WINDOW 4
 
-struct smtp {
-	struct conn *conn;
-	const char *host;	/* for messages */
-	int port;
-	const char *cmd;	/* what the reply being read answers, for messages */
-	enum smtp_phase phase;	/* the step under way, for the failure policy */
-	int code;		/* the code of the reply that failed a step; 0: none came */
-	struct reply reply;
-	struct buf line;
-	struct ehlo caps;
-	int tls;		/* TLS is active */
-	char tls_desc[64];	/* "TLS1.3 AES-256-GCM", or "" */
-	char mech[32];		/* the SASL mechanism used, or "" */
-	char last[256];		/* the last reply, cleaned, for the log file */
-	unsigned transactions;	/* started on this connection; RSET goes before the next */
-	int broken;		/* the connection failed or the server said 421: never reuse it */
-	unsigned disabled;	/* EHLO_* capabilities not to use even when offered */
-	int closing;		/* smtp_last: QUIT goes with the next transaction's last flight */
-	int quit_sent;		/* QUIT is on its way: the session is over */
-};
 
 static struct smtp *smtp_new(const char *host, int port)
 {
@@ -62,7 +43,7 @@ static void smtp_free(struct smtp *s)
 }
 
 /* The step that starts now: what it is called in messages and where it is in the session. */
-static void smtp_step(struct smtp *s, enum smtp_phase p, const char *cmd)
+void smtp_step(struct smtp *s, enum smtp_phase p, const char *cmd)
 {
 	s->phase = p;
 	s->cmd = cmd ? cmd : trouble_phase_name(p);
@@ -94,7 +75,7 @@ static int smtp_lost_sending(struct smtp *s, struct err *e)
 }
 
 /* Queues one command line (CRLF added) and shows it in the transcript. */
-static int smtp_put(struct smtp *s, const char *line, int flags, struct err *e)
+int smtp_put(struct smtp *s, const char *line, int flags, struct err *e)
 {
 	size_t n = strlen(line);
 
@@ -104,7 +85,7 @@ static int smtp_put(struct smtp *s, const char *line, int flags, struct err *e)
 	return 0;
 }
 
-static int smtp_flush(struct smtp *s, struct err *e)
+int smtp_flush(struct smtp *s, struct err *e)
 {
 	if (conn_flush(s->conn, e) < 0)
 		return smtp_lost_sending(s, e);
@@ -123,7 +104,7 @@ static int smtp_in_turn_at(struct smtp *s, const char *when, struct err *e)
 		       "be trusted (a broken server, or something between us)", s->host, when);
 }
 
-static int smtp_in_turn(struct smtp *s, struct err *e)
+int smtp_in_turn(struct smtp *s, struct err *e)
 {
 	char when[96];
 
@@ -139,7 +120,7 @@ static int smtp_malformed(struct smtp *s, struct err *e)
 }
 
 /* Reads one whole reply into s->reply, answering s->cmd. */
-static int smtp_read(struct smtp *s, struct err *e)
+int smtp_read(struct smtp *s, struct err *e)
 {
 	long long deadline = conn_deadline(s->conn);
 	int r;
@@ -305,125 +286,6 @@ int smtp_starttls(struct smtp *s, const struct tls_opts *o, const char *domain, 
 	memset(&s->caps, 0, sizeof s->caps);	/* what was said in plaintext no longer counts */
 	smtp_tls_done(s);
 	return smtp_ehlo(s, domain, e);
-}
-
-/* A 235 after the client's first message: SCRAM lets the server prove that it knows the password
- * in its last challenge, which it skipped. */
-static int smtp_auth_done(struct smtp *s, int state, struct err *e)
-{
-	if (state == 1 && strncmp(s->mech, "SCRAM-", 6) == 0)
-		return err_set(e, ERR_AUTH, "%s accepted the login without proving that it knows "
-			       "the password (SCRAM); refusing to continue", s->host);
-	return 0;
-}
-
-static int smtp_auth_failed(struct smtp *s, struct sasl *sa, const char *user, struct err *e)
-{
-	s->code = s->reply.code;
-	if (REPLY_TEMP(&s->reply))
-		return err_set(e, ERR_TEMP, "%s could not check the credentials now: %s", s->host,
-			       s->last);
-	const char *hint = trouble_hint(s->last);
-
-	err_set(e, ERR_AUTH, "authentication failed for user %s on %s (%s): %s%s%s%s%s", user,
-		s->host, s->mech, s->last, *sasl_server_error(sa) ? "; " : "",
-		sasl_server_error(sa), hint ? "; " : "", hint ? hint : "");
-	e->flags |= ERR_REFUSED;	/* an OAuth caller may get a fresh token and try again */
-	return -1;
-}
-
-/* The mechanism failed on our side: cancel the exchange (the server answers 501). */
-static int smtp_auth_cancel(struct smtp *s, struct err *e)
-{
-	char why[ERR_TEXT_MAX];
-
-	memcpy(why, e->text, sizeof why);
-	if (smtp_put(s, "*", 0, e) == 0 && smtp_flush(s, e) == 0)
-		smtp_read(s, e);
-	return err_set(e, ERR_AUTH, "authentication with %s on %s failed: %s", s->mech, s->host,
-		       why);
-}
-
-/* The rounds of one AUTH exchange after the first line was sent. */
-static int smtp_auth_rounds(struct smtp *s, struct sasl *sa, int state, const char *user,
-			    struct err *e)
-{
-	for (int round = 0; round < SMTP_AUTH_ROUNDS; round++) {
-		char *out = NULL;
-		int r;
-
-		if (smtp_read(s, e) < 0)
-			return -1;
-		if (s->reply.code == 235)
-			return smtp_auth_done(s, state, e);
-		if (s->reply.code != 334)
-			return smtp_auth_failed(s, sa, user, e);
-		state = sasl_step(sa, s->reply.text.data, &out, e);
-		if (state < 0)
-			return smtp_auth_cancel(s, e);
-		r = smtp_put(s, out, LOG_SECRET, e);
-		explicit_bzero(out, strlen(out));
-		free(out);
-		if (r < 0 || smtp_flush(s, e) < 0)
-			return -1;
-	}
-	return err_set(e, ERR_PROTOCOL, "%s kept asking for more authentication data", s->host);
-}
-
-/* "AUTH MECH" with the initial response when the mechanism has one. 0, or -1 with e. */
-static int smtp_auth_line(struct smtp *s, struct sasl *sa, struct buf *line, int *state,
-			  struct err *e)
-{
-	char *out = NULL;
-
-	if (buf_printf(line, "AUTH %s", s->mech) < 0)
-		buf_broken(__FILE__, __LINE__);
-	if (!sasl_client_first(s->mech))
-		return 0;
-	*state = sasl_step(sa, NULL, &out, e);
-	if (*state < 0)
-		return err_wrap(e, "authentication with %s", s->mech);
-	if (buf_printf(line, " %s", *out ? out : "=") < 0) {
-		free(out);
-		return err_set(e, ERR_AUTH, "the first %s message is too long", s->mech);
-	}
-	explicit_bzero(out, strlen(out));
-	free(out);
-	return 0;
-}
-
-int smtp_auth(struct smtp *s, const char *want, int plaintext_ok, const char *user,
-	      const char *secret, struct err *e)
-{
-	struct sasl_peer peer = { .host = s->host, .port = s->port, .tls = s->tls };
-	struct sasl *sa;
-	struct buf line;
-	char cb[512];
-	int state = 1, r;
-
-	smtp_step(s, PHASE_AUTH, NULL);
-	if (!(s->caps.flags & EHLO_AUTH))
-		return err_set(e, ERR_AUTH, "%s does not offer authentication (no AUTH in its "
-			       "EHLO reply); set auth = off if it needs none", s->host);
-	if (conn_channel_binding(s->conn, &peer.cb_type, cb, sizeof cb) == 0)
-		peer.cb_data = cb;
-	if (sasl_choose(s->caps.mechs, want, &peer, plaintext_ok, s->mech, sizeof s->mech, e) < 0)
-		return err_wrap(e, "%s", s->host);
-	sa = sasl_start(s->mech, user, secret, &peer, e);
-	if (!sa)
-		return -1;
-	buf_init(&line, 1 << 16);
-	log_note("%s: what the client sends is shown as *** (it carries the credentials)", s->mech);
-	r = smtp_auth_line(s, sa, &line, &state, e);
-	if (r == 0 && (smtp_in_turn(s, e) < 0 || smtp_put(s, line.data, LOG_SECRET, e) < 0 ||
-		       smtp_flush(s, e) < 0))
-		r = -1;
-	explicit_bzero(line.data, line.len);
-	buf_free(&line);
-	if (r == 0)
-		r = smtp_auth_rounds(s, sa, state, user, e);
-	sasl_free(sa);
-	return r;
 }
 
 /* After smtp_last, QUIT joins the flight being queued: its reply is never read, so nothing
