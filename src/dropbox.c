@@ -273,9 +273,7 @@ static void dropbox_identity(struct dropbox_file *f, const char *host)
 {
 	struct passwd *pw = getpwuid(f->st.st_uid);
 	const char *name = pw ? pw->pw_name : f->d.user;
-	char date[64];
-	time_t now = time(NULL);
-	struct tm tm;
+	char date[MSG_DATE_MAX];
 
 	if (!name || !*name || strlen(name) >= sizeof f->login ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
@@ -283,12 +281,9 @@ static void dropbox_identity(struct dropbox_file *f, const char *host)
 		snprintf(f->login, sizeof f->login, "uid%lu", (unsigned long)f->st.st_uid);
 	else
 		snprintf(f->login, sizeof f->login, "%s", name);
-	localtime_r(&now, &tm);
-	strftime(date, sizeof date, "%d %b %Y %H:%M:%S %z", &tm);
+	msg_date_text(time(NULL), date, sizeof date);
 	snprintf(f->trace, sizeof f->trace, "Received: by %s (postbote, from userid %lu, user %s);"
-		 "\r\n\t%s, %s", host, (unsigned long)f->st.st_uid, f->login,
-		 (const char *[]){ "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" }[tm.tm_wday % 7],
-		 date);
+		 "\r\n\t%s", host, (unsigned long)f->st.st_uid, f->login, date);
 }
 
 /* The dropped message resolved and queued; 0, or -1 with e. */

@@ -259,7 +259,7 @@ static int msg_field(struct msg_state *s, const struct hdr_ev *ev, struct err *e
 }
 
 /* "Date: ..." for now, in the local zone, with fixed English names (RFC 5322 3.3). */
-static void msg_date(struct buf *b, time_t now)
+void msg_date_text(time_t now, char *out, size_t size)
 {
 	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -269,9 +269,17 @@ static void msg_date(struct buf *b, time_t now)
 
 	localtime_r(&now, &tm);
 	off = tm.tm_gmtoff / 60;
-	if (buf_printf(b, "Date: %s, %d %s %d %02d:%02d:%02d %c%02ld%02ld\r\n", days[tm.tm_wday],
-		       tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-		       tm.tm_sec, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60) < 0)
+	snprintf(out, size, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday],
+		 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
+static void msg_date(struct buf *b, time_t now)
+{
+	char date[MSG_DATE_MAX];
+
+	msg_date_text(now, date, sizeof date);
+	if (buf_printf(b, "Date: %s\r\n", date) < 0)
 		buf_broken(__FILE__, __LINE__);
 }
 

@@ -77,6 +77,11 @@ struct msg_bounce {
  * the fd). -1 with ERR_IO. */
 int msg_bounce(const struct msg_bounce *in, struct spool *out, struct err *e);
 
+/* The RFC 5322 date-time of now in local time ("Tue, 1 Dec 2026 12:05:03 +0000"), whatever the
+ * locale: for Date: and trace fields. */
+#define MSG_DATE_MAX 40
+void msg_date_text(time_t now, char *out, size_t size);
+
 /* A new spool file, already unlinked, in dir (NULL: $TMPDIR, else /tmp). -1 with ERR_IO. */
 int msg_spool_file(const char *dir, struct err *e);
 

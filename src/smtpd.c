@@ -428,26 +428,20 @@ static void smtpd_mail(struct smtpd *sd, const struct smtpd_cmd *c)
  * be checked now (they are then taken as they come; e says why). */
 static int smtpd_session(struct smtpd *sd, struct err *e)
 {
-	struct request rq = smtpd_request(sd);
-	struct submission s;
+	struct account a;
 	struct fate f;
-	int same;
 
-	submission_init(&s, &rq);
-	if (submission_account(&s, sd->c, e) < 0) {
-		submission_free(&s);
+	/* the account a submission with this sender picks */
+	if (conf_account(sd->c, sd->base->account, sd->from[0] ? sd->from : "<>", &a, e) < 0)
 		return -1;
-	}
-	same = sd->have_account && strcmp(s.a.name, sd->a.name) == 0;
-	if (!same) {
+	if (!sd->have_account || strcmp(a.name, sd->a.name) != 0) {
 		deliver_close(sd->d);
 		sd->d = NULL;
 		cred_wipe(&sd->cred);
 		sd->no_checks = 0;
 	}
-	sd->a = s.a;
+	sd->a = a;
 	sd->have_account = 1;
-	submission_free(&s);
 	if (sd->d || sd->no_checks)
 		return sd->d ? 0 : -1;
 	if (!sd->cred.secret && cred_get(&sd->a, sd->a.hosts[0], &sd->cred, e) < 0) {
