@@ -2,6 +2,7 @@
  * that tell a sender what was given up. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +67,11 @@ static int msg_put(struct msg_state *s, const char *p, size_t n, struct err *e)
 {
 	if (s->out.len + n > MSG_CHUNK && msg_flush(s, e) < 0)
 		return -1;
-	if (n > MSG_CHUNK)	/* large enough to write without copying */
+	if (n >= MSG_CHUNK / 2) {	/* large enough to write without copying */
+		if (s->out.len && msg_flush(s, e) < 0)
+			return -1;
 		return msg_out(s, p, n, e);
+	}
 	if (buf_add(&s->out, p, n) < 0)
 		buf_broken(__FILE__, __LINE__);
 	return 0;
@@ -442,40 +446,61 @@ static int msg_eol(struct msg_state *s, struct err *e)
 	return msg_header_events(s, e);
 }
 
-/* The common case, a body block with LF line ends only, without the byte-by-byte machine:
- * returns where the general path must take over (end when the block is done). */
+/* Whether any of the bytes is >= 0x80, a word at a time (a big message's body passes here). */
+static int msg_high_bit(const char *p, size_t n)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + sizeof w <= n; i += sizeof w) {
+		memcpy(&w, p + i, sizeof w);
+		acc |= w;
+	}
+	for (; i < n; i++)
+		acc |= (unsigned char)p[i];
+	return (acc & 0x8080808080808080ULL) != 0;
+}
+
+/* The common case without the byte-by-byte machine: whole body lines that end in LF or CRLF,
+ * with no other CR, no NUL, no leading dot to look at and no need to split. CRLF lines pass as
+ * they are, in runs; an LF line gets its CR. Returns where the general path must take over (end
+ * when the block is done), or NULL. */
 static const char *msg_feed_fast(struct msg_state *s, const char *p, const char *end,
 				 struct err *e)
 {
-	if (!s->in_body || s->pending_cr || s->dot_pending || memchr(p, '\r', (size_t)(end - p)) ||
-	    memchr(p, '\0', (size_t)(end - p)))
+	const char *run = p;	/* lines that pass unchanged, not yet put */
+
+	if (!s->in_body || s->pending_cr || s->dot_pending || memchr(p, '\0', (size_t)(end - p)))
 		return p;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = (size_t)((nl ? nl : end) - p);
+		size_t n, len;
+		int crlf;
 
-		/* a leading dot, or a line to split, is the general path's business */
-		if ((s->at_bol && s->o.dot_ends && *p == '.') || s->col + n > MSG_LINE_MAX)
-			return p;
-		if (n) {
-			unsigned char acc = 0;
-
-			/* only what is taken counts: bytes after a lone "." are not the message */
-			for (size_t i = 0; i < n; i++)
-				acc |= (unsigned char)p[i];
-			s->m->eight_bit |= acc >> 7;
-			if (msg_put(s, p, n, e) < 0)
-				return NULL;
-			s->col += n;
-			s->at_bol = 0;
-		}
 		if (!nl)
-			return end;
-		if (msg_eol(s, e) < 0)
-			return NULL;
+			break;	/* the start of a line: the general path keeps it for the next block */
+		n = (size_t)(nl - p);
+		crlf = n && nl[-1] == '\r';
+		len = n - (size_t)crlf;
+		if ((s->at_bol && s->o.dot_ends && *p == '.') || s->col + len > MSG_LINE_MAX ||
+		    memchr(p, '\r', len))
+			break;
+		/* only what is taken counts: bytes after a lone "." are not the message */
+		s->m->eight_bit |= msg_high_bit(p, len);
+		if (!crlf) {
+			if (msg_put(s, run, (size_t)(p + len - run), e) < 0 ||
+			    msg_put(s, "\r\n", 2, e) < 0)
+				return NULL;
+			run = nl + 1;
+		}
+		s->lineno++;
+		s->at_bol = 1;
+		s->col = 0;
 		p = nl + 1;
 	}
-	return end;
+	if (p > run && msg_put(s, run, (size_t)(p - run), e) < 0)
+		return NULL;
+	return p;
 }
 
 /* While reading, the header section has ended: the rest waits for msg_write. */
