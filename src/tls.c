@@ -215,8 +215,8 @@ static int tls_priorities(struct tls *t, const struct tls_opts *o, struct err *e
 {
 	static const char old[] = "-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1";
 	/* GnuTLS's groups, X25519 first: the server takes the first key share it knows, and
-	 * X25519 costs a third of SECP256R1's work (both shares are still sent, so a server
-	 * without X25519 needs no extra round trip) */
+	 * X25519 costs a third of SECP256R1's work (tls_new decides whether both shares are
+	 * sent) */
 	static const char groups[] = "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-X448:"
 				     "+GROUP-SECP384R1:+GROUP-SECP521R1:+GROUP-FFDHE2048:"
 				     "+GROUP-FFDHE3072:+GROUP-FFDHE4096:+GROUP-FFDHE6144:"
@@ -300,22 +300,35 @@ static void tls_session_name(struct tls *t, const struct tls_opts *o)
 	tls_hex(d, sizeof d, 0, 0, t->session_name + 4, sizeof t->session_name - 4);
 }
 
-/* Offers the session an earlier run kept for this server and these settings, if any. */
-static void tls_resume_load(struct tls *t, const struct tls_opts *o)
+/* A session file: this magic, the group of the key exchange the server chose (2 bytes, big
+ * endian, GnuTLS's number), then GnuTLS's session data. */
+static const char tls_session_magic[8] = "pbtls-2";
+#define TLS_SESSION_HEAD (sizeof tls_session_magic + 2)
+
+/* The session an earlier run kept for this server and these settings, and the group the server
+ * chose then (0 when unknown), or NULL. */
+static char *tls_resume_read(struct tls *t, const struct tls_opts *o, size_t *len,
+			     unsigned *group)
 {
-	size_t len = 0;
 	char *data;
 
+	*group = 0;
 	if ((size_t)snprintf(t->session_dir, sizeof t->session_dir, "%s", o->session_dir) >=
 	    sizeof t->session_dir) {
 		t->session_dir[0] = '\0';
-		return;
+		return NULL;
 	}
 	tls_session_name(t, o);
-	data = state_read(t->session_dir, t->session_name, &len);
+	data = state_read(t->session_dir, t->session_name, len);
+	if (data && (*len <= TLS_SESSION_HEAD ||
+		     memcmp(data, tls_session_magic, sizeof tls_session_magic) != 0)) {
+		free(data);	/* another version's file: a cache miss */
+		return NULL;
+	}
 	if (data)
-		gnutls_session_set_data(t->session, data, len);	/* unusable data: a full handshake */
-	free(data);
+		*group = (unsigned)(unsigned char)data[sizeof tls_session_magic] << 8 |
+			 (unsigned char)data[sizeof tls_session_magic + 1];
+	return data;
 }
 
 /* Keeps the session for the next run, once the server has given a ticket (TLS 1.3 sends them
@@ -324,13 +337,22 @@ static void tls_resume_save(struct tls *t)
 {
 	gnutls_datum_t d = { NULL, 0 };
 	int v13 = gnutls_protocol_get_version(t->session) == GNUTLS_TLS1_3;
+	unsigned group = (unsigned)gnutls_group_get(t->session);
+	char *file;
 
 	/* without a new ticket there is nothing new to keep (a resumed session's stays) */
 	if (!t->session_dir[0] ||
 	    (v13 && !(gnutls_session_get_flags(t->session) & GNUTLS_SFLAGS_SESSION_TICKET)))
 		return;
-	if (gnutls_session_get_data2(t->session, &d) == 0 && d.size)
-		state_write(t->session_dir, t->session_name, d.data, d.size);
+	if (gnutls_session_get_data2(t->session, &d) == 0 && d.size &&
+	    (file = malloc(TLS_SESSION_HEAD + d.size))) {
+		memcpy(file, tls_session_magic, sizeof tls_session_magic);
+		file[sizeof tls_session_magic] = (char)(group >> 8 & 0xff);
+		file[sizeof tls_session_magic + 1] = (char)(group & 0xff);
+		memcpy(file + TLS_SESSION_HEAD, d.data, d.size);
+		state_write(t->session_dir, t->session_name, file, TLS_SESSION_HEAD + d.size);
+		free(file);
+	}
 	gnutls_free(d.data);
 }
 
@@ -343,6 +365,9 @@ struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e)
 {
 	struct tls *t = calloc(1, sizeof *t);
 	const char *host = o->host_override ? o->host_override : o->host;
+	unsigned flags = GNUTLS_CLIENT | GNUTLS_NONBLOCK, group = 0;
+	char *resume = NULL;
+	size_t resume_len = 0;
 
 	if (!t)
 		err_oom();
@@ -362,7 +387,15 @@ struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e)
 		goto fail;
 	if (tls_load_client_cert(t, o, e) < 0)
 		goto fail;
-	if (gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0)
+	if (o->session_dir && !t->client_cert)
+		resume = tls_resume_read(t, o, &resume_len, &group);
+	/* GnuTLS sends key shares for its first two groups, X25519 and SECP256R1, so that a server
+	 * without X25519 needs no second round trip. A server that took X25519 last time gets only
+	 * that one, which saves generating the other key; should it have changed, it asks for
+	 * another (one round trip, once: the group it takes then is kept). */
+	if (resume && group == GNUTLS_GROUP_X25519 && !o->priorities)
+		flags |= GNUTLS_KEY_SHARE_TOP;
+	if (gnutls_init(&t->session, flags) < 0)
 		err_oom();
 	if (tls_priorities(t, o, e) < 0)
 		goto fail;
@@ -379,10 +412,13 @@ struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e)
 		gnutls_session_set_verify_function(t->session, tls_verify_cert);
 	}
 	gnutls_transport_set_int(t->session, fd);
-	if (o->session_dir && !t->client_cert)
-		tls_resume_load(t, o);
+	if (resume)	/* data GnuTLS cannot use means a full handshake */
+		gnutls_session_set_data(t->session, resume + TLS_SESSION_HEAD,
+					resume_len - TLS_SESSION_HEAD);
+	free(resume);
 	return t;
 fail:
+	free(resume);
 	tls_free(t);
 	return NULL;
 }

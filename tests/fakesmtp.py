@@ -15,6 +15,8 @@ Listening and TLS
   --hostname NAME        name in the greeting and the EHLO reply (default fakesmtp.test)
   --tls MODE             none (default) | starttls | implicit (TLS from the first byte)
   --cert FILE --key FILE server certificate chain and key (PEM), needed for starttls/implicit
+  --tls-group NAME       the one group the server takes for the key exchange (an OpenSSL
+                         curve name, e.g. prime256v1); default: OpenSSL's list
   --no-starttls          with --tls starttls: do not advertise STARTTLS (the command still works)
   --starttls-optional    with --tls starttls: allow MAIL etc. before STARTTLS (default: 530)
   --raw-after-starttls B send the bytes B right after "220 Ready to start TLS\\r\\n", in the
@@ -67,7 +69,8 @@ Records in --outdir DIR (created if missing):
   msg-N.json      its envelope: mail_from, rcpt_tos, mail_options, rcpt_options, helo,
                   helo_command (EHLO or HELO), auth_user, auth_mechanism, auth_tls (TLS was
                   active at AUTH), tls, tls_version, tls_cipher, tls_resumed (the client
-                  resumed a session with a ticket of an earlier connection), size, connection, and
+                  resumed a session with a ticket of an earlier connection), tls_key_shares (the
+                  groups of the key shares in the client's TLS 1.3 ClientHello), size, connection, and
                   pipelined_after (commands after which the client's next bytes were
                   already waiting, i.e. the client did not wait for the reply)
   transcript.log  every line the client sent outside the message body, AUTH payloads verbatim,
@@ -273,6 +276,7 @@ class Handler:
             "tls_version": ssl_object.version() if ssl_object else None,
             "tls_cipher": ssl_object.cipher()[0] if ssl_object else None,
             "tls_resumed": ssl_object.session_reused if ssl_object else None,
+            "tls_key_shares": KEY_SHARES.get(id(ssl_object)) if ssl_object else None,
             "pipelined_after": server.pipelined_after,
         }
         if server.chunks is not None:
@@ -554,9 +558,51 @@ class FakeSMTP(SMTP):
         return f"500 Error: ({type(error).__name__}) {error}"
 
 
+# TLS 1.3 named groups by their number (RFC 8446 4.2.7)
+GROUP_NAMES = {0x0017: "secp256r1", 0x0018: "secp384r1", 0x0019: "secp521r1",
+               0x001d: "x25519", 0x001e: "x448", 0x0100: "ffdhe2048", 0x0101: "ffdhe3072"}
+
+# id(ssl object) -> the groups of the key shares in its ClientHello
+KEY_SHARES = {}
+
+
+def client_hello_key_shares(hello):
+    """The groups of the key_share extension of a ClientHello handshake message, in order."""
+    try:
+        p = 4 + 2 + 32                      # header, legacy_version, random
+        p += 1 + hello[p]                   # legacy_session_id
+        p += 2 + int.from_bytes(hello[p:p + 2], "big")  # cipher_suites
+        p += 1 + hello[p]                   # legacy_compression_methods
+        end = p + 2 + int.from_bytes(hello[p:p + 2], "big")
+        p += 2
+        while p + 4 <= end:
+            ext = int.from_bytes(hello[p:p + 2], "big")
+            n = int.from_bytes(hello[p + 2:p + 4], "big")
+            body = hello[p + 4:p + 4 + n]
+            p += 4 + n
+            if ext != 51:
+                continue
+            groups, q = [], 2
+            while q + 4 <= len(body):
+                g = int.from_bytes(body[q:q + 2], "big")
+                groups.append(GROUP_NAMES.get(g, "0x%04x" % g))
+                q += 4 + int.from_bytes(body[q + 2:q + 4], "big")
+            return groups
+    except IndexError:
+        pass
+    return []
+
+
 def tls_context(conf):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(conf.cert, conf.key)
+    if conf.tls_group:
+        ctx.set_ecdh_curve(conf.tls_group)
+
+    def hello(conn, direction, version, content_type, msg_type, data):
+        if direction == "read" and msg_type == ssl._TLSMessageType.CLIENT_HELLO:
+            KEY_SHARES[id(conn)] = client_hello_key_shares(data)
+    ctx._msg_callback = hello   # CPython's hook for handshake messages (3.8 and later)
     return ctx
 
 
@@ -617,6 +663,7 @@ def parse_args(argv):
     p.add_argument("--smtputf8", action="store_true")
     p.add_argument("--ehlo-extra", action="append", default=[])
     p.add_argument("--chunking", action="store_true")
+    p.add_argument("--tls-group")
     p.add_argument("--reply", action="append", default=[], metavar="CMD=TEXT")
     p.add_argument("--reply-rcpt", action="append", default=[], metavar="ADDR=TEXT")
     p.add_argument("--raw-reply", action="append", default=[], metavar="CMD=BYTES")

@@ -366,6 +366,56 @@ tls_resumed_of() { json_get "$FAKE_OUT/msg-$1.json" tls_resumed; }
 	assert_output false
 }
 
+key_shares_of() { json_get "$FAKE_OUT/msg-$1.json" tls_key_shares; }
+
+@test "resumption: a server that took X25519 gets only an X25519 key share, not a second one" {
+	fake_start --tls starttls
+	resume_conf
+	send
+	assert_sent
+	run key_shares_of 1
+	assert_output '["x25519", "secp256r1"]'
+	send
+	assert_sent
+	run tls_resumed_of 2
+	assert_output true
+	run key_shares_of 2
+	assert_output '["x25519"]'
+}
+
+@test "resumption: a server that takes only SECP256R1 gets both key shares each time" {
+	fake_start --tls implicit --tls-group prime256v1
+	resume_conf
+	send
+	assert_sent
+	send
+	assert_sent
+	run tls_resumed_of 2
+	assert_output true
+	run key_shares_of 2
+	assert_output '["x25519", "secp256r1"]'
+}
+
+@test "resumption: a server that dropped X25519 asks again once; the message goes, the next run sends both" {
+	fake_start --tls starttls
+	resume_conf
+	send
+	assert_sent
+	local port=$FAKE_PORT
+	fake_stop
+	fake_start --tls starttls --port "$port" --tls-group prime256v1
+	resume_conf
+	send
+	assert_sent
+	# the only share offered was X25519's; after the server's HelloRetryRequest, SECP256R1's
+	run key_shares_of 1
+	assert_output '["secp256r1"]'
+	send
+	assert_sent
+	run key_shares_of 2
+	assert_output '["x25519", "secp256r1"]'
+}
+
 # ---- RFC 9422 LIMITS -----------------------------------------------------------------------
 
 @test "LIMITS RCPTMAX=2: five recipients in three transactions on one connection, no 452 needed" {
