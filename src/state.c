@@ -1,4 +1,5 @@
 /* state: capped, owner-checked cache files between runs. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -134,4 +136,30 @@ int state_write(const char *dir, const char *name, const void *p, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+int state_prune(const char *dir, const char *prefix, const char *keep, long max_age)
+{
+	size_t k = strlen(prefix);
+	time_t now = time(NULL);
+	struct dirent *d;
+	DIR *dh;
+	int n = 0;
+
+	if (!state_dir_ok(dir) || !(dh = opendir(dir)))
+		return 0;
+	while ((d = readdir(dh))) {
+		/* ours, or the temporary file of a run killed before its rename */
+		const char *name = d->d_name[0] == '.' ? d->d_name + 1 : d->d_name;
+		struct stat st;
+
+		if (strncmp(name, prefix, k) != 0 || strcmp(d->d_name, keep) == 0 ||
+		    fstatat(dirfd(dh), d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid() || now - st.st_mtime <= max_age)
+			continue;
+		if (unlinkat(dirfd(dh), d->d_name, 0) == 0)
+			n++;
+	}
+	closedir(dh);
+	return n;
 }

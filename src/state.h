@@ -24,4 +24,9 @@ char *state_read(const char *dir, const char *name, size_t *len);
  * caller goes on without). */
 int state_write(const char *dir, const char *name, const void *p, size_t len);
 
+/* Removes the files of dir whose names start with prefix (or "." prefix: temporary files of a
+ * killed run) and that have not changed for more than max_age seconds, except keep: regular files
+ * of the caller's only. How many went. */
+int state_prune(const char *dir, const char *prefix, const char *keep, long max_age);
+
 #endif

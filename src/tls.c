@@ -36,6 +36,7 @@ struct tls {
 	struct err load_err;	/* why loading the trust failed in the handshake */
 	char session_dir[4096];	/* resumption: "" for none */
 	char session_name[2 * TLS_PIN_SIZE + 16];
+	int had_file;		/* the run found a session file of its own */
 };
 
 static int tls_is_ip(const char *host)
@@ -304,6 +305,7 @@ static void tls_session_name(struct tls *t, const struct tls_opts *o)
  * endian, GnuTLS's number), then GnuTLS's session data. */
 static const char tls_session_magic[8] = "pbtls-2";
 #define TLS_SESSION_HEAD (sizeof tls_session_magic + 2)
+#define TLS_TICKET_MAX_AGE (7 * 86400L)	/* RFC 8446 4.6.1: no ticket lives longer */
 
 /* The session an earlier run kept for this server and these settings, and the group the server
  * chose then (0 when unknown), or NULL. */
@@ -320,6 +322,7 @@ static char *tls_resume_read(struct tls *t, const struct tls_opts *o, size_t *le
 	}
 	tls_session_name(t, o);
 	data = state_read(t->session_dir, t->session_name, len);
+	t->had_file = data != NULL;
 	if (data && (*len <= TLS_SESSION_HEAD ||
 		     memcmp(data, tls_session_magic, sizeof tls_session_magic) != 0)) {
 		free(data);	/* another version's file: a cache miss */
@@ -350,7 +353,11 @@ static void tls_resume_save(struct tls *t)
 		file[sizeof tls_session_magic] = (char)(group >> 8 & 0xff);
 		file[sizeof tls_session_magic + 1] = (char)(group & 0xff);
 		memcpy(file + TLS_SESSION_HEAD, d.data, d.size);
-		state_write(t->session_dir, t->session_name, file, TLS_SESSION_HEAD + d.size);
+		/* a new file (settings, host or port changed, or the first run): the files of
+		 * sessions no run has used for longer than a ticket may live go */
+		if (state_write(t->session_dir, t->session_name, file, TLS_SESSION_HEAD + d.size) ==
+			    0 && !t->had_file)
+			state_prune(t->session_dir, "tls-", t->session_name, TLS_TICKET_MAX_AGE);
 		free(file);
 	}
 	gnutls_free(d.data);

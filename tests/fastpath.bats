@@ -416,6 +416,35 @@ key_shares_of() { json_get "$FAKE_OUT/msg-$1.json" tls_key_shares; }
 	assert_output '["x25519", "secp256r1"]'
 }
 
+@test "resumption: a new session file clears those no run has used for over 7 days; newer ones stay" {
+	fake_start --tls starttls
+	resume_conf
+	mkdir -p -m 700 "$STATE" "$STATE/tls"
+	local old=$STATE/tls/tls-$(printf '%064d' 1) recent=$STATE/tls/tls-$(printf '%064d' 2)
+	local leftover=$STATE/tls/.tls-$(printf '%064d' 3).4242 other=$STATE/tls/notes
+	for f in "$old" "$recent" "$leftover" "$other"; do
+		(umask 077 && echo x >"$f")
+	done
+	touch -d '8 days ago' "$old" "$leftover" "$other"
+	touch -d '6 days ago' "$recent"
+	send
+	assert_sent
+	[ ! -e "$old" ] || fail "a session file unused for 8 days is still there"
+	[ ! -e "$leftover" ] || fail "a killed run's temporary file is still there"
+	[ -e "$recent" ] || fail "a session file used 6 days ago was removed"
+	[ -e "$other" ] || fail "a file that is not a session file was removed"
+	local files
+	files=("$STATE"/tls/tls-*)
+	assert_equal "${#files[@]}" 2
+	# a run that resumes writes its own file again and looks at no other
+	touch -d '8 days ago' "$recent"
+	send
+	assert_sent
+	run tls_resumed_of 2
+	assert_output true
+	[ -e "$recent" ] || fail "a resumed run pruned"
+}
+
 # ---- RFC 9422 LIMITS -----------------------------------------------------------------------
 
 @test "LIMITS RCPTMAX=2: five recipients in three transactions on one connection, no 452 needed" {
