@@ -209,7 +209,9 @@ int buf_add_base64(struct buf *b, const void *p, size_t n)
 	const unsigned char *s = p;
 	size_t i, start = b->len;
 
-	if ((n + 2) / 3 * 4 > b->max - b->len)	/* all or nothing */
+	/* all or nothing, and room for all of it at once: growing as it goes would leave copies
+	 * of a password's encoding in the blocks that realloc frees */
+	if (buf_grow(b, (n + 2) / 3 * 4) < 0)
 		return -1;
 	for (i = 0; i + 2 < n; i += 3) {
 		char q[4] = { tab[s[i] >> 2], tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)],

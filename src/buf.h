@@ -65,7 +65,8 @@ int buf_add_clean_mode(struct buf *b, const void *p, size_t n, unsigned flags)
 /* The same into a fixed array of size bytes, cut to fit, always terminated. */
 void buf_clean_str(char *dst, size_t size, const void *src, size_t n);
 
-/* Appends the base64 (RFC 4648, padded) encoding of n bytes. */
+/* Appends the base64 (RFC 4648, padded) encoding of n bytes, all or nothing, in one allocation
+ * at most (so a secret's encoding leaves no copy behind in memory that realloc freed). */
 int buf_add_base64(struct buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
 
 #endif

@@ -1,5 +1,7 @@
-/* sasl: mechanism choice and the client side of each mechanism (GNU SASL, and OAuth 2.0 bearer
- * tokens: XOAUTH2 as Google and Microsoft define it, OAUTHBEARER of RFC 7628). */
+/* sasl: mechanism choice and the client side of each mechanism: PLAIN, LOGIN and the OAuth 2.0
+ * bearer-token ones (XOAUTH2 as Google and Microsoft define it, OAUTHBEARER of RFC 7628) here,
+ * the others in GNU SASL, loaded only for them. */
+#include <dlfcn.h>
 #include <gsasl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,13 +14,13 @@
 
 #define SASL_SCRAM_ITER_MAX 10000000	/* a server asking for more is stalling us */
 
-enum sasl_own { SASL_GSASL, SASL_XOAUTH2, SASL_OAUTHBEARER };
+enum sasl_own { SASL_GSASL, SASL_PLAIN, SASL_LOGIN, SASL_XOAUTH2, SASL_OAUTHBEARER };
 
 struct sasl {
 	enum sasl_own own;
 	Gsasl *ctx;
 	Gsasl_session *session;
-	const char *user, *token;
+	const char *user, *secret;	/* the password, or XOAUTH2's and OAUTHBEARER's token */
 	const struct sasl_peer *peer;
 	int step;
 	char server_error[320];
@@ -35,15 +37,81 @@ static const struct {
 	{ "SCRAM-SHA-1-PLUS", 0, 1, 1, SASL_GSASL },
 	{ "SCRAM-SHA-256", 0, 0, 1, SASL_GSASL },
 	{ "SCRAM-SHA-1", 0, 0, 1, SASL_GSASL },
-	{ "PLAIN", 1, 0, 1, SASL_GSASL },
+	{ "PLAIN", 1, 0, 1, SASL_PLAIN },
 	{ "CRAM-MD5", 0, 0, 1, SASL_GSASL },
-	{ "LOGIN", 1, 0, 1, SASL_GSASL },
+	{ "LOGIN", 1, 0, 1, SASL_LOGIN },
 	{ "EXTERNAL", 0, 0, 0, SASL_GSASL },
 	{ "GSSAPI", 0, 0, 0, SASL_GSASL },
 	{ "XOAUTH2", 1, 0, 0, SASL_XOAUTH2 },
 	{ "OAUTHBEARER", 1, 0, 0, SASL_OAUTHBEARER },
 };
 #define SASL_NMECHS (sizeof sasl_mechs / sizeof sasl_mechs[0])
+
+/* GNU SASL, loaded the first time one of its mechanisms is used or asked about, as oauth.c loads
+ * libcurl: linked, it and what it brings (libidn, libntlm, libgssglue) were relocated at every
+ * start, 0.4 million instructions (callgrind), a twentieth of a whole submission with AUTH
+ * PLAIN, which needs none of them. gsasl.h still gives the types and constants; __typeof__
+ * gives each pointer the type of the function that the header declares. */
+static struct {
+	__typeof__(gsasl_init) *init;
+	__typeof__(gsasl_done) *done;
+	__typeof__(gsasl_client_support_p) *client_support_p;
+	__typeof__(gsasl_callback_set) *callback_set;
+	__typeof__(gsasl_client_start) *client_start;
+	__typeof__(gsasl_finish) *finish;
+	__typeof__(gsasl_property_set) *property_set;
+	__typeof__(gsasl_property_fast) *property_fast;
+	__typeof__(gsasl_mechanism_name) *mechanism_name;
+	__typeof__(gsasl_step64) *step64;
+	__typeof__(gsasl_strerror) *strerror;
+	__typeof__(gsasl_saslprep) *saslprep;
+	__typeof__(gsasl_base64_from) *base64_from;
+	__typeof__(gsasl_free) *free;
+} sasl_gs;
+
+/* mech: what needs it, for the error. */
+static int sasl_gsasl_load(const char *mech, struct err *e)
+{
+	static const struct {
+		const char *name;
+		void **fn;
+	} syms[] = {
+		{ "gsasl_init", (void **)&sasl_gs.init },
+		{ "gsasl_done", (void **)&sasl_gs.done },
+		{ "gsasl_client_support_p", (void **)&sasl_gs.client_support_p },
+		{ "gsasl_callback_set", (void **)&sasl_gs.callback_set },
+		{ "gsasl_client_start", (void **)&sasl_gs.client_start },
+		{ "gsasl_finish", (void **)&sasl_gs.finish },
+		{ "gsasl_property_set", (void **)&sasl_gs.property_set },
+		{ "gsasl_property_fast", (void **)&sasl_gs.property_fast },
+		{ "gsasl_mechanism_name", (void **)&sasl_gs.mechanism_name },
+		{ "gsasl_step64", (void **)&sasl_gs.step64 },
+		{ "gsasl_strerror", (void **)&sasl_gs.strerror },
+		{ "gsasl_saslprep", (void **)&sasl_gs.saslprep },
+		{ "gsasl_base64_from", (void **)&sasl_gs.base64_from },
+		{ "gsasl_free", (void **)&sasl_gs.free },
+	};
+	static int loaded;
+	void *lib;
+
+	if (loaded)
+		return 0;
+	lib = dlopen(SASL_GSASL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		return err_set(e, ERR_CONFIG, "%s needs GNU SASL (%s), which cannot be loaded: %s; "
+			       "install the Debian package libgsasl18", mech, SASL_GSASL_SONAME,
+			       dlerror());
+	for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
+		if ((*syms[i].fn = dlsym(lib, syms[i].name)) == NULL) {
+			dlclose(lib);
+			return err_set(e, ERR_CONFIG, "%s lacks %s, which postbote needs; install "
+				       "the Debian package libgsasl18", SASL_GSASL_SONAME,
+				       syms[i].name);
+		}
+	}
+	loaded = 1;	/* lib stays loaded until exit */
+	return 0;
+}
 
 /* Its row, or NULL for a name only GNU SASL may know (DIGEST-MD5, NTLM, ...). */
 static int sasl_find(const char *name)
@@ -64,20 +132,39 @@ static int sasl_offered(const char *offered, const char *name)
 	return 0;
 }
 
-/* Whether this build can do it: ours always, GNU SASL's when compiled in (GSSAPI may not be). */
-static int sasl_supported(Gsasl *ctx, const char *name)
+static int sasl_bearer(enum sasl_own own)
+{
+	return own == SASL_XOAUTH2 || own == SASL_OAUTHBEARER;
+}
+
+/* Whether this build can do it: 1 or 0, or -1 with e. Ours always; GNU SASL's when compiled into
+ * it (GSSAPI may not be), which only GNU SASL can say: it is loaded and *ctx started for that
+ * the first time, and only then. */
+static int sasl_supported(Gsasl **ctx, const char *name, struct err *e)
 {
 	int i = sasl_find(name);
 
-	return (i >= 0 && sasl_mechs[i].own != SASL_GSASL) || gsasl_client_support_p(ctx, name);
+	if (i >= 0 && sasl_mechs[i].own != SASL_GSASL)
+		return 1;
+	if (!*ctx) {
+		if (sasl_gsasl_load(name, e) < 0)
+			return -1;
+		if (sasl_gs.init(ctx) != GSASL_OK) {
+			*ctx = NULL;
+			return err_set(e, ERR_SOFTWARE, "GNU SASL failed to start");
+		}
+	}
+	return sasl_gs.client_support_p(*ctx, name) != 0;
 }
 
-static int sasl_choose_named(Gsasl *ctx, const char *offered, const char *want,
+static int sasl_choose_named(Gsasl **ctx, const char *offered, const char *want,
 			     const struct sasl_peer *p, int plaintext_ok, struct err *e)
 {
-	int i = sasl_find(want);
+	int i = sasl_find(want), r = sasl_supported(ctx, want, e);
 
-	if (!sasl_supported(ctx, want))
+	if (r < 0)
+		return -1;
+	if (r == 0)
 		return err_set(e, ERR_CONFIG, "authentication mechanism %s is not supported by "
 			       "this build of GNU SASL", want);
 	if (!sasl_offered(offered, want))
@@ -90,37 +177,38 @@ static int sasl_choose_named(Gsasl *ctx, const char *offered, const char *want,
 	if (i >= 0 && sasl_mechs[i].clear && !p->tls && !plaintext_ok)
 		return err_set(e, ERR_AUTH, "refusing to send the %s with %s over a connection "
 			       "without TLS",
-			       sasl_mechs[i].own == SASL_GSASL ? "password" : "token", want);
+			       sasl_bearer(sasl_mechs[i].own) ? "token" : "password", want);
 	return 0;
 }
 
 int sasl_choose(const char *offered, const char *want, const struct sasl_peer *p,
 		int plaintext_ok, char *out, size_t size, struct err *e)
 {
-	Gsasl *ctx;
-	int found = 0;
+	Gsasl *ctx = NULL;
+	int found = 0, r = 0;
 
-	if (gsasl_init(&ctx) != GSASL_OK)
-		return err_set(e, ERR_SOFTWARE, "GNU SASL failed to start");
 	if (want && strcmp(want, "on") != 0) {
-		found = sasl_choose_named(ctx, offered, want, p, plaintext_ok, e) == 0;
+		found = sasl_choose_named(&ctx, offered, want, p, plaintext_ok, e) == 0;
 		if (found)
 			snprintf(out, size, "%s", want);
 	} else {
-		for (size_t i = 0; i < SASL_NMECHS && !found; i++) {
+		for (size_t i = 0; i < SASL_NMECHS && !found && r >= 0; i++) {
 			if (!sasl_mechs[i].auto_ok || !sasl_offered(offered, sasl_mechs[i].name) ||
-			    !sasl_supported(ctx, sasl_mechs[i].name) ||
 			    (sasl_mechs[i].cb && !p->cb_type) ||
 			    (sasl_mechs[i].clear && !p->tls && !plaintext_ok))
+				continue;
+			/* asked last: for a mechanism of GNU SASL's, asking loads it */
+			if ((r = sasl_supported(&ctx, sasl_mechs[i].name, e)) <= 0)
 				continue;
 			snprintf(out, size, "%s", sasl_mechs[i].name);
 			found = 1;
 		}
-		if (!found)
+		if (!found && r >= 0)
 			err_set(e, ERR_AUTH, "no usable authentication mechanism: the server "
 				"offers %s", *offered ? offered : "none");
 	}
-	gsasl_done(ctx);
+	if (ctx)
+		sasl_gs.done(ctx);
 	return found ? 0 : -1;
 }
 
@@ -138,7 +226,7 @@ int sasl_client_first(const char *mech)
 
 static void sasl_prop(Gsasl_session *session, Gsasl_property prop, const char *v)
 {
-	if (v && gsasl_property_set(session, prop, v) != GSASL_OK)
+	if (v && sasl_gs.property_set(session, prop, v) != GSASL_OK)
 		err_oom();
 }
 
@@ -148,7 +236,7 @@ static void sasl_prop(Gsasl_session *session, Gsasl_property prop, const char *v
  * work to GNU SASL (GSASL_NO_CALLBACK). */
 static int sasl_callback(Gsasl *ctx, Gsasl_session *sctx, Gsasl_property prop)
 {
-	const char *mech = gsasl_mechanism_name(sctx), *pw, *salt64, *iter;
+	const char *mech = sasl_gs.mechanism_name(sctx), *pw, *salt64, *iter;
 	char *prep = NULL, *salt = NULL, *end, hex[65];
 	unsigned char dk[32];
 	size_t saltlen = 0, n;
@@ -160,25 +248,25 @@ static int sasl_callback(Gsasl *ctx, Gsasl_session *sctx, Gsasl_property prop)
 		return GSASL_NO_CALLBACK;
 	sha256 = strncmp(mech, "SCRAM-SHA-256", 13) == 0;
 	n = sha256 ? 32 : 20;
-	pw = gsasl_property_fast(sctx, GSASL_PASSWORD);
-	salt64 = gsasl_property_fast(sctx, GSASL_SCRAM_SALT);
-	iter = gsasl_property_fast(sctx, GSASL_SCRAM_ITER);
+	pw = sasl_gs.property_fast(sctx, GSASL_PASSWORD);
+	salt64 = sasl_gs.property_fast(sctx, GSASL_SCRAM_SALT);
+	iter = sasl_gs.property_fast(sctx, GSASL_SCRAM_ITER);
 	if (!pw || !salt64 || !iter)
 		return GSASL_NO_CALLBACK;
 	iterations = strtoul(iter, &end, 10);
 	if (*end || !iterations || iterations > SASL_SCRAM_ITER_MAX ||
-	    gsasl_saslprep(pw, GSASL_ALLOW_UNASSIGNED, &prep, NULL) != GSASL_OK)
+	    sasl_gs.saslprep(pw, GSASL_ALLOW_UNASSIGNED, &prep, NULL) != GSASL_OK)
 		return GSASL_NO_CALLBACK;
-	r = gsasl_base64_from(salt64, strlen(salt64), &salt, &saltlen) == GSASL_OK &&
+	r = sasl_gs.base64_from(salt64, strlen(salt64), &salt, &saltlen) == GSASL_OK &&
 	    tls_pbkdf2(sha256, prep, strlen(prep), salt, saltlen, (unsigned)iterations, dk) == 0;
 	explicit_bzero(prep, strlen(prep));
-	gsasl_free(prep);
-	gsasl_free(salt);
+	sasl_gs.free(prep);
+	sasl_gs.free(salt);
 	if (!r)
 		return GSASL_NO_CALLBACK;
 	for (size_t i = 0; i < n; i++)
 		snprintf(hex + 2 * i, 3, "%02x", dk[i]);
-	r = gsasl_property_set(sctx, GSASL_SCRAM_SALTED_PASSWORD, hex);
+	r = sasl_gs.property_set(sctx, GSASL_SCRAM_SALTED_PASSWORD, hex);
 	explicit_bzero(dk, sizeof dk);
 	explicit_bzero(hex, sizeof hex);
 	return r == GSASL_OK ? GSASL_OK : GSASL_NO_CALLBACK;
@@ -189,11 +277,17 @@ static int sasl_start_gsasl(struct sasl *s, const char *mech, const char *passwo
 {
 	int r;
 
-	if ((r = gsasl_init(&s->ctx)) != GSASL_OK)
-		return err_set(e, ERR_SOFTWARE, "GNU SASL: %s", gsasl_strerror(r));
-	gsasl_callback_set(s->ctx, sasl_callback);
-	if ((r = gsasl_client_start(s->ctx, mech, &s->session)) != GSASL_OK)
-		return err_set(e, ERR_AUTH, "cannot start %s: %s", mech, gsasl_strerror(r));
+	if (sasl_gsasl_load(mech, e) < 0)
+		return -1;
+	if ((r = sasl_gs.init(&s->ctx)) != GSASL_OK) {
+		s->ctx = NULL;
+		return err_set(e, ERR_SOFTWARE, "GNU SASL: %s", sasl_gs.strerror(r));
+	}
+	sasl_gs.callback_set(s->ctx, sasl_callback);
+	if ((r = sasl_gs.client_start(s->ctx, mech, &s->session)) != GSASL_OK) {
+		s->session = NULL;
+		return err_set(e, ERR_AUTH, "cannot start %s: %s", mech, sasl_gs.strerror(r));
+	}
 	/* without a password the identity comes from elsewhere (certificate, ticket); the user
 	 * name then asks to act as that user */
 	sasl_prop(s->session, sasl_no_password(mech) ? GSASL_AUTHZID : GSASL_AUTHID, s->user);
@@ -238,6 +332,9 @@ struct sasl *sasl_start(const char *mech, const char *user, const char *password
 			goto fail;
 		return s;
 	}
+	s->secret = password;
+	if (!sasl_bearer(s->own))
+		return s;	/* a missing user or password is an error at the first step */
 	if (!password || !sasl_token_ok(password)) {
 		err_set(e, ERR_AUTH, "%s needs an OAuth 2.0 access token as the password (or from "
 			"passwordeval), and %s", mech, password ? "this is not one: a token has "
@@ -248,7 +345,6 @@ struct sasl *sasl_start(const char *mech, const char *user, const char *password
 		err_set(e, ERR_AUTH, "the user name has a control character");
 		goto fail;
 	}
-	s->token = password;
 	return s;
 fail:
 	sasl_free(s);
@@ -260,9 +356,9 @@ void sasl_free(struct sasl *s)
 	if (!s)
 		return;
 	if (s->session)
-		gsasl_finish(s->session);
+		sasl_gs.finish(s->session);
 	if (s->ctx)
-		gsasl_done(s->ctx);
+		sasl_gs.done(s->ctx);
 	free(s);
 }
 
@@ -288,7 +384,7 @@ static int sasl_oauth_message(struct sasl *s, char **out, struct err *e)
 	buf_init(&msg, SASL_MSG_MAX);
 	if (s->own == SASL_XOAUTH2) {
 		r = buf_printf(&msg, "user=%s\001auth=Bearer %s\001\001", s->user ? s->user : "",
-			       s->token);
+			       s->secret);
 	} else {
 		r = buf_addstr(&msg, "n,");
 		if (r == 0 && s->user && *s->user)
@@ -296,7 +392,8 @@ static int sasl_oauth_message(struct sasl *s, char **out, struct err *e)
 				    ? -1 : 0;
 		if (r == 0)
 			r = buf_printf(&msg, ",\001host=%s\001port=%d\001auth=Bearer %s\001\001",
-				       s->peer->host ? s->peer->host : "", s->peer->port, s->token);
+				       s->peer->host ? s->peer->host : "", s->peer->port,
+				       s->secret);
 	}
 	buf_init(&b64, SASL_MSG_MAX * 4 / 3 + 4);
 	if (r == 0)
@@ -363,7 +460,7 @@ static int sasl_oauth_error(struct sasl *s, const char *in, char **out, struct e
 		return err_set(e, ERR_AUTH, "%s", s->server_error[0] ? s->server_error
 				       : "the server sent an unexpected challenge");
 	s->step = 2;
-	if (gsasl_base64_from(in, strlen(in), &json, &n) != GSASL_OK) {
+	if (tls_base64_decode(in, &json, &n) < 0) {
 		snprintf(s->server_error, sizeof s->server_error, "the server rejected the token "
 			 "(its error challenge is not base64)");
 	} else {
@@ -378,11 +475,64 @@ static int sasl_oauth_error(struct sasl *s, const char *in, char **out, struct e
 	return 1;
 }
 
+/* PLAIN and LOGIN send what GNU SASL's did (plain/client.c and login/client.c of GNU SASL 2.2),
+ * so that no server sees a change: PLAIN an empty authorization identity, then the user and the
+ * password as they are (no SASLprep), and the same again for any further challenge; LOGIN the
+ * user, then the password, whatever the two challenges say. A challenge that is not base64 and
+ * a third one for LOGIN are errors, in GNU SASL's words, as before. */
+static int sasl_password_step(struct sasl *s, const char *in, char **out, struct err *e)
+{
+	int login = s->own == SASL_LOGIN;
+	struct buf b64;
+	char *msg = NULL;
+	size_t n;
+
+	if (in) {
+		if (tls_base64_decode(in, &msg, &n) < 0)
+			return err_set(e, ERR_AUTH, "Base 64 coding error in SASL library");
+		free(msg);	/* neither mechanism reads what the server says */
+		msg = NULL;
+	}
+	if (login && s->step > 1)
+		return err_set(e, ERR_AUTH, "SASL mechanism called too many times");
+	if ((!login || s->step == 0) && !s->user)
+		return err_set(e, ERR_AUTH, "Authentication failed because the authentication "
+			       "identity was not provided.");
+	if ((!login || s->step == 1) && !s->secret)
+		return err_set(e, ERR_AUTH, "Authentication failed because the password was not "
+			       "provided.");
+	if (login) {
+		n = strlen(s->step == 0 ? s->user : s->secret);
+	} else {
+		size_t u = strlen(s->user), p = strlen(s->secret);
+
+		n = u + p + 2;	/* both capped before they got here (conf, cred) */
+		msg = xmalloc(n);
+		msg[0] = '\0';
+		memcpy(msg + 1, s->user, u);
+		msg[1 + u] = '\0';
+		memcpy(msg + 2 + u, s->secret, p);
+	}
+	buf_init(&b64, (n + 2) / 3 * 4);
+	if (buf_add_base64(&b64, msg ? msg : s->step == 0 ? s->user : s->secret, n) < 0)
+		buf_broken(__FILE__, __LINE__);
+	if (msg) {
+		explicit_bzero(msg, n);
+		free(msg);
+	}
+	*out = buf_detach(&b64, NULL);	/* the caller wipes it */
+	if (!login)
+		return 0;
+	return s->step++ == 0 ? 1 : 0;
+}
+
 int sasl_step(struct sasl *s, const char *in, char **out, struct err *e)
 {
 	int r;
 
 	*out = NULL;
+	if (s->own == SASL_PLAIN || s->own == SASL_LOGIN)
+		return sasl_password_step(s, in, out, e);
 	if (s->own != SASL_GSASL) {
 		if (s->step == 0) {
 			s->step = 1;
@@ -390,13 +540,13 @@ int sasl_step(struct sasl *s, const char *in, char **out, struct err *e)
 		}
 		return sasl_oauth_error(s, in ? in : "", out, e) < 0 ? -1 : 1;
 	}
-	r = gsasl_step64(s->session, in ? in : "", out);
+	r = sasl_gs.step64(s->session, in ? in : "", out);
 	if (r == GSASL_OK)
 		return 0;
 	if (r == GSASL_NEEDS_MORE)
 		return 1;
 	*out = NULL;
-	return err_set(e, ERR_AUTH, "%s", gsasl_strerror(r));
+	return err_set(e, ERR_AUTH, "%s", sasl_gs.strerror(r));
 }
 
 const char *sasl_server_error(const struct sasl *s)

@@ -1,6 +1,8 @@
-/* sasl: which mechanism to use, and the client side of it: GNU SASL for most, our own code for
- * the OAuth 2.0 bearer-token mechanisms that GNU SASL lacks (XOAUTH2, OAUTHBEARER of RFC 7628).
- * Challenges and responses travel base64-encoded, as SMTP AUTH carries them. */
+/* sasl: which mechanism to use, and the client side of it: our own code for PLAIN and LOGIN and
+ * for the OAuth 2.0 bearer-token mechanisms that GNU SASL lacks (XOAUTH2, OAUTHBEARER of RFC
+ * 7628), GNU SASL for the others (SCRAM-*, CRAM-MD5, EXTERNAL, GSSAPI, ...), loaded with dlopen
+ * the first time one of them is used or asked about. Challenges and responses travel
+ * base64-encoded, as SMTP AUTH carries them. */
 #ifndef POSTBOTE_SASL_H
 #define POSTBOTE_SASL_H
 
@@ -27,7 +29,10 @@ struct sasl_peer {
  * PLAIN, CRAM-MD5, LOGIN; mechanisms that reveal the password (PLAIN, LOGIN, and the token of
  * XOAUTH2 and OAUTHBEARER) only when p->tls or `plaintext_ok`. Anything else is `want` itself,
  * which must be offered: EXTERNAL, GSSAPI, XOAUTH2 and OAUTHBEARER are used only when named.
- * Writes the name to out. -1 with ERR_AUTH (nothing usable) or ERR_CONFIG (not supported). */
+ * GNU SASL is loaded only when the choice needs it to say what it supports: for a name of its
+ * own, or when auth = on reaches one of its mechanisms (SCRAM-*, CRAM-MD5) before one of ours.
+ * Writes the name to out. -1 with ERR_AUTH (nothing usable) or ERR_CONFIG (not supported, or
+ * GNU SASL cannot be loaded). */
 int sasl_choose(const char *offered, const char *want, const struct sasl_peer *p,
 		int plaintext_ok, char *out, size_t size, struct err *e);
 
@@ -37,7 +42,8 @@ int sasl_no_password(const char *mech);
 
 /* Starts a client session. user, password (the bearer token for XOAUTH2 and OAUTHBEARER; may be
  * NULL for sasl_no_password mechanisms) and p: borrowed for the life of the session. NULL with
- * ERR_AUTH (e.g. a -PLUS mechanism without channel binding data). */
+ * ERR_AUTH (e.g. a -PLUS mechanism without channel binding data), or ERR_CONFIG when GNU SASL,
+ * which the mechanism needs, cannot be loaded. */
 struct sasl *sasl_start(const char *mech, const char *user, const char *password,
 			const struct sasl_peer *p, struct err *e);
 void sasl_free(struct sasl *s);

@@ -5,6 +5,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -768,4 +769,30 @@ int tls_pbkdf2(int sha256, const char *pw, size_t pwlen, const void *salt, size_
 
 	return gnutls_pbkdf2(sha256 ? GNUTLS_MAC_SHA256 : GNUTLS_MAC_SHA1, &key, &s, iterations,
 			     out, sha256 ? 32 : 20) < 0 ? -1 : 0;
+}
+
+int tls_base64_decode(const char *in, char **out, size_t *n)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				       "0123456789+/";
+	size_t len = strlen(in), k = strspn(in, alphabet);
+	gnutls_datum_t enc = { (unsigned char *)in, (unsigned)len }, dec = { NULL, 0 };
+
+	*out = NULL;
+	*n = 0;
+	/* whole quanta of the alphabet, with at most two '=' to complete the last one */
+	if (len % 4 || len - k > 2 || strspn(in + k, "=") != len - k || len > UINT_MAX)
+		return -1;
+	if (len && gnutls_base64_decode2(&enc, &dec) < 0)
+		return -1;
+	*out = xmalloc(dec.size + 1);
+	if (dec.size)
+		memcpy(*out, dec.data, dec.size);
+	(*out)[dec.size] = '\0';
+	*n = dec.size;
+	if (dec.data) {
+		explicit_bzero(dec.data, dec.size);
+		gnutls_free(dec.data);
+	}
+	return 0;
 }

@@ -98,4 +98,11 @@ int tls_channel_binding(const struct tls *t, const char **type, char *b64, size_
 int tls_pbkdf2(int sha256, const char *pw, size_t pwlen, const void *salt, size_t saltlen,
 	       unsigned iterations, unsigned char *out);
 
+/* Decodes base64 as SASL carries it: RFC 4648 with its padding, and no blanks or line breaks
+ * (GnuTLS's decoder would skip them; GNU SASL's, which postbote used before, refused them).
+ * The bytes go to *out, malloc'd and NUL-terminated, their number to *n; "" decodes to
+ * nothing. -1 when in is not base64 (*out NULL then). The caller wipes what was secret and
+ * frees it. */
+int tls_base64_decode(const char *in, char **out, size_t *n);
+
 #endif

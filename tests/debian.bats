@@ -48,6 +48,12 @@ contents() {
 		fail "postbote's version $(dpkg-deb -f "$DEB_MAIN" Version) is not $version-N"
 	assert_equal "$(dpkg-deb -f "$DEB_MTA" Version)" "$(dpkg-deb -f "$DEB_MAIN" Version)"
 	assert_equal "$(dpkg-deb -f "$DEB_MTA" Architecture)" all
+	# the libraries postbote loads with dlopen are not NEEDED: control names them
+	local dep
+	for dep in libcurl3-gnutls libgsasl18; do
+		[[ ", $(dpkg-deb -f "$DEB_MAIN" Depends)," == *", $dep"[\ ,]* ]] ||
+			fail "postbote does not depend on $dep: $(dpkg-deb -f "$DEB_MAIN" Depends)"
+	done
 }
 
 @test "postbote has the program, its pages, logrotate, completion and the examples, and no links" {

@@ -273,6 +273,71 @@ chunks_sent() { grep -c -- '-- BDAT chunk of' "$FAKE_OUT/session.log" || true; }
 	done
 }
 
+# ld_loaded PREFIX: the shared objects that a run under LD_DEBUG=files LD_DEBUG_OUTPUT=PREFIX
+# loaded, as they were linked (needed by) or opened with dlopen (dynamically loaded by)
+ld_loaded() {
+	cat "$1".* | sed -n 's/^[[:space:]]*[0-9]*:[[:space:]]*file=\([^ ]*\) .*/\1/p' | sort -u
+}
+
+@test "AUTH PLAIN and LOGIN need no GNU SASL: postbote does not link it, and loads it for SCRAM only" {
+	command -v readelf >/dev/null || skip "no readelf (binutils)"
+	run readelf -d "$POSTBOTE"
+	assert_success
+	assert_output --partial "(NEEDED)"
+	refute_output --partial libgsasl
+	local mech want offer
+	# auth = on over PLAIN picks it without asking GNU SASL about CRAM-MD5 below it
+	for want in on:PLAIN LOGIN:LOGIN on:SCRAM-SHA-256; do
+		mech=${want#*:}
+		offer="LOGIN PLAIN CRAM-MD5"
+		[ "$mech" = SCRAM-SHA-256 ] && offer="PLAIN SCRAM-SHA-256"
+		fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --auth-mechs "$offer"
+		fake_config "auth = ${want%%:*}"
+		rm -f "$BATS_TEST_TMPDIR"/ld.*
+		LD_DEBUG=files LD_DEBUG_OUTPUT="$BATS_TEST_TMPDIR/ld" send
+		assert_sent
+		assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_mechanism)" "$mech"
+		run ld_loaded "$BATS_TEST_TMPDIR/ld"
+		assert_line --partial libgnutls	# LD_DEBUG saw the run
+		if [ "$mech" = SCRAM-SHA-256 ]; then
+			assert_line --regexp '^libgsasl\.so\.'
+		else
+			refute_output --partial libgsasl
+		fi
+		fake_stop
+	done
+}
+
+# without_gsasl LIB CMD...: CMD in a private mount namespace where LIB, GNU SASL's file, is
+# /dev/null, as if the package were not installed
+without_gsasl() {
+	local lib=$1
+	shift
+	unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" "$@"
+}
+
+@test "without GNU SASL's library PLAIN still works, and SCRAM is one line naming the package (exit 78)" {
+	local lib
+	[ "$(id -u)" = 0 ] || skip "needs root for a private mount namespace"
+	lib=$(ldconfig -p | sed -n 's/^[[:space:]]*libgsasl\.so\.[0-9]* (.*=> //p' | head -n 1)
+	[ -n "$lib" ] || skip "ldconfig knows no libgsasl"
+	without_gsasl "$lib" true 2>/dev/null || skip "no private mount namespace here"
+	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --auth-mechs "PLAIN SCRAM-SHA-256"
+	fake_config "auth = PLAIN"
+	run --separate-stderr without_gsasl "$lib" timeout 30 "$POSTBOTE" -C "$CONF" bob@example.org \
+		<"$MSG"
+	assert_sent
+	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_mechanism)" PLAIN
+	fake_config "auth = on"
+	run --separate-stderr without_gsasl "$lib" timeout 30 "$POSTBOTE" -C "$CONF" bob@example.org \
+		<"$MSG"
+	assert_equal "$status" 78
+	assert_equal "$(printf '%s\n' "$stderr" | wc -l)" 1
+	[[ $stderr == *"SCRAM-SHA-256 needs GNU SASL (libgsasl.so."*"), which cannot be loaded: "*"; install the Debian package libgsasl18"* ]] ||
+		fail "stderr: $stderr"
+	[ ! -e "$FAKE_OUT/msg-2.eml" ] || fail "a second message arrived"
+}
+
 # ---- TLS session resumption ----------------------------------------------------------------
 
 # resume_conf [LINE...]: the account for the running TLS fake server, with its state directory

@@ -1,10 +1,15 @@
 /* test_sasl: mechanism choice (sasl_choose over offered lists, auth = on or a name, TLS, channel
- * binding, auth_plaintext), the per-mechanism flags, the XOAUTH2 and OAUTHBEARER messages (the
- * examples of Google's XOAUTH2 page and RFC 7628, decoded and compared byte for byte), the OAuth
- * error exchange and the JSON status scanner. */
+ * binding, auth_plaintext), that GNU SASL stays unloaded when none of its mechanisms is needed,
+ * the per-mechanism flags, the PLAIN and LOGIN exchanges (byte for byte, and against GNU SASL's
+ * own for the same input), the XOAUTH2 and OAUTHBEARER messages (the examples of Google's
+ * XOAUTH2 page and RFC 7628, decoded and compared byte for byte), the OAuth error exchange and
+ * the JSON status scanner. Nothing here links GNU SASL: where the test asks it itself, it loads
+ * it as sasl.c does. */
+#include <dlfcn.h>
 #include <gsasl.h>
 
 #include "sasl.h"
+#include "tls.h"
 #include "unit.h"
 
 #define CB "tls-exporter"
@@ -138,16 +143,112 @@ static void test_choose(void)
 	UNIT_CTX_CLEAR();
 }
 
+/* GNU SASL's functions that the test calls itself. */
+struct test_gsasl {
+	__typeof__(gsasl_init) *init;
+	__typeof__(gsasl_done) *done;
+	__typeof__(gsasl_client_support_p) *client_support_p;
+	__typeof__(gsasl_client_start) *client_start;
+	__typeof__(gsasl_finish) *finish;
+	__typeof__(gsasl_property_set) *property_set;
+	__typeof__(gsasl_step64) *step64;
+	__typeof__(gsasl_strerror) *strerror;
+	__typeof__(gsasl_free) *free;
+};
+
+/* Loaded the first time, or NULL (and a failed check). */
+static struct test_gsasl *gsasl(void)
+{
+	static struct test_gsasl gs;
+	static int loaded;
+	void *lib;
+
+	if (loaded)
+		return &gs;
+	lib = dlopen(SASL_GSASL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!CHECK(lib != NULL))
+		return NULL;
+	*(void **)&gs.init = dlsym(lib, "gsasl_init");
+	*(void **)&gs.done = dlsym(lib, "gsasl_done");
+	*(void **)&gs.client_support_p = dlsym(lib, "gsasl_client_support_p");
+	*(void **)&gs.client_start = dlsym(lib, "gsasl_client_start");
+	*(void **)&gs.finish = dlsym(lib, "gsasl_finish");
+	*(void **)&gs.property_set = dlsym(lib, "gsasl_property_set");
+	*(void **)&gs.step64 = dlsym(lib, "gsasl_step64");
+	*(void **)&gs.strerror = dlsym(lib, "gsasl_strerror");
+	*(void **)&gs.free = dlsym(lib, "gsasl_free");
+	if (!CHECK(gs.init && gs.done && gs.client_support_p && gs.client_start && gs.finish &&
+		   gs.property_set && gs.step64 && gs.strerror && gs.free))
+		return NULL;
+	loaded = 1;
+	return &gs;
+}
+
+static int gsasl_loaded(void)
+{
+	void *lib = dlopen(SASL_GSASL_SONAME, RTLD_NOW | RTLD_NOLOAD);
+
+	if (lib)
+		dlclose(lib);	/* drops only the reference NOLOAD took */
+	return lib != NULL;
+}
+
+/* Choosing and running PLAIN, LOGIN, XOAUTH2 and OAUTHBEARER leaves GNU SASL unloaded (and with
+ * it libidn, libntlm and libgssglue): also auth = on when one of ours is the strongest offered
+ * that the connection allows. Runs before any test that loads it. */
+static void test_gsasl_unloaded(void)
+{
+	static const struct choose_row rows[] = {
+		{ "PLAIN LOGIN", "PLAIN", 1, NULL, 0, "PLAIN", OK },
+		{ "PLAIN LOGIN", "LOGIN", 1, NULL, 0, "LOGIN", OK },
+		{ "XOAUTH2", "XOAUTH2", 1, NULL, 0, "XOAUTH2", OK },
+		{ "OAUTHBEARER", "OAUTHBEARER", 1, NULL, 0, "OAUTHBEARER", OK },
+		{ "LOGIN PLAIN CRAM-MD5 XOAUTH2", NULL, 1, NULL, 0, "PLAIN", OK },
+		{ "CRAM-MD5 LOGIN", "on", 1, NULL, 0, "CRAM-MD5", OK },	/* loads it: last */
+	};
+	struct sasl_peer p = { .host = "smtp.example.org", .port = 587, .tls = 1 };
+	static const char *const mechs[] = { "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER" };
+
+	UNIT_CTX("GNU SASL before any test");
+	if (!CHECK(!gsasl_loaded()))
+		return;
+	for (size_t i = 0; i + 1 < sizeof rows / sizeof rows[0]; i++) {
+		UNIT_CTX("choose %s from \"%s\": GNU SASL not loaded", rows[i].want ? rows[i].want
+			 : "on", rows[i].offered);
+		run_choose(&rows[i]);
+		CHECK(!gsasl_loaded());
+	}
+	for (size_t i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
+		struct err e = { 0 };
+		struct sasl *s = sasl_start(mechs[i], "user", "t0ken", &p, &e);
+		char *out = NULL;
+
+		UNIT_CTX("%s exchange: GNU SASL not loaded", mechs[i]);
+		if (!CHECK(s != NULL))
+			continue;
+		CHECK(sasl_step(s, sasl_client_first(mechs[i]) ? NULL : "", &out, &e) >= 0);
+		free(out);
+		sasl_free(s);
+		CHECK(!gsasl_loaded());
+	}
+	/* auth = on reaching CRAM-MD5 has to ask GNU SASL whether it has it */
+	UNIT_CTX("auth = on, CRAM-MD5 the strongest offered: GNU SASL loaded");
+	run_choose(&rows[sizeof rows / sizeof rows[0] - 1]);
+	CHECK(gsasl_loaded());
+	UNIT_CTX_CLEAR();
+}
+
 /* GSSAPI is GNU SASL's, and a build of it may leave it out: expect what this one says. */
 static void test_choose_gssapi(void)
 {
+	struct test_gsasl *gs = gsasl();
 	Gsasl *ctx;
 	int have;
 
-	if (!CHECK_INT(gsasl_init(&ctx), GSASL_OK))
+	if (!gs || !CHECK_INT(gs->init(&ctx), GSASL_OK))
 		return;
-	have = gsasl_client_support_p(ctx, "GSSAPI");
-	gsasl_done(ctx);
+	have = gs->client_support_p(ctx, "GSSAPI");
+	gs->done(ctx);
 	UNIT_CTX("GSSAPI, %s by this GNU SASL", have ? "supported" : "not supported");
 	if (have) {
 		const struct choose_row r = { "PLAIN GSSAPI", "GSSAPI", 0, NULL, 0, "GSSAPI", OK };
@@ -191,7 +292,7 @@ static void test_flags(void)
 	UNIT_CTX_CLEAR();
 }
 
-/* Decodes b64 with GNU SASL's decoder (not ours, which only encodes) and compares. */
+/* Decodes b64 with GnuTLS's decoder (not buf's encoder, which made it) and compares. */
 static void check_b64(const char *b64, const char *want, size_t wlen)
 {
 	char *raw = NULL;
@@ -199,7 +300,7 @@ static void check_b64(const char *b64, const char *want, size_t wlen)
 
 	if (!CHECK(b64 != NULL))
 		return;
-	if (!CHECK_INT(gsasl_base64_from(b64, strlen(b64), &raw, &n), GSASL_OK))
+	if (!CHECK_INT(tls_base64_decode(b64, &raw, &n), 0))
 		return;
 	CHECK_MEM(raw, n, want, wlen);
 	free(raw);
@@ -222,6 +323,132 @@ static char *first_message(const char *mech, const char *user, const char *token
 	CHECK_INT(sasl_step(s, NULL, &out, &e), 0);
 	sasl_free(s);
 	return out;
+}
+
+/* One step of the exchange: what the server sends (NULL: none yet), and what should come back:
+ * the return of sasl_step, the response (base64) or the error. */
+struct password_step {
+	const char *in;
+	int rc;
+	const char *out;	/* the response, or the error text when rc is -1 */
+};
+
+struct password_row {
+	const char *mech, *user, *password;
+	struct password_step steps[5];	/* up to the first with in == NULL after the first */
+};
+
+#define NOAUTHID "Authentication failed because the authentication identity was not provided."
+#define NOPASS "Authentication failed because the password was not provided."
+#define BADB64 "Base 64 coding error in SASL library"
+#define TOOMANY "SASL mechanism called too many times"
+
+static const struct password_row password_rows[] = {
+	/* PLAIN: empty authzid, user, password, as they are (no SASLprep: the UTF-8 stays) */
+	{ "PLAIN", "user", "p\xc3\xa4ssword", { { NULL, 0, "AHVzZXIAcMOkc3N3b3Jk" } } },
+	{ "PLAIN", "u", "", { { NULL, 0, "AHUA" } } },
+	{ "PLAIN", "", "pw", { { NULL, 0, "AABwdw==" } } },
+	/* a further challenge gets the same again; one that is not base64 ends it */
+	{ "PLAIN", "user", "pw", { { NULL, 0, "AHVzZXIAcHc=" }, { "", 0, "AHVzZXIAcHc=" },
+				   { "cXV4", 0, "AHVzZXIAcHc=" }, { "!!", -1, BADB64 } } },
+	{ "PLAIN", NULL, "pw", { { NULL, -1, NOAUTHID } } },
+	{ "PLAIN", "u", NULL, { { NULL, -1, NOPASS } } },
+	/* LOGIN: "Username:", "Password:", then no more */
+	{ "LOGIN", "user", "pw", { { "VXNlcm5hbWU6", 1, "dXNlcg==" }, { "UGFzc3dvcmQ6", 0, "cHc=" },
+				   { "UGFzc3dvcmQ6", -1, TOOMANY } } },
+	/* the challenges' words do not matter, empty ones neither */
+	{ "LOGIN", "user", "pw", { { "", 1, "dXNlcg==" }, { "eHl6", 0, "cHc=" } } },
+	{ "LOGIN", "", "", { { "VXNlcm5hbWU6", 1, "" }, { "UGFzc3dvcmQ6", 0, "" } } },
+	{ "LOGIN", "user", "p\xc3\xa4ssword", { { "VXNlcm5hbWU6", 1, "dXNlcg==" },
+					     { "UGFzc3dvcmQ6", 0, "cMOkc3N3b3Jk" } } },
+	/* not base64: blanks, a line break, missing or stray padding, other alphabets */
+	{ "LOGIN", "user", "pw", { { "!!", -1, BADB64 } } },
+	{ "LOGIN", "user", "pw", { { "VXNlcm5hbWU6", 1, "dXNlcg==" },
+				   { "UGFz c3dvcmQ6", -1, BADB64 } } },
+	{ "LOGIN", "user", "pw", { { "VXNlcm5hbWU6\n", -1, BADB64 } } },
+	{ "LOGIN", "user", "pw", { { "QQ", -1, BADB64 } } },
+	{ "LOGIN", "user", "pw", { { "QQ=", -1, BADB64 } } },
+	{ "LOGIN", "user", "pw", { { "QQ===", -1, BADB64 } } },
+	{ "LOGIN", "user", "pw", { { "QQ==QQ==", -1, BADB64 } } },
+	{ "LOGIN", "user", "pw", { { "-_8=", -1, BADB64 } } },
+	/* a step that failed is not counted: GNU SASL's LOGIN did not count it either */
+	{ "LOGIN", "user", "pw", { { "!!", -1, BADB64 }, { "VXNlcm5hbWU6", 1, "dXNlcg==" } } },
+	{ "LOGIN", NULL, "pw", { { "VXNlcm5hbWU6", -1, NOAUTHID } } },
+	{ "LOGIN", "u", NULL, { { "VXNlcm5hbWU6", 1, "dQ==" }, { "UGFzc3dvcmQ6", -1, NOPASS } } },
+};
+
+static void test_password_exchange(void)
+{
+	struct sasl_peer p = { .host = "smtp.example.org", .port = 587, .tls = 1 };
+
+	for (size_t i = 0; i < sizeof password_rows / sizeof password_rows[0]; i++) {
+		const struct password_row *r = &password_rows[i];
+		struct err e = { 0 };
+		struct sasl *s = sasl_start(r->mech, r->user, r->password, &p, &e);
+
+		UNIT_CTX("%s row %zu", r->mech, i);
+		if (!CHECK(s != NULL))
+			continue;
+		for (size_t k = 0; k < 5 && (k == 0 || r->steps[k].in); k++) {
+			char *out = (char *)"untouched";
+
+			UNIT_CTX("%s row %zu, step %zu, challenge %s", r->mech, i, k,
+				 r->steps[k].in ? r->steps[k].in : "none");
+			memset(&e, 0, sizeof e);
+			CHECK_INT(sasl_step(s, r->steps[k].in, &out, &e), r->steps[k].rc);
+			if (r->steps[k].rc < 0) {
+				CHECK(out == NULL);
+				CHECK_INT(e.kind, ERR_AUTH);
+				CHECK_STR(e.text, r->steps[k].out);
+			} else {
+				CHECK_STR(out, r->steps[k].out);
+				free(out);
+			}
+		}
+		sasl_free(s);
+	}
+	UNIT_CTX_CLEAR();
+}
+
+/* The same rows through GNU SASL's own PLAIN and LOGIN, which postbote used before: the same
+ * return, the same response, the same words for an error; whichever GNU SASL is installed. */
+static void test_password_as_gsasl(void)
+{
+	struct test_gsasl *gs = gsasl();
+
+	if (!gs)
+		return;
+	for (size_t i = 0; i < sizeof password_rows / sizeof password_rows[0]; i++) {
+		const struct password_row *r = &password_rows[i];
+		Gsasl *ctx;
+		Gsasl_session *sess;
+
+		UNIT_CTX("GNU SASL's %s, row %zu", r->mech, i);
+		if (!CHECK_INT(gs->init(&ctx), GSASL_OK))
+			return;
+		if (!CHECK_INT(gs->client_start(ctx, r->mech, &sess), GSASL_OK)) {
+			gs->done(ctx);
+			continue;
+		}
+		if (r->user)
+			CHECK_INT(gs->property_set(sess, GSASL_AUTHID, r->user), GSASL_OK);
+		if (r->password)
+			CHECK_INT(gs->property_set(sess, GSASL_PASSWORD, r->password), GSASL_OK);
+		for (size_t k = 0; k < 5 && (k == 0 || r->steps[k].in); k++) {
+			char *out = NULL;
+			int rc = gs->step64(sess, r->steps[k].in ? r->steps[k].in : "", &out);
+
+			UNIT_CTX("GNU SASL's %s, row %zu, step %zu", r->mech, i, k);
+			CHECK_INT(rc == GSASL_OK ? 0 : rc == GSASL_NEEDS_MORE ? 1 : -1,
+				  r->steps[k].rc);
+			CHECK_STR(rc == GSASL_OK || rc == GSASL_NEEDS_MORE ? out : gs->strerror(rc),
+				  r->steps[k].out);
+			gs->free(out);
+		}
+		gs->finish(sess);
+		gs->done(ctx);
+	}
+	UNIT_CTX_CLEAR();
 }
 
 static void test_oauth_messages(void)
@@ -486,9 +713,12 @@ static void test_json_status(void)
 
 int main(void)
 {
+	test_gsasl_unloaded();	/* first: it checks that nothing loaded GNU SASL before */
 	test_choose();
 	test_choose_gssapi();
 	test_flags();
+	test_password_exchange();
+	test_password_as_gsasl();
 	test_oauth_messages();
 	test_oauth_refused();
 	test_oauth_error();
