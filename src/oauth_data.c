@@ -2,10 +2,12 @@
  * no I/O. JSON goes through json-c, whose parser has been fuzzed for years; what we take from
  * its objects is checked here. */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,62 @@
 #include "oauth_data.h"
 
 /* ---- JSON ---- */
+
+/* json-c, loaded with dlopen when JSON is first read or written: only OAuth 2.0 needs it, and a
+ * linked library costs every run its relocation at start. */
+static struct {
+	struct json_tokener *(*tokener_new_ex)(int depth);
+	struct json_object *(*tokener_parse_ex)(struct json_tokener *tok, const char *str, int len);
+	size_t (*tokener_get_parse_end)(struct json_tokener *tok);
+	enum json_tokener_error (*tokener_get_error)(struct json_tokener *tok);
+	void (*tokener_free)(struct json_tokener *tok);
+	int (*object_is_type)(const struct json_object *o, enum json_type type);
+	int (*object_put)(struct json_object *o);
+	json_bool (*object_object_get_ex)(const struct json_object *o, const char *key,
+					  struct json_object **value);
+	int (*object_get_string_len)(const struct json_object *o);
+	const char *(*object_get_string)(struct json_object *o);
+	int64_t (*object_get_int64)(const struct json_object *o);
+	const char *(*object_to_json_string_ext)(struct json_object *o, int flags);
+	struct json_object *(*object_new_object)(void);
+	int (*object_object_add)(struct json_object *o, const char *key, struct json_object *v);
+	struct json_object *(*object_new_string)(const char *s);
+	struct json_object *(*object_new_int64)(int64_t i);
+} jc;
+
+static int oauth_json_load(struct err *e)
+{
+	static const char *const names[] = {
+		"json_tokener_new_ex", "json_tokener_parse_ex", "json_tokener_get_parse_end",
+		"json_tokener_get_error", "json_tokener_free", "json_object_is_type",
+		"json_object_put", "json_object_object_get_ex", "json_object_get_string_len",
+		"json_object_get_string", "json_object_get_int64", "json_object_to_json_string_ext",
+		"json_object_new_object", "json_object_object_add", "json_object_new_string",
+		"json_object_new_int64",
+	};
+	static int loaded;
+	void *lib;
+
+	_Static_assert(sizeof jc == sizeof names / sizeof names[0] * sizeof(void *),
+		       "one name for each function of jc");
+	if (loaded)
+		return 0;
+	lib = dlopen(OAUTH_JSONC_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		return err_set(e, ERR_CONFIG, "OAuth 2.0 needs json-c (%s), which cannot be loaded: "
+			       "%s; install the Debian package libjson-c5", OAUTH_JSONC_SONAME,
+			       dlerror());
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		void *sym = dlsym(lib, names[i]);
+
+		if (!sym)
+			return err_set(e, ERR_CONFIG, "%s lacks %s, which postbote needs",
+				       OAUTH_JSONC_SONAME, names[i]);
+		memcpy((char *)&jc + i * sizeof sym, &sym, sizeof sym);	/* jc's i-th pointer */
+	}
+	loaded = 1;	/* lib stays loaded until exit */
+	return 0;
+}
 
 /* The object in json[0..n): one value, nothing but blanks after it. NULL when there is none. */
 static struct json_object *oauth_json(const char *json, size_t n)
@@ -24,20 +82,20 @@ static struct json_object *oauth_json(const char *json, size_t n)
 
 	if (n > OAUTH_RESPONSE_MAX || n > (size_t)0x7fffffff)
 		return NULL;
-	tok = json_tokener_new_ex(OAUTH_JSON_DEPTH);
+	tok = jc.tokener_new_ex(OAUTH_JSON_DEPTH);
 	if (!tok)
 		err_oom();
-	o = json_tokener_parse_ex(tok, json, (int)n);
-	end = json_tokener_get_parse_end(tok);
-	if (o && json_tokener_get_error(tok) == json_tokener_success) {
+	o = jc.tokener_parse_ex(tok, json, (int)n);
+	end = jc.tokener_get_parse_end(tok);
+	if (o && jc.tokener_get_error(tok) == json_tokener_success) {
 		while (end < n && strchr(" \t\r\n", json[end]) && json[end])
 			end++;
 	}
-	if (!o || end != n || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
+	if (!o || end != n || !jc.object_is_type(o, json_type_object)) {
+		jc.object_put(o);
 		o = NULL;
 	}
-	json_tokener_free(tok);
+	jc.tokener_free(tok);
 	return o;
 }
 
@@ -47,10 +105,10 @@ static const char *oauth_jstr(struct json_object *o, const char *key)
 	struct json_object *v;
 	const char *s;
 
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+	if (!jc.object_object_get_ex(o, key, &v) || !jc.object_is_type(v, json_type_string))
 		return NULL;
-	s = json_object_get_string(v);
-	if (strlen(s) != (size_t)json_object_get_string_len(v))
+	s = jc.object_get_string(v);
+	if (strlen(s) != (size_t)jc.object_get_string_len(v))
 		return NULL;
 	return s;
 }
@@ -62,12 +120,12 @@ static int oauth_jnum(struct json_object *o, const char *key, long min, long max
 	struct json_object *v;
 	long long n;
 
-	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+	if (!jc.object_object_get_ex(o, key, &v) || jc.object_is_type(v, json_type_null))
 		return 0;
-	if (json_object_is_type(v, json_type_int)) {
-		n = json_object_get_int64(v);
-	} else if (json_object_is_type(v, json_type_string)) {
-		const char *s = json_object_get_string(v);
+	if (jc.object_is_type(v, json_type_int)) {
+		n = jc.object_get_int64(v);
+	} else if (jc.object_is_type(v, json_type_string)) {
+		const char *s = jc.object_get_string(v);
 		char *end;
 
 		errno = 0;
@@ -125,16 +183,19 @@ static int oauth_printable(const char *t)
 int oauth_parse_token(const char *json, size_t n, struct oauth_token *t, struct oauth_error *oe,
 		      struct err *e)
 {
-	struct json_object *o = oauth_json(json, n);
+	struct json_object *o;
 	const char *access, *refresh, *type;
 	long expires = OAUTH_DEFAULT_LIFETIME;
 	int r = -1;
 
 	memset(oe, 0, sizeof *oe);
+	if (oauth_json_load(e) < 0)
+		return -1;
+	o = oauth_json(json, n);
 	if (!o)
 		return err_set(e, ERR_PROTOCOL, "the token endpoint's answer is not a JSON object");
 	if (oauth_error_of(o, oe)) {
-		json_object_put(o);
+		jc.object_put(o);
 		return 1;
 	}
 	access = oauth_jstr(o, "access_token");
@@ -160,7 +221,7 @@ int oauth_parse_token(const char *json, size_t n, struct oauth_token *t, struct 
 		t->expires_in = expires;
 		r = 0;
 	}
-	json_object_put(o);
+	jc.object_put(o);
 	return r;
 }
 
@@ -198,14 +259,17 @@ static int oauth_copy(struct json_object *o, const char *key, char *out, size_t 
 int oauth_parse_device(const char *json, size_t n, struct oauth_device *d, struct oauth_error *oe,
 		       struct err *e)
 {
-	struct json_object *o = oauth_json(json, n);
+	struct json_object *o;
 	int r = -1;
 
 	memset(oe, 0, sizeof *oe);
+	if (oauth_json_load(e) < 0)
+		return -1;
+	o = oauth_json(json, n);
 	if (!o)
 		return err_set(e, ERR_PROTOCOL, "the device endpoint's answer is not a JSON object");
 	if (oauth_error_of(o, oe)) {
-		json_object_put(o);
+		jc.object_put(o);
 		return 1;
 	}
 	memset(d, 0, sizeof *d);
@@ -227,16 +291,19 @@ int oauth_parse_device(const char *json, size_t n, struct oauth_device *d, struc
 			"verification_uri_complete, expires_in or interval");
 	else
 		r = 0;
-	json_object_put(o);
+	jc.object_put(o);
 	return r;
 }
 
 int oauth_parse_key(const char *json, size_t n, struct oauth_key *k, struct err *e)
 {
-	struct json_object *o = oauth_json(json, n);
+	struct json_object *o;
 	const char *pk, *email, *kid, *uri;
 
 	memset(k, 0, sizeof *k);
+	if (oauth_json_load(e) < 0)
+		return -1;
+	o = oauth_json(json, n);
 	if (!o)
 		return err_set(e, ERR_CONFIG, "it is not a JSON object (a service account's key "
 			       "file is)");
@@ -246,7 +313,7 @@ int oauth_parse_key(const char *json, size_t n, struct oauth_key *k, struct err 
 	uri = oauth_jstr(o, "token_uri");
 	if (!pk || !strstr(pk, "-----BEGIN") || !email || !oauth_printable(email) ||
 	    (kid && *kid && !oauth_printable(kid)) || (uri && *uri && !oauth_printable(uri))) {
-		json_object_put(o);
+		jc.object_put(o);
 		return err_set(e, ERR_CONFIG, "it lacks a PEM private_key or a client_email, or has "
 			       "a malformed private_key_id or token_uri");
 	}
@@ -254,7 +321,7 @@ int oauth_parse_key(const char *json, size_t n, struct oauth_key *k, struct err 
 	k->client_email = xstrdup(email);
 	k->private_key_id = xstrdup(kid ? kid : "");
 	k->token_uri = xstrdup(uri ? uri : "");
-	json_object_put(o);
+	jc.object_put(o);
 	return 0;
 }
 
@@ -455,7 +522,7 @@ int oauth_form_add(struct buf *b, const char *key, const char *value)
 /* One JSON object's text, base64url-encoded, into out. */
 static int oauth_jwt_part(struct json_object *o, struct buf *out)
 {
-	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	const char *text = jc.object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							     JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	return oauth_b64url(out, text, strlen(text));
@@ -464,27 +531,31 @@ static int oauth_jwt_part(struct json_object *o, struct buf *out)
 int oauth_jwt_input(const char *kid, const char *iss, const char *sub, const char *aud,
 		    const char *scope, long long now, struct buf *out, struct err *e)
 {
-	struct json_object *h = json_object_new_object(), *c = json_object_new_object();
+	struct json_object *h, *c;
 	int r;
 
+	if (oauth_json_load(e) < 0)
+		return -1;
+	h = jc.object_new_object();
+	c = jc.object_new_object();
 	if (!h || !c)
 		err_oom();
-	json_object_object_add(h, "alg", json_object_new_string("RS256"));
-	json_object_object_add(h, "typ", json_object_new_string("JWT"));
+	jc.object_object_add(h, "alg", jc.object_new_string("RS256"));
+	jc.object_object_add(h, "typ", jc.object_new_string("JWT"));
 	if (kid && *kid)
-		json_object_object_add(h, "kid", json_object_new_string(kid));
-	json_object_object_add(c, "iss", json_object_new_string(iss));
+		jc.object_object_add(h, "kid", jc.object_new_string(kid));
+	jc.object_object_add(c, "iss", jc.object_new_string(iss));
 	if (sub && *sub)
-		json_object_object_add(c, "sub", json_object_new_string(sub));
-	json_object_object_add(c, "scope", json_object_new_string(scope));
-	json_object_object_add(c, "aud", json_object_new_string(aud));
-	json_object_object_add(c, "iat", json_object_new_int64(now));
-	json_object_object_add(c, "exp", json_object_new_int64(now + 3600));
+		jc.object_object_add(c, "sub", jc.object_new_string(sub));
+	jc.object_object_add(c, "scope", jc.object_new_string(scope));
+	jc.object_object_add(c, "aud", jc.object_new_string(aud));
+	jc.object_object_add(c, "iat", jc.object_new_int64(now));
+	jc.object_object_add(c, "exp", jc.object_new_int64(now + 3600));
 	r = oauth_jwt_part(h, out) < 0 || buf_addch(out, '.') < 0 || oauth_jwt_part(c, out) < 0
 		    ? err_set(e, ERR_CONFIG, "the JWT for the token endpoint is too long")
 		    : 0;
-	json_object_put(h);
-	json_object_put(c);
+	jc.object_put(h);
+	jc.object_put(c);
 	return r;
 }
 

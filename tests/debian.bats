@@ -50,7 +50,7 @@ contents() {
 	assert_equal "$(dpkg-deb -f "$DEB_MTA" Architecture)" all
 	# the libraries postbote loads with dlopen are not NEEDED: control names them
 	local dep
-	for dep in libcurl3-gnutls libgsasl18; do
+	for dep in libcurl3-gnutls libjson-c5 libgsasl18; do
 		[[ ", $(dpkg-deb -f "$DEB_MAIN" Depends)," == *", $dep"[\ ,]* ]] ||
 			fail "postbote does not depend on $dep: $(dpkg-deb -f "$DEB_MAIN" Depends)"
 	done

@@ -667,8 +667,29 @@ authorize_wait() { # the exit status of authorize_bg
 	assert_error_line "does not use OAuth 2.0"
 }
 
-@test "libcurl is loaded only to speak to a token endpoint: postbote is not linked with it" {
+# ld_loaded PREFIX: the shared objects that a run under LD_DEBUG=files LD_DEBUG_OUTPUT=PREFIX
+# loaded, linked or with dlopen
+ld_loaded() {
+	cat "$1".* | sed -n 's/^[[:space:]]*[0-9]*:[[:space:]]*file=\([^ ]*\) .*/\1/p' | sort -u
+}
+
+@test "libcurl and json-c are loaded only to speak to a token endpoint: postbote links neither" {
 	run ldd "$POSTBOTE"
 	assert_success
 	refute_output --partial libcurl
+	refute_output --partial libjson-c
+	refresh_setup
+	LD_DEBUG=files LD_DEBUG_OUTPUT="$BATS_TEST_TMPDIR/ld1" send
+	assert_sent
+	run ld_loaded "$BATS_TEST_TMPDIR/ld1"
+	assert_line --regexp '^libcurl(-gnutls)?\.so\.'
+	assert_line --regexp '^libjson-c\.so\.'
+	# the cached token: no endpoint, no JSON
+	LD_DEBUG=files LD_DEBUG_OUTPUT="$BATS_TEST_TMPDIR/ld2" send
+	assert_sent
+	assert_equal "$(tok_count)" 1
+	run ld_loaded "$BATS_TEST_TMPDIR/ld2"
+	assert_line --partial libgnutls	# LD_DEBUG saw the run
+	refute_output --partial libcurl
+	refute_output --partial libjson-c
 }
