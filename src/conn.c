@@ -195,6 +195,14 @@ static int conn_send(struct conn *c, const char *p, size_t n, struct err *e)
 		if (net_wait(c->fd, !want_read, deadline, "sending to the server", e) < 0)
 			return -1;
 	}
+	while (c->tls) {	/* the records held back for one write */
+		int r = tls_flush(c->tls, e);
+
+		if (r != TLS_AGAIN)
+			return r;
+		if (net_wait(c->fd, 1, deadline, "sending to the server", e) < 0)
+			return -1;
+	}
 	return 0;
 }
 

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,7 +40,12 @@ struct tls {
 	char session_dir[4096];	/* resumption: "" for none */
 	char session_name[2 * TLS_PIN_SIZE + 16];
 	int had_file;		/* the run found a session file of its own */
+	int fd;
+	unsigned char *wbuf;	/* records held back to go out together (tls_push) */
+	size_t wlen;
 };
+
+#define TLS_WBUF (4 * (16384 + 256))	/* four full records: one 64 KiB write of conn_send */
 
 static int tls_is_ip(const char *host)
 {
@@ -369,6 +376,96 @@ int tls_resumed(const struct tls *t)
 	return gnutls_session_is_resumed(t->session) != 0;
 }
 
+/* ---- transport ----
+ * GnuTLS writes each record with a write of its own: the client's ChangeCipherSpec and Finished
+ * and the EHLO after them were three segments, and a large message one write per 16 KiB record.
+ * tls_push holds records back (up to TLS_WBUF) and they go out together when GnuTLS next wants to
+ * read, or when tls_flush is called (conn_send, after its last record). */
+
+/* Sends what is held back: 0 when all of it went, else -1 with errno (EAGAIN: the socket is
+ * full). */
+static int tls_drain(struct tls *t)
+{
+	size_t done = 0;
+	int r = 0;
+
+	while (done < t->wlen) {
+		ssize_t w = send(t->fd, t->wbuf + done, t->wlen - done, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			r = -1;
+			break;
+		}
+		done += (size_t)w;
+	}
+	if (done) {
+		int saved = errno;
+
+		memmove(t->wbuf, t->wbuf + done, t->wlen - done);
+		t->wlen -= done;
+		errno = saved;
+	}
+	return r;
+}
+
+static ssize_t tls_push(gnutls_transport_ptr_t p, const void *data, size_t n)
+{
+	struct tls *t = p;
+
+	if (t->wlen + n > TLS_WBUF && t->wlen && tls_drain(t) < 0 &&
+	    (errno != EAGAIN || t->wlen + n > TLS_WBUF)) {
+		gnutls_transport_set_errno(t->session, errno);
+		return -1;
+	}
+	if (n > TLS_WBUF) {	/* bigger than the buffer, which is empty now: as it is */
+		ssize_t w = send(t->fd, data, n, MSG_NOSIGNAL);
+
+		if (w < 0)
+			gnutls_transport_set_errno(t->session, errno);
+		return w;
+	}
+	memcpy(t->wbuf + t->wlen, data, n);
+	t->wlen += n;
+	return (ssize_t)n;
+}
+
+/* What the server has sent already is read first; what is held back goes out before there is
+ * any waiting (the server may be waiting for it): then EAGAIN, and the caller polls. */
+static ssize_t tls_pull(gnutls_transport_ptr_t p, void *data, size_t n)
+{
+	struct tls *t = p;
+	ssize_t r = recv(t->fd, data, n, 0);
+	int err = errno;
+
+	if (r >= 0)
+		return r;
+	if (err == EAGAIN && t->wlen && tls_drain(t) < 0 && errno != EAGAIN)
+		err = errno;	/* the connection is gone */
+	gnutls_transport_set_errno(t->session, err);
+	return -1;
+}
+
+static int tls_pull_timeout(gnutls_transport_ptr_t p, unsigned ms)
+{
+	struct tls *t = p;
+	struct pollfd pf = { .fd = t->fd, .events = POLLIN };
+
+	if (t->wlen)
+		return 1;	/* tls_pull sends it, or says EAGAIN */
+	return poll(&pf, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+}
+
+int tls_flush(struct tls *t, struct err *e)
+{
+	if (!t->wlen || tls_drain(t) == 0)
+		return 0;
+	if (errno == EAGAIN)
+		return TLS_AGAIN;
+	return err_set(e, ERR_TEMP, "connection lost (%s)", strerror(errno));
+}
+
 struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e)
 {
 	struct tls *t = calloc(1, sizeof *t);
@@ -419,7 +516,12 @@ struct tls *tls_new(int fd, const struct tls_opts *o, struct err *e)
 		 * this also checks the CRLs and a stapled OCSP response (GnuTLS asks for one) */
 		gnutls_session_set_verify_function(t->session, tls_verify_cert);
 	}
-	gnutls_transport_set_int(t->session, fd);
+	t->fd = fd;
+	t->wbuf = xmalloc(TLS_WBUF);
+	gnutls_transport_set_ptr(t->session, t);
+	gnutls_transport_set_push_function(t->session, tls_push);
+	gnutls_transport_set_pull_function(t->session, tls_pull);
+	gnutls_transport_set_pull_timeout_function(t->session, tls_pull_timeout);
 	if (resume)	/* data GnuTLS cannot use means a full handshake */
 		gnutls_session_set_data(t->session, resume + TLS_SESSION_HEAD,
 					resume_len - TLS_SESSION_HEAD);
@@ -439,6 +541,7 @@ void tls_free(struct tls *t)
 		gnutls_deinit(t->session);
 	if (t->cred)
 		gnutls_certificate_free_credentials(t->cred);
+	free(t->wbuf);
 	free(t);
 }
 
@@ -627,7 +730,7 @@ int tls_handshake(struct tls *t, struct err *e)
 
 int tls_wants_write(const struct tls *t)
 {
-	return gnutls_record_get_direction(t->session) == 1;
+	return t->wlen > 0 || gnutls_record_get_direction(t->session) == 1;
 }
 
 static ssize_t tls_result(ssize_t r, struct err *e)
@@ -660,6 +763,7 @@ void tls_bye(struct tls *t)
 {
 	tls_resume_save(t);
 	gnutls_bye(t->session, GNUTLS_SHUT_WR);
+	tls_drain(t);	/* the close_notify, if the socket takes it now */
 }
 
 void tls_describe(const struct tls *t, char *out, size_t size)

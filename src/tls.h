@@ -65,6 +65,10 @@ void tls_free(struct tls *t);
 int tls_handshake(struct tls *t, struct err *e);
 int tls_wants_write(const struct tls *t);
 
+/* Sends the records tls_send has held back: 0 when they are out, TLS_AGAIN when it must be
+ * called again once the socket is writable, -1 with ERR_TEMP. */
+int tls_flush(struct tls *t, struct err *e);
+
 /* > 0 bytes, 0 at a clean end of stream, TLS_AGAIN, or -1 with ERR_TEMP (connection lost)
  * or ERR_PROTOCOL. */
 ssize_t tls_recv(struct tls *t, void *p, size_t n, struct err *e);
