@@ -338,6 +338,30 @@ without_gsasl() {
 	[ ! -e "$FAKE_OUT/msg-2.eml" ] || fail "a second message arrived"
 }
 
+# socket_writes FILE: the sizes of the writes to the connection in strace output FILE, from the
+# first "EHLO" on (its file descriptor's), one per line
+socket_writes() {
+	local fd
+	fd=$(sed -n 's/^[0-9]* *\(sendto\|write\|sendmsg\)(\([0-9]*\), "EHLO .*/\2/p' "$1" | head -1)
+	[ -n "$fd" ] || fail "no EHLO in $(cat "$1")"
+	sed -n '/"EHLO /,$p' "$1" |
+		sed -n "s/^[0-9]* *\(sendto\|write\|sendmsg\)($fd, .*= \([0-9]*\)\$/\2/p"
+}
+
+@test "STARTTLS: ChangeCipherSpec, Finished and the EHLO after them go in one write; 7 writes in all" {
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
+	fake_start --tls starttls --chunking --auth "$FAKE_USER:$FAKE_PASS" --auth-mechs PLAIN
+	fake_config
+	run --separate-stderr strace -f -o "$BATS_TEST_TMPDIR/st" -e trace=write,sendto,sendmsg \
+		-e signal=none "$POSTBOTE" -C "$CONF" bob@example.org <"$MSG"
+	assert_sent
+	run socket_writes "$BATS_TEST_TMPDIR/st"
+	# EHLO, STARTTLS, ClientHello, ChangeCipherSpec + Finished + EHLO, AUTH,
+	# MAIL + RCPT + BDAT + message + QUIT, close_notify
+	assert_equal "${#lines[@]}" 7
+	refute_line 6	# a ChangeCipherSpec record on its own
+}
+
 # ---- TLS session resumption ----------------------------------------------------------------
 
 # resume_conf [LINE...]: the account for the running TLS fake server, with its state directory
