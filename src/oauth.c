@@ -1,6 +1,5 @@
 /* oauth: the grants, the token store and the one HTTP client (libcurl, built on GnuTLS). */
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/abstract.h>
@@ -15,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dl.h"
 #include "log.h"
 #include "oauth_int.h"
 
@@ -229,30 +229,27 @@ static struct {
 
 static int oauth_curl_load(struct err *e)
 {
+	static const struct dl_sym syms[] = {
+		{ "curl_global_init", &oauth_curl.global_init },
+		{ "curl_easy_init", &oauth_curl.easy_init },
+		{ "curl_easy_setopt", &oauth_curl.easy_setopt },
+		{ "curl_easy_perform", &oauth_curl.easy_perform },
+		{ "curl_easy_getinfo", &oauth_curl.easy_getinfo },
+		{ "curl_easy_strerror", &oauth_curl.easy_strerror },
+		{ "curl_easy_cleanup", &oauth_curl.easy_cleanup },
+	};
 	static int loaded;
-	void *lib;
 
 	if (loaded)
 		return 0;
-	lib = dlopen(OAUTH_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!lib)
-		return err_set(e, ERR_CONFIG, "OAuth 2.0 needs libcurl (%s), which cannot be loaded: "
-			       "%s; install the Debian package libcurl3-gnutls", OAUTH_CURL_SONAME,
-			       dlerror());
-	*(void **)&oauth_curl.global_init = dlsym(lib, "curl_global_init");
-	*(void **)&oauth_curl.easy_init = dlsym(lib, "curl_easy_init");
-	*(void **)&oauth_curl.easy_setopt = dlsym(lib, "curl_easy_setopt");
-	*(void **)&oauth_curl.easy_perform = dlsym(lib, "curl_easy_perform");
-	*(void **)&oauth_curl.easy_getinfo = dlsym(lib, "curl_easy_getinfo");
-	*(void **)&oauth_curl.easy_strerror = dlsym(lib, "curl_easy_strerror");
-	*(void **)&oauth_curl.easy_cleanup = dlsym(lib, "curl_easy_cleanup");
-	if (!oauth_curl.global_init || !oauth_curl.easy_init || !oauth_curl.easy_setopt ||
-	    !oauth_curl.easy_perform || !oauth_curl.easy_getinfo || !oauth_curl.easy_strerror ||
-	    !oauth_curl.easy_cleanup)
-		return err_set(e, ERR_CONFIG, "%s lacks a function postbote needs", OAUTH_CURL_SONAME);
+	/* json-c first: the endpoint's answer must be readable before anything is asked */
+	if (oauth_json_load(e) < 0 ||
+	    dl_load(OAUTH_CURL_SONAME, syms, sizeof syms / sizeof syms[0], "OAuth 2.0", "libcurl",
+		    "libcurl3-gnutls", e) < 0)
+		return -1;
 	if (oauth_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return err_set(e, ERR_OS, "libcurl failed to start");
-	loaded = 1;	/* lib stays loaded until exit */
+	loaded = 1;
 	return 0;
 }
 

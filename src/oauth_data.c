@@ -2,7 +2,6 @@
  * no I/O. JSON goes through json-c, whose parser has been fuzzed for years; what we take from
  * its objects is checked here. */
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dl.h"
 #include "oauth_data.h"
 
 /* ---- JSON ---- */
@@ -39,37 +39,32 @@ static struct {
 	struct json_object *(*object_new_int64)(int64_t i);
 } jc;
 
-static int oauth_json_load(struct err *e)
+int oauth_json_load(struct err *e)
 {
-	static const char *const names[] = {
-		"json_tokener_new_ex", "json_tokener_parse_ex", "json_tokener_get_parse_end",
-		"json_tokener_get_error", "json_tokener_free", "json_object_is_type",
-		"json_object_put", "json_object_object_get_ex", "json_object_get_string_len",
-		"json_object_get_string", "json_object_get_int64", "json_object_to_json_string_ext",
-		"json_object_new_object", "json_object_object_add", "json_object_new_string",
-		"json_object_new_int64",
+	static const struct dl_sym syms[] = {
+		{ "json_tokener_new_ex", &jc.tokener_new_ex },
+		{ "json_tokener_parse_ex", &jc.tokener_parse_ex },
+		{ "json_tokener_get_parse_end", &jc.tokener_get_parse_end },
+		{ "json_tokener_get_error", &jc.tokener_get_error },
+		{ "json_tokener_free", &jc.tokener_free },
+		{ "json_object_is_type", &jc.object_is_type },
+		{ "json_object_put", &jc.object_put },
+		{ "json_object_object_get_ex", &jc.object_object_get_ex },
+		{ "json_object_get_string_len", &jc.object_get_string_len },
+		{ "json_object_get_string", &jc.object_get_string },
+		{ "json_object_get_int64", &jc.object_get_int64 },
+		{ "json_object_to_json_string_ext", &jc.object_to_json_string_ext },
+		{ "json_object_new_object", &jc.object_new_object },
+		{ "json_object_object_add", &jc.object_object_add },
+		{ "json_object_new_string", &jc.object_new_string },
+		{ "json_object_new_int64", &jc.object_new_int64 },
 	};
 	static int loaded;
-	void *lib;
 
-	_Static_assert(sizeof jc == sizeof names / sizeof names[0] * sizeof(void *),
-		       "one name for each function of jc");
-	if (loaded)
-		return 0;
-	lib = dlopen(OAUTH_JSONC_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!lib)
-		return err_set(e, ERR_CONFIG, "OAuth 2.0 needs json-c (%s), which cannot be loaded: "
-			       "%s; install the Debian package libjson-c5", OAUTH_JSONC_SONAME,
-			       dlerror());
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		void *sym = dlsym(lib, names[i]);
-
-		if (!sym)
-			return err_set(e, ERR_CONFIG, "%s lacks %s, which postbote needs",
-				       OAUTH_JSONC_SONAME, names[i]);
-		memcpy((char *)&jc + i * sizeof sym, &sym, sizeof sym);	/* jc's i-th pointer */
-	}
-	loaded = 1;	/* lib stays loaded until exit */
+	if (!loaded && dl_load(OAUTH_JSONC_SONAME, syms, sizeof syms / sizeof syms[0], "OAuth 2.0",
+			       "json-c", "libjson-c5", e) < 0)
+		return -1;
+	loaded = 1;
 	return 0;
 }
 

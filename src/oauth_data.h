@@ -27,6 +27,11 @@ struct oauth_token {
 };
 #define OAUTH_DEFAULT_LIFETIME 600
 
+/* Loads json-c (the parsers and oauth_jwt_input do, the first time): 0, or -1 with ERR_CONFIG.
+ * Called before a request whose answer must be read: a rotated refresh token that cannot be
+ * parsed would be lost. */
+int oauth_json_load(struct err *e);
+
 /* Parses a token endpoint's answer (json[0..n), need not be terminated). 0 with *t filled; 1
  * when it is an error document (*oe filled, *t untouched); -1 with ERR_PROTOCOL when it is
  * neither (not JSON, not an object, a token with characters a token cannot have, too long, a

@@ -1,13 +1,13 @@
 /* sasl: mechanism choice and the client side of each mechanism: PLAIN, LOGIN and the OAuth 2.0
  * bearer-token ones (XOAUTH2 as Google and Microsoft define it, OAUTHBEARER of RFC 7628) here,
  * the others in GNU SASL, loaded only for them. */
-#include <dlfcn.h>
 #include <gsasl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "dl.h"
 #include "sasl.h"
 #include "tls.h"
 #include "caps.h"
@@ -72,44 +72,28 @@ static struct {
 /* mech: what needs it, for the error. */
 static int sasl_gsasl_load(const char *mech, struct err *e)
 {
-	static const struct {
-		const char *name;
-		void **fn;
-	} syms[] = {
-		{ "gsasl_init", (void **)&sasl_gs.init },
-		{ "gsasl_done", (void **)&sasl_gs.done },
-		{ "gsasl_client_support_p", (void **)&sasl_gs.client_support_p },
-		{ "gsasl_callback_set", (void **)&sasl_gs.callback_set },
-		{ "gsasl_client_start", (void **)&sasl_gs.client_start },
-		{ "gsasl_finish", (void **)&sasl_gs.finish },
-		{ "gsasl_property_set", (void **)&sasl_gs.property_set },
-		{ "gsasl_property_fast", (void **)&sasl_gs.property_fast },
-		{ "gsasl_mechanism_name", (void **)&sasl_gs.mechanism_name },
-		{ "gsasl_step64", (void **)&sasl_gs.step64 },
-		{ "gsasl_strerror", (void **)&sasl_gs.strerror },
-		{ "gsasl_saslprep", (void **)&sasl_gs.saslprep },
-		{ "gsasl_base64_from", (void **)&sasl_gs.base64_from },
-		{ "gsasl_free", (void **)&sasl_gs.free },
+	static const struct dl_sym syms[] = {
+		{ "gsasl_init", &sasl_gs.init },
+		{ "gsasl_done", &sasl_gs.done },
+		{ "gsasl_client_support_p", &sasl_gs.client_support_p },
+		{ "gsasl_callback_set", &sasl_gs.callback_set },
+		{ "gsasl_client_start", &sasl_gs.client_start },
+		{ "gsasl_finish", &sasl_gs.finish },
+		{ "gsasl_property_set", &sasl_gs.property_set },
+		{ "gsasl_property_fast", &sasl_gs.property_fast },
+		{ "gsasl_mechanism_name", &sasl_gs.mechanism_name },
+		{ "gsasl_step64", &sasl_gs.step64 },
+		{ "gsasl_strerror", &sasl_gs.strerror },
+		{ "gsasl_saslprep", &sasl_gs.saslprep },
+		{ "gsasl_base64_from", &sasl_gs.base64_from },
+		{ "gsasl_free", &sasl_gs.free },
 	};
 	static int loaded;
-	void *lib;
 
-	if (loaded)
-		return 0;
-	lib = dlopen(SASL_GSASL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!lib)
-		return err_set(e, ERR_CONFIG, "%s needs GNU SASL (%s), which cannot be loaded: %s; "
-			       "install the Debian package libgsasl18", mech, SASL_GSASL_SONAME,
-			       dlerror());
-	for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-		if ((*syms[i].fn = dlsym(lib, syms[i].name)) == NULL) {
-			dlclose(lib);
-			return err_set(e, ERR_CONFIG, "%s lacks %s, which postbote needs; install "
-				       "the Debian package libgsasl18", SASL_GSASL_SONAME,
-				       syms[i].name);
-		}
-	}
-	loaded = 1;	/* lib stays loaded until exit */
+	if (!loaded && dl_load(SASL_GSASL_SONAME, syms, sizeof syms / sizeof syms[0], mech,
+			       "GNU SASL", "libgsasl18", e) < 0)
+		return -1;
+	loaded = 1;
 	return 0;
 }
 

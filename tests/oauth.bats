@@ -673,6 +673,32 @@ ld_loaded() {
 	cat "$1".* | sed -n 's/^[[:space:]]*[0-9]*:[[:space:]]*file=\([^ ]*\) .*/\1/p' | sort -u
 }
 
+# without_lib LIB CMD...: CMD in a private mount namespace where the file LIB is /dev/null, as if
+# its package were not installed
+without_lib() {
+	local lib=$1
+	shift
+	unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" "$@"
+}
+
+@test "without json-c an OAuth 2.0 account fails in one line naming libjson-c5, before asking the endpoint" {
+	local lib
+	[ "$(id -u)" = 0 ] || skip "needs root for a private mount namespace"
+	lib=$(ldconfig -p | sed -n 's/^[[:space:]]*libjson-c\.so\.[0-9]* (.*=> //p' | head -n 1)
+	[ -n "$lib" ] || skip "ldconfig knows no libjson-c"
+	without_lib "$lib" true 2>/dev/null || skip "no private mount namespace here"
+	refresh_setup
+	run --separate-stderr without_lib "$lib" timeout 30 "$POSTBOTE" -C "$CONF" bob@example.org \
+		<"$MSG"
+	assert_equal "$status" 78
+	assert_equal "$(printf '%s\n' "$stderr" | wc -l)" 1
+	[[ $stderr == *"OAuth 2.0 needs json-c (libjson-c.so."*"), which cannot be loaded: "*"; install the Debian package libjson-c5"* ]] ||
+		fail "stderr: $stderr"
+	# the refresh token was not spent on an answer that could not be read
+	assert_equal "$(tok_count)" 0
+	[ ! -e "$FAKE_OUT/msg-1.eml" ] || fail "a message arrived"
+}
+
 @test "libcurl and json-c are loaded only to speak to a token endpoint: postbote links neither" {
 	run ldd "$POSTBOTE"
 	assert_success
