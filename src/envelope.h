@@ -26,6 +26,12 @@ struct envelope {
 struct spool {
 	int fd;
 	off_t offset, size;
+	/* A message still being read (NULL once all of it is in fd): reads more of it into fd, until
+	 * size >= want or all of it is there (want < 0: all of it), and updates size. 0, or -1 with
+	 * e when the message cannot be read to the end (then every later call fails the same way:
+	 * nothing of it may be sent or queued). */
+	int (*more)(const struct spool *sp, off_t want, struct err *e);
+	void *ctx;
 };
 
 /* What became of one recipient. Every case has its own name, so nobody needs to read a reason

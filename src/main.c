@@ -496,6 +496,7 @@ int main(int argc, char **argv)
 			dropbox_hand(&o.rq, &e);
 		goto done;
 	}
+	s.stream = 1;	/* submit follows at once */
 	if (submission_account(&s, &conf, &e) < 0 || submission_read(&s, 0, 1, &e) < 0)
 		goto done;
 	sending = 1;

@@ -586,12 +586,14 @@ static int msg_end_input(struct msg_state *s, struct err *e)
 }
 
 /* Feeds the input until it ends, or while reading until the header section ends (what was read
- * past it is kept in s->rest). */
-static int msg_pump(struct msg_state *s, struct err *e)
+ * past it is kept in s->rest), or while writing until the spool has `limit` bytes (< 0: no
+ * limit). The input has ended when s->eof is set. */
+static int msg_pump(struct msg_state *s, off_t limit, struct err *e)
 {
 	static char chunk[MSG_CHUNK];
 
-	while (!s->eof && !s->ended && !msg_head_done(s)) {
+	while (!s->eof && !s->ended && !msg_head_done(s) &&
+	       (limit < 0 || s->m->size + (off_t)s->out.len < limit)) {
 		ssize_t n = read(s->in, chunk, sizeof chunk), used;
 
 		if (n < 0 && errno == EINTR)
@@ -646,35 +648,55 @@ int msg_read_headers(int in, const struct msg_opts *o, struct msg *m, struct err
 	buf_init(&s->first_body, HDR_FIELD_MAX);
 	buf_init(&s->rest, MSG_CHUNK);
 	hdr_init(&s->hdr);
-	if (msg_pump(s, e) < 0) {
+	if (msg_pump(s, -1, e) < 0) {
 		msg_close(m);
 		return -1;
 	}
 	return 0;
 }
 
-int msg_write(struct msg *m, const char *sender, struct err *e)
+int msg_write_some(struct msg *m, const char *sender, off_t limit, struct err *e)
 {
 	struct msg_state *s = m->st;
-	int r = -1;
 
 	m->sender = sender;
 	m->fd = msg_spool_file(s->o.tmpdir, e);
 	if (m->fd < 0)
-		goto out;
+		goto fail;
 	s->writing = 1;
 	if (msg_write_head(s, e) < 0)
-		goto out;
+		goto fail;
 	if (s->rest.len && msg_feed(s, s->rest.data, s->rest.len, e) < 0)
-		goto out;
-	if (msg_pump(s, e) < 0 || msg_flush(s, e) < 0)
-		goto out;
-	r = 0;
-out:
-	msg_state_free(m);
-	if (r < 0)
+		goto fail;
+	buf_reset(&s->rest);
+	m->more = 1;
+	return msg_write_more(m, limit, e);
+fail:
+	msg_close(m);
+	return -1;
+}
+
+int msg_write_more(struct msg *m, off_t want, struct err *e)
+{
+	struct msg_state *s = m->st;
+
+	if (!m->more)
+		return 0;
+	if (msg_pump(s, want, e) < 0 || msg_flush(s, e) < 0) {
+		m->more = 0;
 		msg_close(m);
-	return r;
+		return -1;
+	}
+	if (s->eof) {
+		m->more = 0;
+		msg_state_free(m);
+	}
+	return 0;
+}
+
+int msg_write(struct msg *m, const char *sender, struct err *e)
+{
+	return msg_write_some(m, sender, -1, e);
 }
 
 int msg_spool(int in, const struct msg_opts *o, const char *sender, struct msg *m, struct err *e)

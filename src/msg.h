@@ -47,7 +47,8 @@ struct msg {
 	struct hdr_fields fields;	/* the header section as it came, for rcpt_from_headers */
 	char *header_from;	/* the first From: address, qualified; NULL when there is none */
 	const char *sender;	/* what msg_write was given */
-	struct msg_state *st;	/* between the two steps */
+	struct msg_state *st;	/* between the two steps, and while input is left */
+	int more;		/* msg_write_some stopped before the end of the input */
 };
 
 enum { MSG_ADDED_DATE = 1, MSG_ADDED_MSGID = 2, MSG_ADDED_FROM = 4 };
@@ -59,6 +60,13 @@ int msg_read_headers(int in, const struct msg_opts *o, struct msg *m, struct err
  * sender; it must outlive m), reading the rest of the input. -1 with ERR_DATA, ERR_IO (read or
  * write failed, disk full) or ERR_OS; m is then closed. */
 int msg_write(struct msg *m, const char *sender, struct err *e);
+/* msg_write that stops once the spool has `limit` bytes (< 0: never), with m->more set when
+ * input is left: msg_write_more reads on. */
+int msg_write_some(struct msg *m, const char *sender, off_t limit, struct err *e);
+/* Reads more of the input into the spool until m->size >= want (< 0: to the end), clearing
+ * m->more when the input has ended. 0 (also when nothing is left), or -1 with ERR_DATA or ERR_IO;
+ * m is then closed. */
+int msg_write_more(struct msg *m, off_t want, struct err *e);
 /* Both steps at once, for a caller whose sender does not depend on the headers. */
 int msg_spool(int in, const struct msg_opts *o, const char *sender, struct msg *m, struct err *e);
 void msg_close(struct msg *m);

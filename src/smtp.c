@@ -20,6 +20,7 @@
  * them unanswered, so that memory stays flat and a refusal stops the sending soon. */
 #define SMTP_BDAT_CHUNK (1 << 20)
 #define SMTP_BDAT_WINDOW 4
+#define SMTP_CHUNKS_UNKNOWN ((size_t)-1 / 4)	/* the message is still being read */
 
 
 static struct smtp *smtp_new(const char *host, int port)
@@ -402,14 +403,26 @@ static int smtp_addr_ok(const char *a)
 	return 1;
 }
 
+/* Whether the message is bigger than the server takes (then e says so, with its whole size: one
+ * still being read is read to the end for that). */
+static int smtp_too_big(struct smtp *s, const struct spool *sp, struct err *e)
+{
+	if (!(s->caps.flags & EHLO_SIZE) || !s->caps.size ||
+	    (unsigned long long)sp->size <= s->caps.size)
+		return 0;
+	if (sp->more && sp->more(sp, -1, e) < 0)
+		return 1;
+	err_set(e, ERR_UNAVAILABLE, "the message is %lld bytes but %s accepts at most %llu",
+		(long long)sp->size, s->host, s->caps.size);
+	return 1;
+}
+
 static int smtp_check(struct smtp *s, const char *from, const char *const *rcpts, size_t n,
 		      const struct spool *sp, struct err *e)
 {
 	smtp_step(s, PHASE_MAIL, NULL);
-	if ((s->caps.flags & EHLO_SIZE) && s->caps.size &&
-	    (unsigned long long)sp->size > s->caps.size)
-		return err_set(e, ERR_UNAVAILABLE, "the message is %lld bytes but %s accepts at most "
-			       "%llu", (long long)sp->size, s->host, s->caps.size);
+	if (smtp_too_big(s, sp, e))
+		return -1;
 	if (!smtp_addr_ok(from))
 		return err_set(e, ERR_DATA, "the sender address is too long or has control "
 			       "characters");
@@ -477,9 +490,25 @@ static int smtp_mail_failed(struct smtp *s, struct smtp_txn *t, struct err *e);
 static int smtp_bdat_put(struct smtp *s, struct smtp_txn *t, size_t k, struct err *e)
 {
 	static char chunk[SMTP_BODY_CHUNK];
-	off_t at = (off_t)k * SMTP_BDAT_CHUNK, left = t->sp->size - at;
-	int last = k + 1 == t->nchunks;
+	off_t at = (off_t)k * SMTP_BDAT_CHUNK, left;
+	int last;
 
+	/* a message still being read: this chunk's bytes and one more, to know whether it is the
+	 * last; a failure part way leaves the transaction without its LAST, which only closing
+	 * the connection ends */
+	if (t->sp->more && (t->sp->more(t->sp, at + SMTP_BDAT_CHUNK + 1, e) < 0 ||
+			    smtp_too_big(s, t->sp, e))) {
+		s->broken = 1;
+		return -1;
+	}
+	if (!t->sp->more && t->nchunks == SMTP_CHUNKS_UNKNOWN) {
+		t->nchunks = (size_t)((t->sp->size + SMTP_BDAT_CHUNK - 1) / SMTP_BDAT_CHUNK);
+		if (t->nchunks <= k)
+			t->nchunks = k + 1;	/* BDAT 0 LAST */
+		t->ncmds = (size_t)t->rset + 1 + t->n + t->nchunks;
+	}
+	left = t->sp->size - at;
+	last = k + 1 == t->nchunks;
 	if (left > SMTP_BDAT_CHUNK)
 		left = SMTP_BDAT_CHUNK;
 	s->cmd = "BDAT";
@@ -552,7 +581,8 @@ static int smtp_txn_put(struct smtp *s, struct smtp_txn *t, size_t i, struct err
 	if (p == PHASE_RSET)
 		r = smtp_line(&t->line, e, "RSET");
 	else if (p == PHASE_MAIL)
-		r = smtp_mail_line(s, t->env, t->from, t->smtputf8, t->sp->size, &t->line, e);
+		r = smtp_mail_line(s, t->env, t->from, t->smtputf8, t->sp->more ? 0 : t->sp->size,
+				   &t->line, e);
 	else if (p == PHASE_RCPT)
 		r = smtp_line(&t->line, e, "RCPT TO:<%s>%s%s", t->rcpts[smtp_txn_rcpt(t, i)],
 			      dsn ? " NOTIFY=" : "", dsn ? t->env->dsn_notify : "");
@@ -751,7 +781,14 @@ int smtp_send(struct smtp *s, const struct envelope *env, const char *from,
 		return -1;
 	t.rset = s->transactions++ > 0;
 	t.bdat = (s->caps.flags & EHLO_CHUNKING) != 0;
-	t.nchunks = t.bdat ? (size_t)((sp->size + SMTP_BDAT_CHUNK - 1) / SMTP_BDAT_CHUNK) : 1;
+	/* a message still being read goes as it is read only in BDAT chunks, and with BODY=8BITMIME
+	 * declared (its 8-bit bytes may be yet to come); otherwise all of it first */
+	if (sp->more && (!t.bdat || !(s->caps.flags & EHLO_8BITMIME)) && sp->more(sp, -1, e) < 0)
+		return -1;
+	if (sp->more)
+		t.nchunks = SMTP_CHUNKS_UNKNOWN;	/* until the end is read (smtp_bdat_put) */
+	else
+		t.nchunks = t.bdat ? (size_t)((sp->size + SMTP_BDAT_CHUNK - 1) / SMTP_BDAT_CHUNK) : 1;
 	if (!t.nchunks)
 		t.nchunks = 1;	/* BDAT 0 LAST */
 	t.ncmds = (size_t)t.rset + 1 + n + t.nchunks;

@@ -130,6 +130,37 @@ static const char *aliases_stamp_dir(const struct account *a)
 	return a->queue_dir;
 }
 
+/* The whole message is in the spool. */
+static void submission_read_done(struct submission *s)
+{
+	if (s->m.split_lines)
+		log_warn("%lu line break%s inserted into body lines longer than %d bytes",
+			 s->m.split_lines, s->m.split_lines == 1 ? "" : "s", MSG_LINE_MAX);
+}
+
+/* s->sp.more: the rest of a message that is sent while it is read. */
+static int submission_more(const struct spool *sp, off_t want, struct err *e)
+{
+	struct submission *s = sp->ctx;
+
+	if (s->stream_err.kind) {
+		*e = s->stream_err;
+		return -1;
+	}
+	if (msg_write_more(&s->m, want, &s->stream_err) < 0) {
+		s->sp.fd = -1;	/* closed with the message */
+		*e = s->stream_err;
+		return -1;
+	}
+	s->sp.size = s->m.size;
+	if (!s->m.more) {
+		s->sp.more = NULL;
+		s->env.body_8bit = s->m.eight_bit || s->rq->body_8bit;
+		submission_read_done(s);
+	}
+	return 0;
+}
+
 int submission_read(struct submission *s, int in, int dot_ends, struct err *e)
 {
 	const struct request *rq = s->rq;
@@ -151,11 +182,10 @@ int submission_read(struct submission *s, int in, int dot_ends, struct err *e)
 	if (msg_read_headers(in, &mo, &s->m, e) < 0 ||
 	    submission_sender(rq, a, s->m.header_from, s->sender, sizeof s->sender, e) < 0 ||
 	    (rq->extract && rcpt_from_headers(&s->rcpts, &s->m.fields, e) < 0) ||
-	    msg_write(&s->m, s->sender, e) < 0)
+	    msg_write_some(&s->m, s->sender, s->stream ? SUBMISSION_STREAM_AFTER : -1, e) < 0)
 		return -1;
-	if (s->m.split_lines)
-		log_warn("%lu line break%s inserted into body lines longer than %d bytes",
-			 s->m.split_lines, s->m.split_lines == 1 ? "" : "s", MSG_LINE_MAX);
+	if (!s->m.more)
+		submission_read_done(s);
 	if (rcpt_expand_once(&s->rcpts, a->aliases, a->maildomain, aliases_stamp_dir(a), e) < 0)
 		return -1;
 	if (s->rcpts.n == 0)
@@ -163,9 +193,10 @@ int submission_read(struct submission *s, int in, int dot_ends, struct err *e)
 			       "Bcc: of the message");
 	s->env = (struct envelope){ .from = s->m.sender, .rcpts = s->rcpts.v,
 				    .nrcpts = s->rcpts.n,
-				    .body_8bit = s->m.eight_bit || rq->body_8bit,
+				    .body_8bit = s->m.more || s->m.eight_bit || rq->body_8bit,
 				    .smtputf8 = rq->smtputf8 };
-	s->sp = (struct spool){ .fd = s->m.fd, .offset = 0, .size = s->m.size };
+	s->sp = (struct spool){ .fd = s->m.fd, .offset = 0, .size = s->m.size,
+				.more = s->m.more ? submission_more : NULL, .ctx = s };
 	dsn_params(s);
 	return 0;
 }

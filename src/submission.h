@@ -22,6 +22,8 @@ struct submission {
 	char sender[1024], notify[64];
 	struct envelope env;
 	struct spool sp;
+	int stream;		/* the caller sends at once: a big message may go while it is read */
+	struct err stream_err;	/* why the rest of it could not be read */
 };
 
 /* s->rq set, everything else empty (call before any of the below). */
@@ -34,7 +36,10 @@ int submission_rcpts(struct submission *s, struct err *e);
 int submission_account(struct submission *s, const struct conf *c, struct err *e);
 
 /* Reads the message from fd `in` (dots end it unless -i, as the request says; dot_ends 0
- * overrides that for a message read before) into the spool and decides the envelope. */
+ * overrides that for a message read before) into the spool and decides the envelope. With
+ * s->stream, a message longer than SUBMISSION_STREAM_AFTER is read only that far: s->sp.more reads
+ * the rest, as the smarthost takes it (the envelope then says 8-bit until the end is known). */
+#define SUBMISSION_STREAM_AFTER (4 << 20)
 int submission_read(struct submission *s, int in, int dot_ends, struct err *e);
 
 /* The envelope sender for the request through account a, once the message's first From:

@@ -263,6 +263,12 @@ int submit_over(const struct conf *c, const struct account *a, struct deliver *d
 		result = -1;
 		goto out;
 	}
+	/* a message sent while it was read, not all of it sent (the smarthost refused or failed
+	 * part way): the rest, for the queue; one that cannot be read to the end goes nowhere */
+	if (sp->more && sp->more(sp, -1, e) < 0) {
+		result = -1;
+		goto out;
+	}
 	snprintf(rep->reply, sizeof rep->reply, "%s", deliver_last_reply(s.d));	/* before a flush */
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		nsent += s.fates[i].state == FATE_SENT;

@@ -202,6 +202,100 @@ chunks_sent() { grep -c -- '-- BDAT chunk of' "$FAKE_OUT/session.log" || true; }
 	[[ $stderr == *"queued as"*"451 4.3.0 try later"* ]] || fail "stderr: $stderr"
 }
 
+# ---- a big message goes while it is read (SUBMISSION_STREAM_AFTER, 4 MiB) ----------------
+
+# queued_body ID: the message of queue file q/ID (tests/lib/queue.bash's format)
+queued_body() {
+	"$PYTHON" -c 'import sys
+data = open(sys.argv[1], "rb").read()
+sys.stdout.buffer.write(data[data.index(b"\n\n") + 2:-4])' "$BATS_TEST_TMPDIR/queue/q/$1"
+}
+
+@test "a big message goes while it is read: the server has chunks before the input ends, all arrives" {
+	fake_start --chunking
+	fake_config --no-auth
+	big_message 6 >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	# the writer holds the last MiB back until the server has read a chunk (at most 20 s)
+	(
+		head -c 5242880 "$MSG"
+		for ((k = 0; k < 200; k++)); do
+			if grep -q -- '-- BDAT chunk of' "$FAKE_OUT/session.log" 2>/dev/null; then
+				touch "$BATS_TEST_TMPDIR/chunk-seen"
+				break
+			fi
+			sleep 0.1
+		done
+		tail -c +5242881 "$MSG"
+	) >"$BATS_TEST_TMPDIR/in" 3>&- &
+	local writer=$!
+	run --separate-stderr pb -C "$CONF" bob@example.org <"$BATS_TEST_TMPDIR/in"
+	wait "$writer"
+	assert_sent
+	[ -e "$BATS_TEST_TMPDIR/chunk-seen" ] || fail "no chunk reached the server before the input ended"
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	# no SIZE= (not known when MAIL goes), BODY=8BITMIME (8-bit bytes may still come)
+	run json_get "$FAKE_OUT/msg-1.json" mail_options
+	assert_output '["BODY=8BITMIME"]'
+}
+
+@test "a NUL byte late in a big message: 65 in one line, the chunks sent never got their LAST, nothing queued" {
+	fake_start --chunking
+	fake_config --no-auth 'queue = on'
+	{ big_message 6; printf 'a NUL \0 here\n'; } >"$MSG"
+	send
+	[ "$status" -eq 65 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line 'NUL byte' 'nothing was sent'
+	[ ! -e "$FAKE_OUT/msg-1.eml" ] || fail "the server recorded a message"
+	grep -q -- '-- BDAT chunk of' "$FAKE_OUT/session.log" || fail "no chunk was sent"
+	! grep -q -- '(LAST)' "$FAKE_OUT/session.log" || fail "a LAST chunk was sent"
+	local left
+	left=$(find "$BATS_TEST_TMPDIR/queue" -type f 2>/dev/null) || true
+	[ -z "$left" ] || fail "queued: $left"
+}
+
+@test "a big message refused part way for now (451 to a chunk): all of it is queued" {
+	fake_start --chunking --reply 'BDAT=451 4.3.0 try later'
+	fake_config --no-auth 'queue = on'
+	big_message 6 >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	send
+	assert_success
+	[[ $stderr == *"queued as"*"451 4.3.0 try later"* ]] || fail "stderr: $stderr"
+	local ids
+	ids=("$BATS_TEST_TMPDIR"/queue/q/*)
+	ids=("${ids[@]##*/}")
+	ids=("${ids[@]/*.state/}")
+	local id
+	for id in "${ids[@]}"; do [ -n "$id" ] && break; done
+	[ -n "$id" ] || fail "nothing queued"
+	queued_body "$id" >"$BATS_TEST_TMPDIR/queued"
+	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/queued"
+}
+
+@test "a big message over the server's SIZE: its whole size in the one line, exit 69" {
+	fake_start --chunking --size 5000000
+	fake_config --no-auth
+	big_message 6 >"$MSG"
+	send
+	[ "$status" -eq 69 ] || fail "exit $status; stderr: $stderr"
+	assert_error_line "the message is $(crlf <"$MSG" | wc -c) bytes but" "accepts at most 5000000"
+	[ ! -e "$FAKE_OUT/msg-1.eml" ]
+}
+
+@test "a big message to a server without CHUNKING: read to the end first, then DATA with its SIZE" {
+	fake_start
+	fake_config --no-auth
+	big_message 6 >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	send
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	run json_get "$FAKE_OUT/msg-1.json" mail_options
+	assert_output "[\"SIZE=$(wc -c <"$WANT")\"]"
+}
+
 @test "chunking = off: DATA even where CHUNKING is offered" {
 	fake_start --chunking
 	fake_config --no-auth 'chunking = off'
