@@ -777,14 +777,14 @@ int smtp_send(struct smtp *s, const struct envelope *env, const char *from,
 	int r;
 
 	memset(res, 0, n * sizeof *res);
-	if (smtp_check(s, from, rcpts, n, sp, e) < 0)
-		return -1;
-	t.rset = s->transactions++ > 0;
 	t.bdat = (s->caps.flags & EHLO_CHUNKING) != 0;
 	/* a message still being read goes as it is read only in BDAT chunks, and with BODY=8BITMIME
 	 * declared (its 8-bit bytes may be yet to come); otherwise all of it first */
 	if (sp->more && (!t.bdat || !(s->caps.flags & EHLO_8BITMIME)) && sp->more(sp, -1, e) < 0)
 		return -1;
+	if (smtp_check(s, from, rcpts, n, sp, e) < 0)
+		return -1;
+	t.rset = s->transactions++ > 0;
 	if (sp->more)
 		t.nchunks = SMTP_CHUNKS_UNKNOWN;	/* until the end is read (smtp_bdat_put) */
 	else

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "net.h"
 #include "queue.h"
 #include "submission.h"
 
@@ -179,10 +180,16 @@ int submission_read(struct submission *s, int in, int dot_ends, struct err *e)
 		.trace = rq->trace,
 	};
 
+	long long t0 = net_now();
+
 	if (msg_read_headers(in, &mo, &s->m, e) < 0 ||
 	    submission_sender(rq, a, s->m.header_from, s->sender, sizeof s->sender, e) < 0 ||
 	    (rq->extract && rcpt_from_headers(&s->rcpts, &s->m.fields, e) < 0) ||
 	    msg_write_some(&s->m, s->sender, s->stream ? SUBMISSION_STREAM_AFTER : -1, e) < 0)
+		return -1;
+	/* input that came slowly may go on coming slowly: the smarthost would wait for each chunk
+	 * (and give up after its timeout), so such a message is read to the end first */
+	if (s->m.more && net_now() - t0 > SUBMISSION_STREAM_WITHIN && msg_write_more(&s->m, -1, e) < 0)
 		return -1;
 	if (!s->m.more)
 		submission_read_done(s);

@@ -40,6 +40,7 @@ int submission_account(struct submission *s, const struct conf *c, struct err *e
  * s->stream, a message longer than SUBMISSION_STREAM_AFTER is read only that far: s->sp.more reads
  * the rest, as the smarthost takes it (the envelope then says 8-bit until the end is known). */
 #define SUBMISSION_STREAM_AFTER (4 << 20)
+#define SUBMISSION_STREAM_WITHIN 2000	/* ms: when the first 4 MiB took longer, it does not */
 int submission_read(struct submission *s, int in, int dot_ends, struct err *e);
 
 /* The envelope sender for the request through account a, once the message's first From:

@@ -240,6 +240,21 @@ sys.stdout.buffer.write(data[data.index(b"\n\n") + 2:-4])' "$BATS_TEST_TMPDIR/qu
 	assert_output '["BODY=8BITMIME"]'
 }
 
+@test "a big message whose first 4 MiB come slowly is read to the end before it goes" {
+	fake_start --chunking
+	fake_config --no-auth
+	big_message 6 >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	# a producer that pauses (the pause is the input, not a wait for something)
+	run --separate-stderr pb -C "$CONF" bob@example.org \
+		< <(head -c 1048576 "$MSG"; sleep 3; tail -c +1048577 "$MSG")
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	# the size known when MAIL goes, and no 8-bit body declared for this 7-bit one
+	run json_get "$FAKE_OUT/msg-1.json" mail_options
+	assert_output "[\"SIZE=$(wc -c <"$WANT")\"]"
+}
+
 @test "a NUL byte late in a big message: 65 in one line, the chunks sent never got their LAST, nothing queued" {
 	fake_start --chunking
 	fake_config --no-auth 'queue = on'
