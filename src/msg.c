@@ -699,6 +699,21 @@ int msg_write(struct msg *m, const char *sender, struct err *e)
 	return msg_write_some(m, sender, -1, e);
 }
 
+void msg_drain(struct msg *m)
+{
+	static char chunk[MSG_CHUNK];
+
+	if (!m->more || !m->st)
+		return;
+	for (;;) {
+		ssize_t n = read(m->st->in, chunk, sizeof chunk);
+
+		if (n <= 0 && !(n < 0 && errno == EINTR))
+			break;
+	}
+	m->more = 0;
+}
+
 int msg_spool(int in, const struct msg_opts *o, const char *sender, struct msg *m, struct err *e)
 {
 	if (msg_read_headers(in, o, m, e) < 0)

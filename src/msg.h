@@ -67,6 +67,9 @@ int msg_write_some(struct msg *m, const char *sender, off_t limit, struct err *e
  * m->more when the input has ended. 0 (also when nothing is left), or -1 with ERR_DATA or ERR_IO;
  * m is then closed. */
 int msg_write_more(struct msg *m, off_t want, struct err *e);
+/* Reads what is left of the input and drops it: the writer of a message that fails before it
+ * is read to the end gets no SIGPIPE, as when all of it was read first. */
+void msg_drain(struct msg *m);
 /* Both steps at once, for a caller whose sender does not depend on the headers. */
 int msg_spool(int in, const struct msg_opts *o, const char *sender, struct msg *m, struct err *e);
 void msg_close(struct msg *m);

@@ -231,6 +231,7 @@ void submission_log(const struct submission *s, const struct submit_report *rep,
 
 void submission_free(struct submission *s)
 {
+	msg_drain(&s->m);
 	msg_close(&s->m);
 	rcpt_free(&s->rcpts);
 }

@@ -240,6 +240,16 @@ sys.stdout.buffer.write(data[data.index(b"\n\n") + 2:-4])' "$BATS_TEST_TMPDIR/qu
 	assert_output '["BODY=8BITMIME"]'
 }
 
+@test "a big message that fails before it goes (-t, no recipient in it) is still read to the end: no SIGPIPE" {
+	fake_start --chunking
+	fake_config --no-auth
+	big_message 6 | sed '/^To:/d' >"$MSG"
+	run --separate-stderr bash -c 'cat "$1" | "$2" -C "$3" -t; echo "writer ${PIPESTATUS[0]} postbote ${PIPESTATUS[1]}"' \
+		sh "$MSG" "$POSTBOTE" "$CONF"
+	assert_output "writer 0 postbote 65"
+	assert_error_line 'no recipients'
+}
+
 @test "a big message whose first 4 MiB come slowly is read to the end before it goes" {
 	fake_start --chunking
 	fake_config --no-auth
