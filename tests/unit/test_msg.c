@@ -39,6 +39,7 @@ enum {
 	F_EXTRACT = 1 << 7,
 	F_KEEPBCC = 1 << 8,
 	F_MAILDOMAIN = 1 << 9,	/* maildomain = "mail.example" */
+	F_STEPS = 1 << 10,	/* msg_write_some, then msg_write_more in small steps */
 };
 
 struct cb {
@@ -149,7 +150,23 @@ static int spool(int fd, const struct msg_opts *o, unsigned flags, struct cb *cb
 		msg_close(m);
 		return -1;
 	}
-	return msg_write(m, sender, e);
+	if (!(flags & F_STEPS))
+		return msg_write(m, sender, e);
+	if (msg_write_some(m, sender, 1000, e) < 0)
+		return -1;
+	while (m->more) {
+		off_t before = m->size;
+
+		if (msg_write_more(m, m->size + 777, e) < 0)
+			return -1;
+		/* each step reads on until it has what was asked for, or the input ended */
+		if (m->more && m->size < before + 777) {
+			fprintf(stderr, "msg_write_more stopped short: %lld of %lld\n",
+				(long long)m->size, (long long)before + 777);
+			return err_set(e, ERR_SOFTWARE, "stopped short");
+		}
+	}
+	return 0;
 }
 
 static void normalise(struct run *r);
@@ -909,6 +926,14 @@ static void test_random_bodies(void)
 		run_msg(in.data, in.len, dot_ends ? 0 : F_NODOT, NULL, FEED_PIPE, NULL, 0, &r);
 		if (CHECK_INT(r.rc, 0))
 			CHECK_MEM(r.out.data, r.out.len, want.data, want.len);
+		run_free(&r);
+		/* read on in steps, as a message that goes while it is read is */
+		run_msg(in.data, in.len, (dot_ends ? 0 : F_NODOT) | F_STEPS, NULL, FEED_PIPE, NULL, 0,
+			&r);
+		if (CHECK_INT(r.rc, 0)) {
+			CHECK_MEM(r.out.data, r.out.len, want.data, want.len);
+			CHECK_INT(r.m.eight_bit, high);
+		}
 		run_free(&r);
 		buf_free(&in);
 		buf_free(&want);
