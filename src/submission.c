@@ -179,7 +179,6 @@ int submission_read(struct submission *s, int in, int dot_ends, struct err *e)
 		.domain = a->domain,
 		.trace = rq->trace,
 	};
-
 	long long t0 = net_now();
 
 	if (msg_read_headers(in, &mo, &s->m, e) < 0 ||
