@@ -392,12 +392,6 @@ sys.stdout.buffer.write(data[data.index(b"\n\n") + 2:-4])' "$BATS_TEST_TMPDIR/qu
 	done
 }
 
-# ld_loaded PREFIX: the shared objects that a run under LD_DEBUG=files LD_DEBUG_OUTPUT=PREFIX
-# loaded, as they were linked (needed by) or opened with dlopen (dynamically loaded by)
-ld_loaded() {
-	cat "$1".* | sed -n 's/^[[:space:]]*[0-9]*:[[:space:]]*file=\([^ ]*\) .*/\1/p' | sort -u
-}
-
 @test "AUTH PLAIN and LOGIN need no GNU SASL: postbote does not link it, and loads it for SCRAM only" {
 	command -v readelf >/dev/null || skip "no readelf (binutils)"
 	run readelf -d "$POSTBOTE"
@@ -427,28 +421,20 @@ ld_loaded() {
 	done
 }
 
-# without_gsasl LIB CMD...: CMD in a private mount namespace where LIB, GNU SASL's file, is
-# /dev/null, as if the package were not installed
-without_gsasl() {
-	local lib=$1
-	shift
-	unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" "$@"
-}
-
 @test "without GNU SASL's library PLAIN still works, and SCRAM is one line naming the package (exit 78)" {
 	local lib
 	[ "$(id -u)" = 0 ] || skip "needs root for a private mount namespace"
 	lib=$(ldconfig -p | sed -n 's/^[[:space:]]*libgsasl\.so\.[0-9]* (.*=> //p' | head -n 1)
 	[ -n "$lib" ] || skip "ldconfig knows no libgsasl"
-	without_gsasl "$lib" true 2>/dev/null || skip "no private mount namespace here"
+	without_lib "$lib" true 2>/dev/null || skip "no private mount namespace here"
 	fake_start --tls starttls --auth "$FAKE_USER:$FAKE_PASS" --auth-mechs "PLAIN SCRAM-SHA-256"
 	fake_config "auth = PLAIN"
-	run --separate-stderr without_gsasl "$lib" timeout 30 "$POSTBOTE" -C "$CONF" bob@example.org \
+	run --separate-stderr without_lib "$lib" timeout 30 "$POSTBOTE" -C "$CONF" bob@example.org \
 		<"$MSG"
 	assert_sent
 	assert_equal "$(json_get "$FAKE_OUT/msg-1.json" auth_mechanism)" PLAIN
 	fake_config "auth = on"
-	run --separate-stderr without_gsasl "$lib" timeout 30 "$POSTBOTE" -C "$CONF" bob@example.org \
+	run --separate-stderr without_lib "$lib" timeout 30 "$POSTBOTE" -C "$CONF" bob@example.org \
 		<"$MSG"
 	assert_equal "$status" 78
 	assert_equal "$(printf '%s\n' "$stderr" | wc -l)" 1

@@ -667,20 +667,6 @@ authorize_wait() { # the exit status of authorize_bg
 	assert_error_line "does not use OAuth 2.0"
 }
 
-# ld_loaded PREFIX: the shared objects that a run under LD_DEBUG=files LD_DEBUG_OUTPUT=PREFIX
-# loaded, linked or with dlopen
-ld_loaded() {
-	cat "$1".* | sed -n 's/^[[:space:]]*[0-9]*:[[:space:]]*file=\([^ ]*\) .*/\1/p' | sort -u
-}
-
-# without_lib LIB CMD...: CMD in a private mount namespace where the file LIB is /dev/null, as if
-# its package were not installed
-without_lib() {
-	local lib=$1
-	shift
-	unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" "$@"
-}
-
 @test "without json-c an OAuth 2.0 account fails in one line naming libjson-c5, before asking the endpoint" {
 	local lib
 	[ "$(id -u)" = 0 ] || skip "needs root for a private mount namespace"

@@ -156,6 +156,20 @@ fake_stop() {
 	return 0
 }
 
+# ld_loaded PREFIX: the shared objects that a run under LD_DEBUG=files LD_DEBUG_OUTPUT=PREFIX
+# loaded, linked or with dlopen, one per line
+ld_loaded() {
+	cat "$1".* | sed -n 's/^[[:space:]]*[0-9]*:[[:space:]]*file=\([^ ]*\) .*/\1/p' | sort -u
+}
+
+# without_lib LIB CMD...: CMD in a private mount namespace where the file LIB is /dev/null, as
+# if its package were not installed (needs root)
+without_lib() {
+	local lib=$1
+	shift
+	unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" "$@"
+}
+
 write_config() { # FILE, contents on stdin
 	(umask 077 && cat >"$1") && chmod 600 "$1"
 }
