@@ -17,6 +17,7 @@
 #include "log.h"
 #include "net.h"
 #include "sasl.h"
+#include "state.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -304,19 +305,12 @@ static int conf_read_file(struct conf *c, const char *path, enum conf_file kind,
  * state directory. */
 static char *conf_builtin_queue_dir(void)
 {
-	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	char out[4096];
-	struct passwd *pw;
 
-	if (geteuid() == 0) {
+	if (geteuid() == 0)
 		snprintf(out, sizeof out, "%s/spool/postbote", LOCALSTATEDIR);
-	} else if (state && *state) {
-		snprintf(out, sizeof out, "%s/postbote/queue", state);
-	} else {
-		if ((!home || !*home) && (pw = getpwuid(getuid())))
-			home = pw->pw_dir;
-		snprintf(out, sizeof out, "%s/.local/state/postbote/queue", home ? home : "");
-	}
+	else
+		state_home(out, sizeof out, "queue");
 	return xstrdup(out);
 }
 

@@ -27,7 +27,10 @@ static const char *deliver_session_dir(const struct account *a)
 
 	if (!a->tls_resume || a->tls_cert_file)
 		return NULL;
-	snprintf(dir, sizeof dir, "%s/tls", a->state_dir ? a->state_dir : state_dir_default());
+	if (a->state_dir)
+		snprintf(dir, sizeof dir, "%s/tls", a->state_dir);
+	else
+		state_home(dir, sizeof dir, "tls");
 	return dir;
 }
 

@@ -65,13 +65,12 @@ static int msg_flush(struct msg_state *s, struct err *e)
 
 static int msg_put(struct msg_state *s, const char *p, size_t n, struct err *e)
 {
-	if (s->out.len + n > MSG_CHUNK && msg_flush(s, e) < 0)
+	int direct = n >= MSG_CHUNK / 2;	/* large enough to write without copying */
+
+	if ((direct || s->out.len + n > MSG_CHUNK) && s->out.len && msg_flush(s, e) < 0)
 		return -1;
-	if (n >= MSG_CHUNK / 2) {	/* large enough to write without copying */
-		if (s->out.len && msg_flush(s, e) < 0)
-			return -1;
+	if (direct)
 		return msg_out(s, p, n, e);
-	}
 	if (buf_add(&s->out, p, n) < 0)
 		buf_broken(__FILE__, __LINE__);
 	return 0;
@@ -585,6 +584,19 @@ static int msg_end_input(struct msg_state *s, struct err *e)
 	return 0;
 }
 
+/* Reads what is left of fd and drops it, so that its writer gets no SIGPIPE. */
+static void msg_discard(int fd)
+{
+	static char chunk[MSG_CHUNK];
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+
+		if (n <= 0 && !(n < 0 && errno == EINTR))
+			break;
+	}
+}
+
 /* Feeds the input until it ends, or while reading until the header section ends (what was read
  * past it is kept in s->rest), or while writing until the spool has `limit` bytes (< 0: no
  * limit). The input has ended when s->eof is set. */
@@ -610,8 +622,7 @@ static int msg_pump(struct msg_state *s, off_t limit, struct err *e)
 	}
 	if (!s->ended || s->eof)
 		return 0;
-	while (read(s->in, chunk, sizeof chunk) > 0)	/* so the writer gets no SIGPIPE */
-		;
+	msg_discard(s->in);
 	return msg_end_input(s, e);	/* a lone "." ended it: the header section ends too */
 }
 
@@ -701,16 +712,9 @@ int msg_write(struct msg *m, const char *sender, struct err *e)
 
 void msg_drain(struct msg *m)
 {
-	static char chunk[MSG_CHUNK];
-
 	if (!m->more || !m->st)
 		return;
-	for (;;) {
-		ssize_t n = read(m->st->in, chunk, sizeof chunk);
-
-		if (n <= 0 && !(n < 0 && errno == EINTR))
-			break;
-	}
+	msg_discard(m->st->in);
 	m->more = 0;
 }
 

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +16,7 @@
 #include "dl.h"
 #include "log.h"
 #include "oauth_int.h"
-
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
+#include "state.h"
 
 #define OAUTH_MS_BASE "https://login.microsoftonline.com/"
 #define OAUTH_MS_DELEGATED "https://outlook.office.com/SMTP.Send offline_access"
@@ -54,24 +50,13 @@ void oauth_authorize_cmd(const struct account *a, char *out, size_t size)
  * that any section name makes one file name. */
 static int oauth_paths(struct oauth_cfg *c, struct err *e)
 {
-	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	char name[1024];
 	size_t k = 0;
-	struct passwd *pw;
 
 	if (c->a->oauth2_store_dir)
 		snprintf(c->dir, sizeof c->dir, "%s", c->a->oauth2_store_dir);
-	else if (geteuid() == 0)
-		snprintf(c->dir, sizeof c->dir, "%s/lib/postbote/oauth", LOCALSTATEDIR);
-	else if (state && *state)
-		snprintf(c->dir, sizeof c->dir, "%s/postbote/oauth", state);
-	else {
-		if ((!home || !*home) && (pw = getpwuid(getuid())))
-			home = pw->pw_dir;
-		if (!home || !*home)
-			return err_set(e, ERR_CONFIG, "no HOME, so no place for the OAuth token store");
-		snprintf(c->dir, sizeof c->dir, "%s/.local/state/postbote/oauth", home);
-	}
+	else if (state_home(c->dir, sizeof c->dir, "oauth") < 0)
+		return err_set(e, ERR_CONFIG, "no HOME, so no place for the OAuth token store");
 	for (const unsigned char *p = (const unsigned char *)c->a->name; *p && k + 4 < sizeof name;
 	     p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||

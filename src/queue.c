@@ -158,7 +158,6 @@ static int queue_header(const char *account, const struct envelope *env, time_t 
 	return 0;
 }
 
-
 /* Writes data (then, with sp, the spool's bytes and the end marker) to tmp/name durably and
  * renames it to area/final. */
 static int queue_commit(struct queue *q, const char *area, const char *name, const char *final,

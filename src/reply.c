@@ -179,8 +179,7 @@ void ehlo_parse(const struct reply *r, struct ehlo *c)
 		else if (ehlo_is(p, n, "LIMITS")) {
 			c->flags |= EHLO_LIMITS;
 			ehlo_limits(c, p + 6, n - 6);
-		}
-		else if (ehlo_is(p, n, "SIZE")) {
+		} else if (ehlo_is(p, n, "SIZE")) {
 			char num[24];
 			size_t k = n > 5 ? n - 5 : 0;
 

@@ -65,7 +65,6 @@ static struct {
 	__typeof__(gsasl_step64) *step64;
 	__typeof__(gsasl_strerror) *strerror;
 	__typeof__(gsasl_saslprep) *saslprep;
-	__typeof__(gsasl_base64_from) *base64_from;
 	__typeof__(gsasl_free) *free;
 } sasl_gs;
 
@@ -85,7 +84,6 @@ static int sasl_gsasl_load(const char *mech, struct err *e)
 		{ "gsasl_step64", &sasl_gs.step64 },
 		{ "gsasl_strerror", &sasl_gs.strerror },
 		{ "gsasl_saslprep", &sasl_gs.saslprep },
-		{ "gsasl_base64_from", &sasl_gs.base64_from },
 		{ "gsasl_free", &sasl_gs.free },
 	};
 	static int loaded;
@@ -241,11 +239,11 @@ static int sasl_callback(Gsasl *ctx, Gsasl_session *sctx, Gsasl_property prop)
 	if (*end || !iterations || iterations > SASL_SCRAM_ITER_MAX ||
 	    sasl_gs.saslprep(pw, GSASL_ALLOW_UNASSIGNED, &prep, NULL) != GSASL_OK)
 		return GSASL_NO_CALLBACK;
-	r = sasl_gs.base64_from(salt64, strlen(salt64), &salt, &saltlen) == GSASL_OK &&
+	r = tls_base64_decode(salt64, &salt, &saltlen) == 0 &&
 	    tls_pbkdf2(sha256, prep, strlen(prep), salt, saltlen, (unsigned)iterations, dk) == 0;
 	explicit_bzero(prep, strlen(prep));
 	sasl_gs.free(prep);
-	sasl_gs.free(salt);
+	free(salt);
 	if (!r)
 		return GSASL_NO_CALLBACK;
 	for (size_t i = 0; i < n; i++)

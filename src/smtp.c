@@ -484,6 +484,14 @@ static int smtp_txn_chunk(const struct smtp_txn *t, size_t i, size_t *k)
 
 static int smtp_mail_failed(struct smtp *s, struct smtp_txn *t, struct err *e);
 
+/* The BDAT chunks of a message of size bytes: one at least (BDAT 0 LAST). */
+static size_t smtp_bdat_chunks(off_t size)
+{
+	size_t n = (size_t)((size + SMTP_BDAT_CHUNK - 1) / SMTP_BDAT_CHUNK);
+
+	return n ? n : 1;
+}
+
 /* Queues BDAT chunk k: its command and its bytes, straight from the spool, which is already
  * CRLF and not dot-stuffed (BDAT takes the bytes as they are). After smtp_last, QUIT follows
  * the last chunk in the same flight: its reply is never read. */
@@ -502,9 +510,9 @@ static int smtp_bdat_put(struct smtp *s, struct smtp_txn *t, size_t k, struct er
 		return -1;
 	}
 	if (!t->sp->more && t->nchunks == SMTP_CHUNKS_UNKNOWN) {
-		t->nchunks = (size_t)((t->sp->size + SMTP_BDAT_CHUNK - 1) / SMTP_BDAT_CHUNK);
+		t->nchunks = smtp_bdat_chunks(t->sp->size);
 		if (t->nchunks <= k)
-			t->nchunks = k + 1;	/* BDAT 0 LAST */
+			t->nchunks = k + 1;	/* it ended where this chunk starts: BDAT 0 LAST */
 		t->ncmds = (size_t)t->rset + 1 + t->n + t->nchunks;
 	}
 	left = t->sp->size - at;
@@ -788,9 +796,7 @@ int smtp_send(struct smtp *s, const struct envelope *env, const char *from,
 	if (sp->more)
 		t.nchunks = SMTP_CHUNKS_UNKNOWN;	/* until the end is read (smtp_bdat_put) */
 	else
-		t.nchunks = t.bdat ? (size_t)((sp->size + SMTP_BDAT_CHUNK - 1) / SMTP_BDAT_CHUNK) : 1;
-	if (!t.nchunks)
-		t.nchunks = 1;	/* BDAT 0 LAST */
+		t.nchunks = t.bdat ? smtp_bdat_chunks(sp->size) : 1;
 	t.ncmds = (size_t)t.rset + 1 + n + t.nchunks;
 	buf_init(&t.line, SMTP_CMD_MAX);
 	r = smtp_envelope(s, &t, e);

@@ -17,24 +17,23 @@
 #define LOCALSTATEDIR "/var"
 #endif
 
-const char *state_dir_default(void)
+int state_home(char *out, size_t size, const char *sub)
 {
-	static char dir[4096];
 	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	struct passwd *pw;
 
-	if (dir[0])
-		return dir;
 	if (geteuid() == 0) {
-		snprintf(dir, sizeof dir, "%s/lib/postbote", LOCALSTATEDIR);
+		snprintf(out, size, "%s/lib/postbote/%s", LOCALSTATEDIR, sub);
 	} else if (state && *state) {
-		snprintf(dir, sizeof dir, "%s/postbote", state);
+		snprintf(out, size, "%s/postbote/%s", state, sub);
 	} else {
 		if ((!home || !*home) && (pw = getpwuid(getuid())))
 			home = pw->pw_dir;
-		snprintf(dir, sizeof dir, "%s/.local/state/postbote", home ? home : "");
+		snprintf(out, size, "%s/.local/state/postbote/%s", home ? home : "", sub);
+		if (!home || !*home)
+			return -1;
 	}
-	return dir;
+	return 0;
 }
 
 /* A directory that only its owner, the caller, can change. */
@@ -104,7 +103,6 @@ static int state_mkdirs(const char *dir)
 int state_write(const char *dir, const char *name, const void *p, size_t len)
 {
 	char path[4352], tmp[4400];
-	const char *c = p;
 	int fd, ok;
 
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path ||
@@ -117,18 +115,7 @@ int state_write(const char *dir, const char *name, const void *p, size_t len)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	ok = 1;
-	while (ok && len) {
-		ssize_t n = write(fd, c, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		ok = n > 0;
-		if (ok) {
-			c += n;
-			len -= (size_t)n;
-		}
-	}
+	ok = xwrite_all(fd, p, len) == 0;
 	if (close(fd) < 0)
 		ok = 0;
 	if (!ok || rename(tmp, path) < 0) {

@@ -10,8 +10,11 @@
 
 #define STATE_FILE_MAX 65536	/* one state file; a bigger one is not ours */
 
-/* The built-in state directory (computed once; static storage). */
-const char *state_dir_default(void);
+/* The built-in place for sub ("tls", "queue", "oauth") of the state: root's
+ * LOCALSTATEDIR/lib/postbote/sub, a user's $XDG_STATE_HOME/postbote/sub, else
+ * ~/.local/state/postbote/sub (HOME, else passwd's). 0, or -1 when there is no home (out is
+ * then below "/"). */
+int state_home(char *out, size_t size, const char *sub);
 
 /* Reads dir/name when it is a regular file of the caller's, mode 0600 or stricter, at most
  * STATE_FILE_MAX bytes, in a directory that others cannot write. The contents (malloc'd; the
