@@ -26,14 +26,20 @@ struct envelope {
 struct spool {
 	int fd;
 	off_t offset, size;
-	/* A message still being read (NULL once all of it is in fd): reads more of it into fd, until
-	 * size >= want or all of it is there (want < 0: all of it), and updates size. 0, or -1 with
-	 * e when the message cannot be read to the end (then every later call fails the same way:
-	 * nothing of it may be sent or queued). */
-	int (*more)(const struct spool *sp, off_t want, struct err *e);
+	/* A message not all in fd (NULL once all of it is): one still being read, or one whose
+	 * bytes were sent as they were read without being kept (input that can be read again).
+	 * Makes bytes [from, want) of it readable, in fd or at mem, and updates size (it may forget
+	 * the bytes before from); want < 0: all of it, in fd. 0, or -1 with e when the message
+	 * cannot be read (then every later call fails the same way: nothing of it may be sent or
+	 * queued). */
+	int (*more)(const struct spool *sp, off_t from, off_t want, struct err *e);
 	void *ctx;
+	int reading;		/* still being read: size is not its whole size yet */
+	/* bytes [mem_at, mem_at + mem_len) of the message, in memory and not in fd */
+	const char *mem;
+	off_t mem_at;
+	size_t mem_len;
 };
-
 /* What became of one recipient. Every case has its own name, so nobody needs to read a reason
  * to know what it means. */
 enum fate_state {

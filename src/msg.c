@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,20 @@ struct msg_state {
 	struct buf first_body;	/* a line that started the body without an empty line */
 	int have_first_body;
 	struct buf rest;	/* input read after the header section, not yet fed */
+	/* msg_pass: output goes to win (m->pass), not to the spool */
+	int passing;
+	struct buf win;
+	/* input that is a regular file can be read again from where the body starts (body_in),
+	 * into the spool from where the body starts there (body_out), with the line state it had */
+	int rewindable;
+	off_t in_size;
+	struct timespec in_mtime;
+	off_t body_in, body_out;
+	struct {
+		int at_bol, pending_cr, dot_pending;
+		size_t col;
+		unsigned long lineno, split_lines;
+	} mark;
 };
 
 /* ---- output ---- */
@@ -42,6 +57,12 @@ struct msg_state {
 static int msg_out(struct msg_state *s, const char *p, size_t n, struct err *e)
 {
 	s->m->size += (off_t)n;
+	if (s->passing) {
+		if (buf_add(&s->win, p, n) < 0)
+			buf_broken(__FILE__, __LINE__);
+		return 0;
+	}
+	s->m->stored += (off_t)n;
 	while (n) {
 		ssize_t w = write(s->m->fd, p, n);
 
@@ -67,6 +88,8 @@ static int msg_put(struct msg_state *s, const char *p, size_t n, struct err *e)
 {
 	int direct = n >= MSG_CHUNK / 2;	/* large enough to write without copying */
 
+	if (s->passing)		/* into memory: no write to save */
+		return msg_out(s, p, n, e);
 	if ((direct || s->out.len + n > MSG_CHUNK) && s->out.len && msg_flush(s, e) < 0)
 		return -1;
 	if (direct)
@@ -636,14 +659,18 @@ static void msg_state_free(struct msg *m)
 	buf_free(&s->line);
 	buf_free(&s->first_body);
 	buf_free(&s->rest);
+	buf_free(&s->win);
 	hdr_free(&s->hdr);
 	free(s);
 	m->st = NULL;
+	m->pass = NULL;
+	m->pass_len = 0;
 }
 
 int msg_read_headers(int in, const struct msg_opts *o, struct msg *m, struct err *e)
 {
 	struct msg_state *s = xmalloc(sizeof *s);
+	struct stat st;
 
 	memset(m, 0, sizeof *m);
 	m->fd = -1;
@@ -658,11 +685,66 @@ int msg_read_headers(int in, const struct msg_opts *o, struct msg *m, struct err
 	buf_init(&s->line, MSG_HEADER_LINE_MAX);
 	buf_init(&s->first_body, HDR_FIELD_MAX);
 	buf_init(&s->rest, MSG_CHUNK);
+	buf_init(&s->win, BUF_NO_MAX);	/* as big as msg_pass's caller asks for, and one read */
 	hdr_init(&s->hdr);
+	if (fstat(in, &st) == 0 && S_ISREG(st.st_mode) && lseek(in, 0, SEEK_CUR) >= 0) {
+		s->rewindable = 1;
+		s->in_size = st.st_size;
+		s->in_mtime = st.st_mtim;
+	}
 	if (msg_pump(s, -1, e) < 0) {
 		msg_close(m);
 		return -1;
 	}
+	return 0;
+}
+
+/* Where the body starts, in the input and in the spool, for msg_rewind: the header section is
+ * written (or waits in s->out) and s->rest holds the input read past it. */
+static void msg_mark(struct msg_state *s)
+{
+	off_t at = s->rewindable ? lseek(s->in, 0, SEEK_CUR) : -1;
+
+	if (at < (off_t)s->rest.len) {
+		s->rewindable = 0;
+		return;
+	}
+	s->body_in = at - (off_t)s->rest.len;
+	s->body_out = s->m->size + (off_t)s->out.len;
+	s->mark.at_bol = s->at_bol;
+	s->mark.pending_cr = s->pending_cr;
+	s->mark.dot_pending = s->dot_pending;
+	s->mark.col = s->col;
+	s->mark.lineno = s->lineno;
+	s->mark.split_lines = s->m->split_lines;
+}
+
+/* Back to where the body starts (msg_mark), in the spool and in the input, after msg_pass left
+ * some of the message out of the spool; -1 with ERR_IO when the input file is not as it was. */
+static int msg_rewind(struct msg_state *s, struct err *e)
+{
+	struct msg *m = s->m;
+	struct stat st;
+
+	if (fstat(s->in, &st) < 0 || st.st_size != s->in_size ||
+	    st.st_mtim.tv_sec != s->in_mtime.tv_sec || st.st_mtim.tv_nsec != s->in_mtime.tv_nsec)
+		return err_set(e, ERR_IO, "the message's file changed while it was sent: not "
+			       "sent, and not queued either; send it again");
+	if (ftruncate(m->fd, s->body_out) < 0 || lseek(m->fd, s->body_out, SEEK_SET) < 0 ||
+	    lseek(s->in, s->body_in, SEEK_SET) < 0)
+		return err_set(e, ERR_IO, "cannot read the message again: %s", strerror(errno));
+	m->size = m->stored = m->pass_at = s->body_out;
+	m->split_lines = s->mark.split_lines;
+	m->pass_len = 0;
+	m->more = 1;
+	s->at_bol = s->mark.at_bol;
+	s->pending_cr = s->mark.pending_cr;
+	s->dot_pending = s->mark.dot_pending;
+	s->col = s->mark.col;
+	s->lineno = s->mark.lineno;
+	s->ended = s->eof = s->passing = 0;
+	buf_reset(&s->win);
+	buf_reset(&s->out);
 	return 0;
 }
 
@@ -677,6 +759,7 @@ int msg_write_some(struct msg *m, const char *sender, off_t limit, struct err *e
 	s->writing = 1;
 	if (msg_write_head(s, e) < 0)
 		goto fail;
+	msg_mark(s);
 	if (s->rest.len && msg_feed(s, s->rest.data, s->rest.len, e) < 0)
 		goto fail;
 	buf_reset(&s->rest);
@@ -687,22 +770,75 @@ fail:
 	return -1;
 }
 
+/* After a pump: what is in memory, and whether the input has ended (the state stays while the
+ * spool lacks some of the message: msg_rewind needs it). */
+static void msg_pumped(struct msg *m)
+{
+	struct msg_state *s = m->st;
+
+	m->pass = s->win.data;
+	m->pass_len = s->win.len;
+	if (s->eof) {
+		m->more = 0;
+		if (m->stored == m->size)
+			msg_state_free(m);
+	}
+}
+
 int msg_write_more(struct msg *m, off_t want, struct err *e)
 {
 	struct msg_state *s = m->st;
 
+	if (m->stored < m->size) {	/* msg_pass left some out: all of it again, this time */
+		if (msg_rewind(s, e) < 0)
+			goto fail;
+		want = -1;
+	}
 	if (!m->more)
 		return 0;
-	if (msg_pump(s, want, e) < 0 || msg_flush(s, e) < 0) {
-		m->more = 0;
-		msg_close(m);
-		return -1;
-	}
-	if (s->eof) {
-		m->more = 0;
-		msg_state_free(m);
-	}
+	if (msg_pump(s, want, e) < 0 || msg_flush(s, e) < 0)
+		goto fail;
+	msg_pumped(m);
 	return 0;
+fail:
+	m->more = 0;
+	msg_close(m);
+	return -1;
+}
+
+int msg_pass(struct msg *m, off_t from, off_t want, struct err *e)
+{
+	struct msg_state *s = m->st;
+
+	if (want < 0 || !s || !s->rewindable)
+		return msg_write_more(m, want, e);
+	/* some of [from, want) was passed and forgotten: only the input has it now */
+	if (m->stored < m->pass_at && from < m->pass_at && want > m->stored)
+		return msg_write_more(m, -1, e);
+	if (s->passing && from > m->pass_at) {
+		size_t drop = (size_t)(from - m->pass_at);
+
+		if (drop > s->win.len)
+			drop = s->win.len;
+		buf_consume(&s->win, drop);
+		m->pass_at += (off_t)drop;
+	}
+	if (m->more && m->size < want) {
+		if (!s->passing) {
+			if (msg_flush(s, e) < 0)
+				goto fail;
+			s->passing = 1;
+			m->pass_at = m->size;
+		}
+		if (msg_pump(s, want, e) < 0)
+			goto fail;
+	}
+	msg_pumped(m);
+	return 0;
+fail:
+	m->more = 0;
+	msg_close(m);
+	return -1;
 }
 
 int msg_write(struct msg *m, const char *sender, struct err *e)
@@ -712,7 +848,7 @@ int msg_write(struct msg *m, const char *sender, struct err *e)
 
 void msg_drain(struct msg *m)
 {
-	if (!m->more || !m->st)
+	if (!m->more || !m->st || m->st->rewindable)
 		return;
 	msg_discard(m->st->in);
 	m->more = 0;

@@ -40,7 +40,12 @@ struct msg_state;
 
 struct msg {
 	int fd;			/* the spool file, unlinked; -1 before msg_write and when closed */
-	off_t size;		/* its size in bytes */
+	off_t size;		/* bytes of the message so far (all of them once !more) */
+	off_t stored;		/* how many of them are in fd: size, unless msg_pass left some out */
+	/* msg_pass: bytes [pass_at, pass_at + pass_len) of the message, in memory only */
+	const char *pass;
+	off_t pass_at;
+	size_t pass_len;
 	int eight_bit;		/* some byte is >= 0x80 */
 	unsigned added;		/* MSG_ADDED_* */
 	unsigned long split_lines;	/* line breaks inserted into body lines over MSG_LINE_MAX */
@@ -64,11 +69,19 @@ int msg_write(struct msg *m, const char *sender, struct err *e);
  * input is left: msg_write_more reads on. */
 int msg_write_some(struct msg *m, const char *sender, off_t limit, struct err *e);
 /* Reads more of the input into the spool until m->size >= want (< 0: to the end), clearing
- * m->more when the input has ended. 0 (also when nothing is left), or -1 with ERR_DATA or ERR_IO;
- * m is then closed. */
+ * m->more when the input has ended. When msg_pass left bytes out of the spool, the input is read
+ * again from the start of the body first. 0 (also when nothing is left), or -1 with ERR_DATA or
+ * ERR_IO (also when the input file changed since it was first read); m is then closed. */
 int msg_write_more(struct msg *m, off_t want, struct err *e);
+/* Makes bytes [from, want) of the message readable, for a caller that sends them now: those
+ * the spool does not have yet go to m->pass (from m->pass_at) instead, and bytes before from that
+ * are there are forgotten. Only input that is a regular file can be passed (msg_write_more reads
+ * it again should the whole spool be needed later); other input goes into the spool, as with
+ * msg_write_more. The same results as msg_write_more. */
+int msg_pass(struct msg *m, off_t from, off_t want, struct err *e);
 /* Reads what is left of the input and drops it: the writer of a message that fails before it
- * is read to the end gets no SIGPIPE, as when all of it was read first. */
+ * is read to the end gets no SIGPIPE, as when all of it was read first (a file has no writer
+ * to wait for it: it is left as it is). */
 void msg_drain(struct msg *m);
 /* Both steps at once, for a caller whose sender does not depend on the headers. */
 int msg_spool(int in, const struct msg_opts *o, const char *sender, struct msg *m, struct err *e);

@@ -410,8 +410,10 @@ static int smtp_too_big(struct smtp *s, const struct spool *sp, struct err *e)
 	if (!(s->caps.flags & EHLO_SIZE) || !s->caps.size ||
 	    (unsigned long long)sp->size <= s->caps.size)
 		return 0;
-	if (sp->more && sp->more(sp, -1, e) < 0)
-		return 1;
+	/* one still being read: its whole size, for the error (nothing of it is kept for this) */
+	while (sp->reading)
+		if (sp->more(sp, sp->size, sp->size + SMTP_BDAT_CHUNK, e) < 0)
+			return 1;
 	err_set(e, ERR_UNAVAILABLE, "the message is %lld bytes but %s accepts at most %llu",
 		(long long)sp->size, s->host, s->caps.size);
 	return 1;
@@ -504,12 +506,12 @@ static int smtp_bdat_put(struct smtp *s, struct smtp_txn *t, size_t k, struct er
 	/* a message still being read: this chunk's bytes and one more, to know whether it is the
 	 * last; a failure part way leaves the transaction without its LAST, which only closing
 	 * the connection ends */
-	if (t->sp->more && (t->sp->more(t->sp, at + SMTP_BDAT_CHUNK + 1, e) < 0 ||
+	if (t->sp->more && (t->sp->more(t->sp, at, at + SMTP_BDAT_CHUNK + 1, e) < 0 ||
 			    smtp_too_big(s, t->sp, e))) {
 		s->broken = 1;
 		return -1;
 	}
-	if (!t->sp->more && t->nchunks == SMTP_CHUNKS_UNKNOWN) {
+	if (!t->sp->reading && t->nchunks == SMTP_CHUNKS_UNKNOWN) {
 		t->nchunks = smtp_bdat_chunks(t->sp->size);
 		if (t->nchunks <= k)
 			t->nchunks = k + 1;	/* it ended where this chunk starts: BDAT 0 LAST */
@@ -524,11 +526,20 @@ static int smtp_bdat_put(struct smtp *s, struct smtp_txn *t, size_t k, struct er
 	    smtp_put(s, t->line.data, 0, e) < 0)
 		return -1;
 	log_transcript(LOG_OUT, "(message body)", 14, 0);
-	at += t->sp->offset;
 	while (left > 0) {
-		ssize_t n = pread(t->sp->fd, chunk, left < (off_t)sizeof chunk ? (size_t)left
-									 : sizeof chunk, at);
+		const struct spool *sp = t->sp;
+		const char *p = chunk;
+		ssize_t n;
 
+		if (at >= sp->mem_at && at - sp->mem_at < (off_t)sp->mem_len) {	/* not in fd */
+			p = sp->mem + (at - sp->mem_at);
+			n = (ssize_t)(sp->mem_len - (size_t)(at - sp->mem_at));
+			if (n > left)
+				n = (ssize_t)left;
+		} else {
+			n = pread(sp->fd, chunk, left < (off_t)sizeof chunk ? (size_t)left : sizeof chunk,
+				  sp->offset + at);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -536,7 +547,7 @@ static int smtp_bdat_put(struct smtp *s, struct smtp_txn *t, size_t k, struct er
 			return err_set(e, ERR_IO, "cannot read the spooled message: %s",
 				       n < 0 ? strerror(errno) : "it is shorter than it should be");
 		}
-		if (conn_write(s->conn, chunk, (size_t)n, e) < 0)
+		if (conn_write(s->conn, p, (size_t)n, e) < 0)
 			return smtp_lost(s, "sending the message", e);
 		at += n;
 		left -= n;
@@ -589,7 +600,7 @@ static int smtp_txn_put(struct smtp *s, struct smtp_txn *t, size_t i, struct err
 	if (p == PHASE_RSET)
 		r = smtp_line(&t->line, e, "RSET");
 	else if (p == PHASE_MAIL)
-		r = smtp_mail_line(s, t->env, t->from, t->smtputf8, t->sp->more ? 0 : t->sp->size,
+		r = smtp_mail_line(s, t->env, t->from, t->smtputf8, t->sp->reading ? 0 : t->sp->size,
 				   &t->line, e);
 	else if (p == PHASE_RCPT)
 		r = smtp_line(&t->line, e, "RCPT TO:<%s>%s%s", t->rcpts[smtp_txn_rcpt(t, i)],
@@ -788,12 +799,12 @@ int smtp_send(struct smtp *s, const struct envelope *env, const char *from,
 	t.bdat = (s->caps.flags & EHLO_CHUNKING) != 0;
 	/* a message still being read goes as it is read only in BDAT chunks, and with BODY=8BITMIME
 	 * declared (its 8-bit bytes may be yet to come); otherwise all of it first */
-	if (sp->more && (!t.bdat || !(s->caps.flags & EHLO_8BITMIME)) && sp->more(sp, -1, e) < 0)
+	if (sp->more && (!t.bdat || !(s->caps.flags & EHLO_8BITMIME)) && sp->more(sp, 0, -1, e) < 0)
 		return -1;
 	if (smtp_check(s, from, rcpts, n, sp, e) < 0)
 		return -1;
 	t.rset = s->transactions++ > 0;
-	if (sp->more)
+	if (sp->reading)
 		t.nchunks = SMTP_CHUNKS_UNKNOWN;	/* until the end is read (smtp_bdat_put) */
 	else
 		t.nchunks = t.bdat ? smtp_bdat_chunks(sp->size) : 1;

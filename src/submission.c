@@ -139,8 +139,25 @@ static void submission_read_done(struct submission *s)
 			 s->m.split_lines, s->m.split_lines == 1 ? "" : "s", MSG_LINE_MAX);
 }
 
-/* s->sp.more: the rest of a message that is sent while it is read. */
-static int submission_more(const struct spool *sp, off_t want, struct err *e)
+/* s->sp from s->m: how much of the message there is, and where. */
+static void submission_spool(struct submission *s)
+{
+	s->sp.size = s->m.size;
+	s->sp.mem = s->m.pass;
+	s->sp.mem_at = s->m.pass_at;
+	s->sp.mem_len = s->m.pass_len;
+	if (s->sp.reading && !s->m.more) {
+		s->sp.reading = 0;
+		s->env.body_8bit = s->m.eight_bit || s->rq->body_8bit;
+		submission_read_done(s);
+	}
+	if (!s->m.more && s->m.stored == s->m.size)
+		s->sp.more = NULL;
+}
+
+/* s->sp.more: the rest of a message that is sent while it is read; bytes that go at once are
+ * not kept in the spool when the input is a file that can be read again. */
+static int submission_more(const struct spool *sp, off_t from, off_t want, struct err *e)
 {
 	struct submission *s = sp->ctx;
 
@@ -148,17 +165,12 @@ static int submission_more(const struct spool *sp, off_t want, struct err *e)
 		*e = s->stream_err;
 		return -1;
 	}
-	if (msg_write_more(&s->m, want, &s->stream_err) < 0) {
+	if (msg_pass(&s->m, from, want, &s->stream_err) < 0) {
 		s->sp.fd = -1;	/* closed with the message */
 		*e = s->stream_err;
 		return -1;
 	}
-	s->sp.size = s->m.size;
-	if (!s->m.more) {
-		s->sp.more = NULL;
-		s->env.body_8bit = s->m.eight_bit || s->rq->body_8bit;
-		submission_read_done(s);
-	}
+	submission_spool(s);
 	return 0;
 }
 
@@ -202,7 +214,8 @@ int submission_read(struct submission *s, int in, int dot_ends, struct err *e)
 				    .body_8bit = s->m.more || s->m.eight_bit || rq->body_8bit,
 				    .smtputf8 = rq->smtputf8 };
 	s->sp = (struct spool){ .fd = s->m.fd, .offset = 0, .size = s->m.size,
-				.more = s->m.more ? submission_more : NULL, .ctx = s };
+				.more = s->m.more ? submission_more : NULL, .ctx = s,
+				.reading = s->m.more };
 	dsn_params(s);
 	return 0;
 }

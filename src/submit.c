@@ -255,7 +255,7 @@ int submit_over(const struct conf *c, const struct account *a, struct deliver *d
 	struct submit s = { .c = c, .a = a, .env = env, .sp = sp, .d = d, .borrowed = d != NULL,
 			    .fates = calloc(env->nrcpts + 1, sizeof *s.fates) };
 	size_t nsent = 0, nfailed = 0;
-	int result = 0;
+	int result = 0, keep;
 
 	if (!s.fates)
 		err_oom();
@@ -263,17 +263,20 @@ int submit_over(const struct conf *c, const struct account *a, struct deliver *d
 		result = -1;
 		goto out;
 	}
-	/* a message sent while it was read, not all of it sent (the smarthost refused or failed
-	 * part way): the rest, for the queue; one that cannot be read to the end goes nowhere */
-	if (sp->more && sp->more(sp, -1, e) < 0) {
-		result = -1;
-		goto out;
-	}
-	snprintf(rep->reply, sizeof rep->reply, "%s", deliver_last_reply(s.d));	/* before a flush */
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		nsent += s.fates[i].state == FATE_SENT;
 		nfailed += s.fates[i].state == FATE_FAILED;
 	}
+	/* a message sent while it was read: one not all read (the smarthost refused or failed part
+	 * way) is read to the end, and all of it goes into the spool when the queue is to have it
+	 * (sent ones need no copy of bytes that were not kept); one that cannot be read to the end
+	 * goes nowhere */
+	keep = nsent + nfailed < env->nrcpts || (nsent && nfailed && a->queue);
+	if (sp->more && (sp->reading || keep) && sp->more(sp, 0, -1, e) < 0) {
+		result = -1;
+		goto out;
+	}
+	snprintf(rep->reply, sizeof rep->reply, "%s", deliver_last_reply(s.d));	/* before a flush */
 	if (nsent && a->rate_limit && submit_queue(&s))
 		rate_count(&s.q, a);
 	result = submit_defer(&s, rep, e);

@@ -299,6 +299,108 @@ sys.stdout.buffer.write(data[data.index(b"\n\n") + 2:-4])' "$BATS_TEST_TMPDIR/qu
 	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/queued"
 }
 
+# spool_bytes STRACE_LOG: the bytes written into the spool file (the O_TMPFILE one)
+spool_bytes() {
+	local fd
+	fd=$(sed -n 's/^[0-9]* *openat(.*O_TMPFILE.* = \([0-9]*\)$/\1/p' "$1" | head -1)
+	[ -n "$fd" ] || fail "no spool file opened: $(grep openat "$1")"
+	awk -v fd="$fd" '$2 ~ "^write\\(" fd "," { n += $NF } END { print n + 0 }' "$1"
+}
+
+# strace_pb STDIN ARGS...: postbote under strace (openat and write into $BATS_TEST_TMPDIR/st)
+strace_pb() {
+	local in=$1
+	shift
+	strace -o /dev/null true 2>/dev/null || skip "strace cannot trace here"
+	# LeakSanitizer stops the process with ptrace at its exit, which strace's tracing forbids
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		run --separate-stderr strace -f -o "$BATS_TEST_TMPDIR/st" -e trace=openat,write \
+		-e signal=none "$POSTBOTE" "$@" <"$in"
+}
+
+@test "a big message from a file is not copied into the spool: only its first 4 MiB are; from a pipe all of it" {
+	fake_start --chunking
+	fake_config --no-auth
+	big_message 12 >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	strace_pb "$MSG" -C "$CONF" bob@example.org
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	run spool_bytes "$BATS_TEST_TMPDIR/st"
+	[ "$output" -ge 4194304 ] && [ "$output" -lt 5242880 ] ||
+		fail "$output bytes into the spool for a $(wc -c <"$WANT")-byte message"
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	cat "$MSG" >"$BATS_TEST_TMPDIR/in" 3>&- &
+	local writer=$!
+	strace_pb "$BATS_TEST_TMPDIR/in" -C "$CONF" bob@example.org
+	wait "$writer"
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-2.eml"
+	run spool_bytes "$BATS_TEST_TMPDIR/st"
+	assert_output "$(wc -c <"$WANT")"
+}
+
+@test "a big message from a file, 451 to its last chunk: it is read again, and all of it is queued" {
+	fake_start --chunking --reply 'EOM=451 4.3.0 try later'
+	fake_config --no-auth 'queue = on'
+	big_message 12 >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	send
+	assert_success
+	[[ $stderr == *"queued as"*"451 4.3.0 try later"* ]] || fail "stderr: $stderr"
+	grep -q -- 'BDAT chunk of [0-9]* bytes (LAST)' "$FAKE_OUT/session.log" || fail "no LAST chunk"
+	local f
+	f=$(find "$BATS_TEST_TMPDIR/queue/q" -type f ! -name '*.state')
+	[ -n "$f" ] || fail "nothing queued"
+	queued_body "${f##*/}" >"$BATS_TEST_TMPDIR/queued"
+	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/queued"
+}
+
+@test "a big message from a pipe, 451 to its last chunk: all of it is queued" {
+	fake_start --chunking --reply 'EOM=451 4.3.0 try later'
+	fake_config --no-auth 'queue = on'
+	big_message 12 >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	run --separate-stderr pb -C "$CONF" bob@example.org < <(cat "$MSG")
+	assert_success
+	[[ $stderr == *"queued as"*"451 4.3.0 try later"* ]] || fail "stderr: $stderr"
+	local f
+	f=$(find "$BATS_TEST_TMPDIR/queue/q" -type f ! -name '*.state')
+	[ -n "$f" ] || fail "nothing queued"
+	queued_body "${f##*/}" >"$BATS_TEST_TMPDIR/queued"
+	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/queued"
+}
+
+@test "a big message from a file in two transactions (RCPTMAX=1): the second reads the file again, both intact" {
+	fake_start --chunking --ehlo-extra 'LIMITS RCPTMAX=1'
+	fake_config --no-auth
+	big_message 12 >"$MSG"
+	crlf <"$MSG" >"$WANT"
+	send r1@example.org r2@example.org
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-2.eml"
+	run json_get "$FAKE_OUT/msg-2.json" rcpt_tos
+	assert_output '["r2@example.org"]'
+}
+
+@test "a big message whose file changes before a 451 sends it to the queue: 74, one line, nothing queued" {
+	fake_start --chunking --delay 'EOM=3' --reply 'EOM=451 4.3.0 try later'
+	fake_config --no-auth 'queue = on'
+	big_message 12 >"$MSG"
+	pb -C "$CONF" bob@example.org <"$MSG" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+	local client=$! rc=0
+	wait_session_line 'BDAT chunk of [0-9]* bytes \(LAST\)'
+	echo "a line added while it was sent" >>"$MSG"	# within the 3 s the server waits
+	wait "$client" || rc=$?
+	stderr=$(cat "$BATS_TEST_TMPDIR/err")
+	[ "$rc" -eq 74 ] || fail "exit $rc; stderr: $stderr"
+	assert_error_line "file changed while it was sent" "not queued"
+	local left
+	left=$(find "$BATS_TEST_TMPDIR/queue" -type f 2>/dev/null) || true
+	[ -z "$left" ] || fail "queued: $left"
+}
+
 @test "a big message over the server's SIZE: its whole size in the one line, exit 69" {
 	fake_start --chunking --size 5000000
 	fake_config --no-auth

@@ -40,6 +40,7 @@ enum {
 	F_KEEPBCC = 1 << 8,
 	F_MAILDOMAIN = 1 << 9,	/* maildomain = "mail.example" */
 	F_STEPS = 1 << 10,	/* msg_write_some, then msg_write_more in small steps */
+	F_PASS = 1 << 11,	/* msg_write_some, then msg_pass in small steps, then the spool */
 };
 
 struct cb {
@@ -69,6 +70,9 @@ struct run {
 	struct buf rcpts;	/* m.rcpts, joined with ',' */
 	struct cb cb;
 	int writer;		/* how the writer ended (unit_in_child style status) */
+	struct buf passed;	/* F_PASS: the bytes as msg_pass made them readable, in order */
+	off_t stored_first;	/* F_PASS: what the spool held before msg_pass */
+	off_t stored_max;	/* F_PASS: the most it held while passing */
 };
 
 static void run_free(struct run *r)
@@ -76,6 +80,7 @@ static void run_free(struct run *r)
 	buf_free(&r->out);
 	buf_free(&r->norm);
 	buf_free(&r->rcpts);
+	buf_free(&r->passed);
 }
 
 struct packets {
@@ -138,8 +143,55 @@ static void opts_for(unsigned flags, const char *full_name, struct cb *cb, struc
 
 /* What main does: the header section, the sender (and with -t the recipients) from it, then
  * the message. */
+/* F_PASS: what a sender of chunks does, steps of 1 to 4000 bytes, sometimes asking again from
+ * a little before, though never before where it asked from last time; every byte made readable, from the spool
+ * or from m->pass, goes into out. Then the whole spool, read again from the input. */
+static int pass_steps(struct msg *m, struct run *r, struct err *e)
+{
+	unsigned seed = (unsigned)m->size;
+	off_t at = 0;
+
+	r->stored_first = r->stored_max = m->stored;
+	for (off_t last = 0;;) {
+		off_t step = 1 + rand_r(&seed) % 4000, from = at, end;
+
+		if (rand_r(&seed) % 5 == 0) {	/* still readable: not before the last from */
+			from = at - rand_r(&seed) % 500;
+			from = from > last ? from : last;
+		}
+		last = from;
+		if (msg_pass(m, from, at + step, e) < 0)
+			return -1;
+		if (m->stored > r->stored_max)
+			r->stored_max = m->stored;
+		end = m->size < at + step ? m->size : at + step;
+		for (off_t x = from; x < end; x++) {
+			char c;
+
+			if (x < m->stored) {
+				if (pread(m->fd, &c, 1, x) != 1)
+					return err_set(e, ERR_SOFTWARE, "byte %lld not in the spool",
+						       (long long)x);
+			} else if (x >= m->pass_at && x - m->pass_at < (off_t)m->pass_len) {
+				c = m->pass[x - m->pass_at];
+			} else {
+				return err_set(e, ERR_SOFTWARE, "byte %lld of [%lld, %lld) is nowhere "
+					       "(spool %lld, memory %lld+%zu)", (long long)x,
+					       (long long)from, (long long)end, (long long)m->stored,
+					       (long long)m->pass_at, m->pass_len);
+			}
+			if (x >= at && buf_addch(&r->passed, c) < 0)
+				abort();
+		}
+		at = end;
+		if (!m->more && at == m->size)
+			break;
+	}
+	return msg_write_more(m, -1, e);
+}
+
 static int spool(int fd, const struct msg_opts *o, unsigned flags, struct cb *cb, struct msg *m,
-		 struct rcpt_list *rl, struct err *e)
+		 struct rcpt_list *rl, struct run *r, struct err *e)
 {
 	const char *sender;
 
@@ -150,10 +202,12 @@ static int spool(int fd, const struct msg_opts *o, unsigned flags, struct cb *cb
 		msg_close(m);
 		return -1;
 	}
-	if (!(flags & F_STEPS))
+	if (!(flags & (F_STEPS | F_PASS)))
 		return msg_write(m, sender, e);
 	if (msg_write_some(m, sender, 1000, e) < 0)
 		return -1;
+	if (flags & F_PASS)
+		return pass_steps(m, r, e);
 	while (m->more) {
 		off_t before = m->size;
 
@@ -187,6 +241,7 @@ static void run_msg(const char *in, size_t n, unsigned flags, const char *full_n
 	buf_init(&r->out, (size_t)-1 / 2);
 	buf_init(&r->norm, (size_t)-1 / 2);
 	buf_init(&r->rcpts, (size_t)-1 / 2);
+	buf_init(&r->passed, (size_t)-1 / 2);
 	opts_for(flags, full_name, &r->cb, &o);
 
 	if (how == FEED_FILE) {
@@ -246,7 +301,7 @@ static void run_msg(const char *in, size_t n, unsigned flags, const char *full_n
 		fd = sv[0];
 	}
 
-	r->rc = spool(fd, &o, flags, &r->cb, &r->m, &rl, &r->e);
+	r->rc = spool(fd, &o, flags, &r->cb, &r->m, &rl, r, &r->e);
 	close(fd);	/* before waiting: a writer blocked on a full pipe then ends */
 	if (how == FEED_PIPE) {
 		int status;
@@ -935,6 +990,27 @@ static void test_random_bodies(void)
 			CHECK_INT(r.m.eight_bit, high);
 		}
 		run_free(&r);
+		/* passed without being kept (a file can be read again), then the whole spool again */
+		run_msg(in.data, in.len, (dot_ends ? 0 : F_NODOT) | F_PASS, NULL, FEED_FILE, NULL, 0,
+			&r);
+		if (CHECK_INT(r.rc, 0)) {
+			CHECK_MEM(r.passed.data, r.passed.len, want.data, want.len);
+			CHECK_MEM(r.out.data, r.out.len, want.data, want.len);
+			CHECK_INT(r.m.eight_bit, high);
+			/* nothing went into the spool while passing */
+			CHECK_INT(r.stored_max, r.stored_first);
+			CHECK(r.stored_first < (off_t)want.len);
+		}
+		run_free(&r);
+		/* from a pipe msg_pass keeps all of it: nothing can be read again */
+		run_msg(in.data, in.len, (dot_ends ? 0 : F_NODOT) | F_PASS, NULL, FEED_PIPE, NULL, 0,
+			&r);
+		if (CHECK_INT(r.rc, 0)) {
+			CHECK_MEM(r.passed.data, r.passed.len, want.data, want.len);
+			CHECK_MEM(r.out.data, r.out.len, want.data, want.len);
+			CHECK_INT(r.stored_max, (off_t)want.len);
+		}
+		run_free(&r);
 		buf_free(&in);
 		buf_free(&want);
 	}
@@ -1068,6 +1144,13 @@ static void test_long_lines(void)
 			}
 			if (buf_addstr(&want, "\r\nnext\r\n") < 0)
 				abort();
+			CHECK_MEM(r.norm.data, r.norm.len, want.data, want.len);
+			CHECK_UINT(r.m.split_lines, t[i].split);
+		}
+		run_free(&r);
+		/* passed, then the spool read again: the same bytes, each split counted once */
+		run_msg(in.data, in.len, F_PASS, NULL, FEED_FILE, NULL, 0, &r);
+		if (CHECK_INT(r.rc, 0)) {
 			CHECK_MEM(r.norm.data, r.norm.len, want.data, want.len);
 			CHECK_UINT(r.m.split_lines, t[i].split);
 		}
@@ -1375,6 +1458,46 @@ static void test_errors(void)
 	UNIT_CTX_CLEAR();
 }
 
+/* A file that changes after msg_pass left some of it out of the spool: the spool cannot be made
+ * from it again, and msg_write_more says so (ERR_IO) instead of queueing something else. */
+static void test_pass_changed(void)
+{
+	struct msg_opts o;
+	struct cb cb;
+	struct msg m;
+	struct err e = { 0 };
+	struct buf in;
+	int fd = memfd_create("msg-input", MFD_CLOEXEC);
+
+	UNIT_CTX("input file changed after msg_pass");
+	opts_for(0, NULL, &cb, &o);
+	buf_init(&in, (size_t)-1 / 2);
+	if (buf_addstr(&in, HDRS_LF "\n") < 0)
+		abort();
+	while (in.len < 300000)
+		if (buf_addstr(&in, "a line of the body\n") < 0)
+			abort();
+	if (!CHECK(fd >= 0) || !CHECK(write(fd, in.data, in.len) == (ssize_t)in.len))
+		return;
+	lseek(fd, 0, SEEK_SET);
+	if (CHECK_INT(msg_read_headers(fd, &o, &m, &e), 0) &&
+	    CHECK_INT(msg_write_some(&m, SENDER, 1000, &e), 0)) {
+		CHECK_INT(msg_pass(&m, 0, 200000, &e), 0);
+		CHECK_INT(msg_pass(&m, 199000, 280000, &e), 0);
+		CHECK(m.stored < 199000);	/* the part between was not kept */
+		CHECK(pwrite(fd, "more\n", 5, (off_t)in.len) == 5);
+		CHECK_INT(msg_write_more(&m, -1, &e), -1);
+		CHECK_INT(e.kind, ERR_IO);
+		CHECK(strstr(e.text, "changed") != NULL);
+		CHECK_INT(m.fd, -1);	/* closed */
+	}
+	msg_close(&m);
+	close(fd);
+	buf_free(&in);
+	dir_is_empty();
+	UNIT_CTX_CLEAR();
+}
+
 int main(void)
 {
 	if (unit_tmpdir(dir, sizeof dir, "postbote-test-msg") < 0)
@@ -1393,6 +1516,7 @@ int main(void)
 	test_msgid_unique();
 	test_errors();
 	test_qualify_cap();
+	test_pass_changed();
 	CHECK(rmdir(dir) == 0);
 	regfree(&re_date);
 	regfree(&re_msgid);
