@@ -54,14 +54,11 @@ struct msg_state {
 
 /* ---- output ---- */
 
-static int msg_out(struct msg_state *s, const char *p, size_t n, struct err *e)
+/* Into the spool file, made at the first write. */
+static int msg_store(struct msg_state *s, const char *p, size_t n, struct err *e)
 {
-	s->m->size += (off_t)n;
-	if (s->passing) {
-		if (buf_add(&s->win, p, n) < 0)
-			buf_broken(__FILE__, __LINE__);
-		return 0;
-	}
+	if (s->m->fd < 0 && (s->m->fd = msg_spool_file(s->o.tmpdir, e)) < 0)
+		return -1;
 	s->m->stored += (off_t)n;
 	while (n) {
 		ssize_t w = write(s->m->fd, p, n);
@@ -73,6 +70,16 @@ static int msg_out(struct msg_state *s, const char *p, size_t n, struct err *e)
 		p += w;
 		n -= (size_t)w;
 	}
+	return 0;
+}
+
+static int msg_out(struct msg_state *s, const char *p, size_t n, struct err *e)
+{
+	s->m->size += (off_t)n;
+	if (!s->passing)
+		return msg_store(s, p, n, e);
+	if (buf_add(&s->win, p, n) < 0)
+		buf_broken(__FILE__, __LINE__);
 	return 0;
 }
 
@@ -753,9 +760,6 @@ int msg_write_some(struct msg *m, const char *sender, off_t limit, struct err *e
 	struct msg_state *s = m->st;
 
 	m->sender = sender;
-	m->fd = msg_spool_file(s->o.tmpdir, e);
-	if (m->fd < 0)
-		goto fail;
 	s->writing = 1;
 	if (msg_write_head(s, e) < 0)
 		goto fail;
@@ -771,11 +775,13 @@ fail:
 }
 
 /* After a pump: what is in memory, and whether the input has ended (the state stays while the
- * spool lacks some of the message: msg_rewind needs it). */
+ * spool lacks some of the message: msg_rewind or msg_write_more needs it). */
 static void msg_pumped(struct msg *m)
 {
 	struct msg_state *s = m->st;
 
+	if (!s)
+		return;	/* all of it is in the spool file */
 	m->pass = s->win.data;
 	m->pass_len = s->win.len;
 	if (s->eof) {
@@ -789,15 +795,33 @@ int msg_write_more(struct msg *m, off_t want, struct err *e)
 {
 	struct msg_state *s = m->st;
 
-	if (m->stored < m->size) {	/* msg_pass left some out: all of it again, this time */
+	if (m->stored < m->size && m->pass_at == m->stored) {	/* the rest is in memory */
+		s->passing = 0;
+		if (msg_store(s, s->win.data, s->win.len, e) < 0)
+			goto fail;
+		buf_reset(&s->win);
+		m->pass_at = m->stored;
+	} else if (m->stored < m->size) {	/* msg_pass forgot some: all of it again, this time */
 		if (msg_rewind(s, e) < 0)
 			goto fail;
 		want = -1;
 	}
-	if (!m->more)
+	if (!m->more) {
+		msg_pumped(m);
 		return 0;
-	if (msg_pump(s, want, e) < 0 || msg_flush(s, e) < 0)
+	}
+	if (msg_pump(s, want, e) < 0)
 		goto fail;
+	if (s->eof && m->fd < 0 && s->o.memory && s->out.len) {
+		/* all of it is in s->out: it stays in memory, with no spool file yet */
+		m->pass_at = 0;
+		m->size += (off_t)s->out.len;
+		if (buf_add(&s->win, s->out.data, s->out.len) < 0)
+			buf_broken(__FILE__, __LINE__);
+		buf_reset(&s->out);
+	} else if (msg_flush(s, e) < 0) {
+		goto fail;
+	}
 	msg_pumped(m);
 	return 0;
 fail:
@@ -810,7 +834,7 @@ int msg_pass(struct msg *m, off_t from, off_t want, struct err *e)
 {
 	struct msg_state *s = m->st;
 
-	if (want < 0 || !s || !s->rewindable)
+	if (want < 0 || !s || (!s->rewindable && m->more))
 		return msg_write_more(m, want, e);
 	/* some of [from, want) was passed and forgotten: only the input has it now */
 	if (m->stored < m->pass_at && from < m->pass_at && want > m->stored)

@@ -32,6 +32,9 @@ struct msg_opts {
 	const char *full_name;	/* display name of an added or replaced From:, or NULL */
 	const char *domain;	/* the right side of an added Message-ID: */
 	const char *tmpdir;	/* where the spool file goes; NULL: $TMPDIR or /tmp */
+	int memory;		/* a message that fits in one buffer (64 KiB) stays in memory
+				 * (m->pass) with no spool file, until msg_write_more is asked
+				 * for all of it */
 	const char *trace;	/* a whole field without CRLF (a Received: line) to write before
 				 * all others, or NULL; it must outlive the msg */
 };
@@ -39,7 +42,8 @@ struct msg_opts {
 struct msg_state;
 
 struct msg {
-	int fd;			/* the spool file, unlinked; -1 before msg_write and when closed */
+	int fd;			/* the spool file, unlinked; -1 before the first byte is written
+				 * into it, and when closed */
 	off_t size;		/* bytes of the message so far (all of them once !more) */
 	off_t stored;		/* how many of them are in fd: size, unless msg_pass left some out */
 	/* msg_pass: bytes [pass_at, pass_at + pass_len) of the message, in memory only */
@@ -69,9 +73,10 @@ int msg_write(struct msg *m, const char *sender, struct err *e);
  * input is left: msg_write_more reads on. */
 int msg_write_some(struct msg *m, const char *sender, off_t limit, struct err *e);
 /* Reads more of the input into the spool until m->size >= want (< 0: to the end), clearing
- * m->more when the input has ended. When msg_pass left bytes out of the spool, the input is read
- * again from the start of the body first. 0 (also when nothing is left), or -1 with ERR_DATA or
- * ERR_IO (also when the input file changed since it was first read); m is then closed. */
+ * m->more when the input has ended. Bytes only in memory (m->pass) go into the spool first;
+ * when msg_pass forgot some, the input is read again from the start of the body, to the end.
+ * 0 (also when nothing is left), or -1 with ERR_DATA or ERR_IO (also when the input file changed
+ * since it was first read); m is then closed. */
 int msg_write_more(struct msg *m, off_t want, struct err *e);
 /* Makes bytes [from, want) of the message readable, for a caller that sends them now: those
  * the spool does not have yet go to m->pass (from m->pass_at) instead, and bytes before from that

@@ -318,27 +318,46 @@ void smtp_last(struct smtp *s)
 	s->closing = 1;
 }
 
+/* Up to left bytes of the message from at: where the spool has them in memory (*p points
+ * there), else read from its file into chunk. -1 with ERR_IO. */
+static ssize_t smtp_spool_bytes(const struct spool *sp, off_t at, off_t left, char *chunk,
+				const char **p, struct err *e)
+{
+	ssize_t n;
+
+	if (at >= sp->mem_at && at - sp->mem_at < (off_t)sp->mem_len) {
+		*p = sp->mem + (at - sp->mem_at);
+		n = (ssize_t)(sp->mem_len - (size_t)(at - sp->mem_at));
+		return n > left ? (ssize_t)left : n;
+	}
+	*p = chunk;
+	do
+		n = pread(sp->fd, chunk, left < SMTP_BODY_CHUNK ? (size_t)left : SMTP_BODY_CHUNK,
+			  sp->offset + at);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return err_set(e, ERR_IO, "cannot read the spooled message: %s",
+			       n < 0 ? strerror(errno) : "it is shorter than it should be");
+	return n;
+}
+
 /* Sends the spool dot-stuffed, and the final dot, in large writes. */
 static int smtp_body(struct smtp *s, const struct spool *sp, struct err *e)
 {
 	static char chunk[SMTP_BODY_CHUNK];
 	int at_bol = 1;
-	off_t offset = sp->offset, left = sp->size;
+	off_t at = 0, left = sp->size;
 
 	log_transcript(LOG_OUT, "(message body)", 14, 0);
 	while (left > 0) {
-		size_t want = left < (off_t)sizeof chunk ? (size_t)left : sizeof chunk;
-		ssize_t n = pread(sp->fd, chunk, want, offset);
-		const char *p = chunk, *end;
+		const char *p, *end;
+		ssize_t n = smtp_spool_bytes(sp, at, left, chunk, &p, e);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return err_set(e, ERR_IO, "cannot read the spooled message: %s",
-				       n < 0 ? strerror(errno) : "it is shorter than it should be");
-		offset += n;
+		if (n < 0)
+			return -1;
+		at += n;
 		left -= n;
-		end = chunk + n;
+		end = p + n;
 		while (p < end) {
 			/* everything up to the next line that starts with a dot goes in one write;
 			 * that line gets one more dot */
@@ -527,25 +546,12 @@ static int smtp_bdat_put(struct smtp *s, struct smtp_txn *t, size_t k, struct er
 		return -1;
 	log_transcript(LOG_OUT, "(message body)", 14, 0);
 	while (left > 0) {
-		const struct spool *sp = t->sp;
-		const char *p = chunk;
-		ssize_t n;
+		const char *p;
+		ssize_t n = smtp_spool_bytes(t->sp, at, left, chunk, &p, e);
 
-		if (at >= sp->mem_at && at - sp->mem_at < (off_t)sp->mem_len) {	/* not in fd */
-			p = sp->mem + (at - sp->mem_at);
-			n = (ssize_t)(sp->mem_len - (size_t)(at - sp->mem_at));
-			if (n > left)
-				n = (ssize_t)left;
-		} else {
-			n = pread(sp->fd, chunk, left < (off_t)sizeof chunk ? (size_t)left : sizeof chunk,
-				  sp->offset + at);
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
+		if (n < 0) {
 			s->broken = 1;	/* the chunk's size is promised: the session cannot go on */
-			return err_set(e, ERR_IO, "cannot read the spooled message: %s",
-				       n < 0 ? strerror(errno) : "it is shorter than it should be");
+			return -1;
 		}
 		if (conn_write(s->conn, p, (size_t)n, e) < 0)
 			return smtp_lost(s, "sending the message", e);
@@ -798,8 +804,11 @@ int smtp_send(struct smtp *s, const struct envelope *env, const char *from,
 	memset(res, 0, n * sizeof *res);
 	t.bdat = (s->caps.flags & EHLO_CHUNKING) != 0;
 	/* a message still being read goes as it is read only in BDAT chunks, and with BODY=8BITMIME
-	 * declared (its 8-bit bytes may be yet to come); otherwise all of it first */
-	if (sp->more && (!t.bdat || !(s->caps.flags & EHLO_8BITMIME)) && sp->more(sp, 0, -1, e) < 0)
+	 * declared (its 8-bit bytes may be yet to come); otherwise all of it first (one all in
+	 * memory can go as it is) */
+	if (sp->more && (!t.bdat || !(s->caps.flags & EHLO_8BITMIME)) &&
+	    (sp->reading || sp->mem_at != 0 || (off_t)sp->mem_len != sp->size) &&
+	    sp->more(sp, 0, -1, e) < 0)
 		return -1;
 	if (smtp_check(s, from, rcpts, n, sp, e) < 0)
 		return -1;

@@ -142,6 +142,7 @@ static void submission_read_done(struct submission *s)
 /* s->sp from s->m: how much of the message there is, and where. */
 static void submission_spool(struct submission *s)
 {
+	s->sp.fd = s->m.fd;
 	s->sp.size = s->m.size;
 	s->sp.mem = s->m.pass;
 	s->sp.mem_at = s->m.pass_at;
@@ -155,8 +156,9 @@ static void submission_spool(struct submission *s)
 		s->sp.more = NULL;
 }
 
-/* s->sp.more: the rest of a message that is sent while it is read; bytes that go at once are
- * not kept in the spool when the input is a file that can be read again. */
+/* s->sp.more, for a message not all in the spool file: the rest of one sent while it is read
+ * (bytes that go at once are not kept in the spool when the input is a file that can be read
+ * again), or a small one that stays in memory until the queue needs it in a file. */
 static int submission_more(const struct spool *sp, off_t from, off_t want, struct err *e)
 {
 	struct submission *s = sp->ctx;
@@ -190,6 +192,7 @@ int submission_read(struct submission *s, int in, int dot_ends, struct err *e)
 		.full_name = rq->full_name ? rq->full_name : a->from_full_name,
 		.domain = a->domain,
 		.trace = rq->trace,
+		.memory = s->stream,	/* sent at once: a small one needs no spool file */
 	};
 	long long t0 = net_now();
 
@@ -213,9 +216,8 @@ int submission_read(struct submission *s, int in, int dot_ends, struct err *e)
 				    .nrcpts = s->rcpts.n,
 				    .body_8bit = s->m.more || s->m.eight_bit || rq->body_8bit,
 				    .smtputf8 = rq->smtputf8 };
-	s->sp = (struct spool){ .fd = s->m.fd, .offset = 0, .size = s->m.size,
-				.more = s->m.more ? submission_more : NULL, .ctx = s,
-				.reading = s->m.more };
+	s->sp = (struct spool){ .more = submission_more, .ctx = s, .reading = s->m.more };
+	submission_spool(s);
 	dsn_params(s);
 	return 0;
 }

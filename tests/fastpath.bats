@@ -318,6 +318,27 @@ strace_pb() {
 		-e signal=none "$POSTBOTE" "$@" <"$in"
 }
 
+@test "a small message sent at once makes no spool file; one that must be queued gets one, whole" {
+	fake_start
+	fake_config --no-auth 'queue = on'
+	strace_pb "$MSG" -C "$CONF" bob@example.org
+	assert_sent
+	assert_same_bytes "$WANT" "$FAKE_OUT/msg-1.eml"
+	! grep -q 'O_TMPFILE' "$BATS_TEST_TMPDIR/st" || fail "a spool file: $(grep O_TMPFILE "$BATS_TEST_TMPDIR/st")"
+	fake_stop
+	fake_start --reply 'EOM=451 4.3.0 try later'
+	fake_config --no-auth 'queue = on'
+	strace_pb "$MSG" -C "$CONF" bob@example.org
+	assert_success
+	[[ $stderr == *"queued as"* ]] || fail "stderr: $stderr"
+	grep -q 'O_TMPFILE' "$BATS_TEST_TMPDIR/st" || fail "no spool file for the queue"
+	local f
+	f=$(find "$BATS_TEST_TMPDIR/queue/q" -type f ! -name '*.state')
+	[ -n "$f" ] || fail "nothing queued"
+	queued_body "${f##*/}" >"$BATS_TEST_TMPDIR/queued"
+	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/queued"
+}
+
 @test "a big message from a file is not copied into the spool: only its first 4 MiB are; from a pipe all of it" {
 	fake_start --chunking
 	fake_config --no-auth

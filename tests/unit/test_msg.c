@@ -41,6 +41,7 @@ enum {
 	F_MAILDOMAIN = 1 << 9,	/* maildomain = "mail.example" */
 	F_STEPS = 1 << 10,	/* msg_write_some, then msg_write_more in small steps */
 	F_PASS = 1 << 11,	/* msg_write_some, then msg_pass in small steps, then the spool */
+	F_MEMORY = 1 << 12,	/* msg_opts.memory: a small message stays in memory, then the spool */
 };
 
 struct cb {
@@ -73,6 +74,7 @@ struct run {
 	struct buf passed;	/* F_PASS: the bytes as msg_pass made them readable, in order */
 	off_t stored_first;	/* F_PASS: what the spool held before msg_pass */
 	off_t stored_max;	/* F_PASS: the most it held while passing */
+	int in_memory;		/* F_MEMORY: msg_write made no spool file (passed: the bytes) */
 };
 
 static void run_free(struct run *r)
@@ -139,6 +141,7 @@ static void opts_for(unsigned flags, const char *full_name, struct cb *cb, struc
 	o->full_name = full_name;
 	o->domain = HOST_DOMAIN;
 	o->tmpdir = dir;
+	o->memory = (flags & F_MEMORY) != 0;
 }
 
 /* What main does: the header section, the sender (and with -t the recipients) from it, then
@@ -202,8 +205,17 @@ static int spool(int fd, const struct msg_opts *o, unsigned flags, struct cb *cb
 		msg_close(m);
 		return -1;
 	}
-	if (!(flags & (F_STEPS | F_PASS)))
+	if (!(flags & (F_STEPS | F_PASS | F_MEMORY)))
 		return msg_write(m, sender, e);
+	if (flags & F_MEMORY) {
+		if (msg_write(m, sender, e) < 0)
+			return -1;
+		r->in_memory = m->fd < 0;
+		if (r->in_memory && CHECK_INT(m->pass_at, 0) && CHECK_INT(m->pass_len, m->size) &&
+		    buf_add(&r->passed, m->pass, m->pass_len) < 0)
+			abort();
+		return msg_write_more(m, -1, e);	/* now into the spool file */
+	}
 	if (msg_write_some(m, sender, 1000, e) < 0)
 		return -1;
 	if (flags & F_PASS)
@@ -778,6 +790,19 @@ static void test_cases(void)
 		CHECK_STR(r.rcpts.data, c->rcpts ? c->rcpts : "");
 		CHECK_INT(r.cb.calls, 1);	/* "called exactly once" */
 		check_wire_form(&r.out);
+		/* the same message kept in memory: no spool file until asked, the same bytes */
+		{
+			struct run rm;
+
+			run_msg(c->in, c->inlen, c->flags | F_MEMORY, c->full_name, FEED_PIPE, NULL, 0,
+				&rm);
+			if (CHECK_INT(rm.rc, 0)) {
+				CHECK_INT(rm.in_memory, 1);
+				CHECK_MEM(rm.norm.data, rm.norm.len, c->out, strlen(c->out));
+				CHECK_MEM(rm.passed.data, rm.passed.len, rm.out.data, rm.out.len);
+			}
+			run_free(&rm);
+		}
 		run_free(&r);
 	}
 	UNIT_CTX_CLEAR();
@@ -1000,6 +1025,14 @@ static void test_random_bodies(void)
 			/* nothing went into the spool while passing */
 			CHECK_INT(r.stored_max, r.stored_first);
 			CHECK(r.stored_first < (off_t)want.len);
+		}
+		run_free(&r);
+		/* bigger than one buffer: msg_opts.memory makes a spool file as usual */
+		run_msg(in.data, in.len, (dot_ends ? 0 : F_NODOT) | F_MEMORY, NULL, FEED_PIPE, NULL,
+			0, &r);
+		if (CHECK_INT(r.rc, 0)) {
+			CHECK_INT(r.in_memory, want.len <= CHUNK);
+			CHECK_MEM(r.out.data, r.out.len, want.data, want.len);
 		}
 		run_free(&r);
 		/* from a pipe msg_pass keeps all of it: nothing can be read again */
