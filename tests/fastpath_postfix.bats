@@ -58,6 +58,25 @@ setup() {
 	assert_output --regexp 'disconnect from .* mail=1 rcpt=1 bdat=[3-9] quit=1'
 }
 
+@test "Postfix: an 8 MiB message (sent while it is read), from a file and from a pipe, arrives intact" {
+	awk 'BEGIN { for (i = 0; i < 190000; i++) printf "%06d .a line of the big message, a dot first\n", i }' >>"$MSG"
+	pf_conf "$CONF" submission
+	off=$(pf_log_size)
+	pf_send bob@example.org
+	assert_sent
+	maildir_wait 1 60
+	run diff <(maildir_body 1) "$MSG"
+	assert_success
+	run pf_session submission "$off"
+	assert_output --regexp 'disconnect from .* mail=1 rcpt=1 bdat=(9|[1-9][0-9]) quit=1'
+	maildir_clear
+	run --separate-stderr pb -C "$CONF" bob@example.org < <(cat "$MSG")
+	assert_sent
+	maildir_wait 1 60
+	run diff <(maildir_body 1) "$MSG"
+	assert_success
+}
+
 @test "Postfix: chunking = off sends DATA" {
 	pf_conf "$CONF" submission chunking=off
 	off=$(pf_log_size)
