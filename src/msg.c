@@ -774,6 +774,14 @@ fail:
 	return -1;
 }
 
+/* A read or write failed: nothing of the message may be used any more. */
+static int msg_fail(struct msg *m)
+{
+	m->more = 0;
+	msg_close(m);
+	return -1;
+}
+
 /* After a pump: what is in memory, and whether the input has ended (the state stays while the
  * spool lacks some of the message: msg_rewind or msg_write_more needs it). */
 static void msg_pumped(struct msg *m)
@@ -825,9 +833,7 @@ int msg_write_more(struct msg *m, off_t want, struct err *e)
 	msg_pumped(m);
 	return 0;
 fail:
-	m->more = 0;
-	msg_close(m);
-	return -1;
+	return msg_fail(m);
 }
 
 int msg_pass(struct msg *m, off_t from, off_t want, struct err *e)
@@ -860,9 +866,7 @@ int msg_pass(struct msg *m, off_t from, off_t want, struct err *e)
 	msg_pumped(m);
 	return 0;
 fail:
-	m->more = 0;
-	msg_close(m);
-	return -1;
+	return msg_fail(m);
 }
 
 int msg_write(struct msg *m, const char *sender, struct err *e)

@@ -200,6 +200,7 @@ chunks_sent() { grep -c -- '-- BDAT chunk of' "$FAKE_OUT/session.log" || true; }
 	send
 	assert_success
 	[[ $stderr == *"queued as"*"451 4.3.0 try later"* ]] || fail "stderr: $stderr"
+	assert_queued_whole	# it was in memory only: now in the queue, whole
 }
 
 # ---- a big message goes while it is read (SUBMISSION_STREAM_AFTER, 4 MiB) ----------------
@@ -209,6 +210,16 @@ queued_body() {
 	"$PYTHON" -c 'import sys
 data = open(sys.argv[1], "rb").read()
 sys.stdout.buffer.write(data[data.index(b"\n\n") + 2:-4])' "$BATS_TEST_TMPDIR/queue/q/$1"
+}
+
+# assert_queued_whole: one message in the queue, and its bytes are $WANT's
+assert_queued_whole() {
+	local f
+	f=$(find "$BATS_TEST_TMPDIR/queue/q" -type f ! -name '*.state')
+	[ -n "$f" ] || fail "nothing queued"
+	[ "$(wc -l <<<"$f")" -eq 1 ] || fail "more than one message queued: $f"
+	queued_body "${f##*/}" >"$BATS_TEST_TMPDIR/queued"
+	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/queued"
 }
 
 @test "a big message goes while it is read: the server has chunks before the input ends, all arrives" {
@@ -288,15 +299,7 @@ sys.stdout.buffer.write(data[data.index(b"\n\n") + 2:-4])' "$BATS_TEST_TMPDIR/qu
 	send
 	assert_success
 	[[ $stderr == *"queued as"*"451 4.3.0 try later"* ]] || fail "stderr: $stderr"
-	local ids
-	ids=("$BATS_TEST_TMPDIR"/queue/q/*)
-	ids=("${ids[@]##*/}")
-	ids=("${ids[@]/*.state/}")
-	local id
-	for id in "${ids[@]}"; do [ -n "$id" ] && break; done
-	[ -n "$id" ] || fail "nothing queued"
-	queued_body "$id" >"$BATS_TEST_TMPDIR/queued"
-	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/queued"
+	assert_queued_whole
 }
 
 # spool_bytes STRACE_LOG: the bytes written into the spool file (the O_TMPFILE one)
@@ -332,11 +335,7 @@ strace_pb() {
 	assert_success
 	[[ $stderr == *"queued as"* ]] || fail "stderr: $stderr"
 	grep -q 'O_TMPFILE' "$BATS_TEST_TMPDIR/st" || fail "no spool file for the queue"
-	local f
-	f=$(find "$BATS_TEST_TMPDIR/queue/q" -type f ! -name '*.state')
-	[ -n "$f" ] || fail "nothing queued"
-	queued_body "${f##*/}" >"$BATS_TEST_TMPDIR/queued"
-	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/queued"
+	assert_queued_whole
 }
 
 @test "a big message from a file is not copied into the spool: only its first 4 MiB are; from a pipe all of it" {
@@ -370,11 +369,7 @@ strace_pb() {
 	assert_success
 	[[ $stderr == *"queued as"*"451 4.3.0 try later"* ]] || fail "stderr: $stderr"
 	grep -q -- 'BDAT chunk of [0-9]* bytes (LAST)' "$FAKE_OUT/session.log" || fail "no LAST chunk"
-	local f
-	f=$(find "$BATS_TEST_TMPDIR/queue/q" -type f ! -name '*.state')
-	[ -n "$f" ] || fail "nothing queued"
-	queued_body "${f##*/}" >"$BATS_TEST_TMPDIR/queued"
-	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/queued"
+	assert_queued_whole
 }
 
 @test "a big message from a pipe, 451 to its last chunk: all of it is queued" {
@@ -385,11 +380,7 @@ strace_pb() {
 	run --separate-stderr pb -C "$CONF" bob@example.org < <(cat "$MSG")
 	assert_success
 	[[ $stderr == *"queued as"*"451 4.3.0 try later"* ]] || fail "stderr: $stderr"
-	local f
-	f=$(find "$BATS_TEST_TMPDIR/queue/q" -type f ! -name '*.state')
-	[ -n "$f" ] || fail "nothing queued"
-	queued_body "${f##*/}" >"$BATS_TEST_TMPDIR/queued"
-	assert_same_bytes "$WANT" "$BATS_TEST_TMPDIR/queued"
+	assert_queued_whole
 }
 
 @test "a big message from a file in two transactions (RCPTMAX=1): the second reads the file again, both intact" {
