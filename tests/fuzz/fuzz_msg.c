@@ -1,5 +1,8 @@
 /* fuzz_msg: a message through msg_spool, from a memfd into a spool file. The first byte picks the
  * options (-i, -t, maildomain, Bcc, set_from, the full name, the sender); the rest is stdin.
+ * Its length modulo 3 picks how it is written: msg_write; msg_write kept in memory
+ * (msg_opts.memory), then the spool; or msg_pass in small steps (the memfd is a file that can
+ * be read again), then the spool. What was in memory or passed must be the spool's bytes.
  * Checks the spool file: CRLF only (no bare CR, no bare LF), no NUL, a header section, body
  * lines of at most 998 bytes, no Bcc when asked, the size right. */
 #include <stdint.h>
@@ -102,6 +105,34 @@ static void check_spool(const char *s, size_t n, const struct msg_opts *o)
 	}
 }
 
+/* msg_pass in steps of 97 bytes, as a sender of chunks asks, the bytes into got; then all of it
+ * into the spool, read again from the input. */
+static int pass_steps(struct msg *m, struct buf *got, struct err *e)
+{
+	off_t at = 0;
+
+	while (m->more || at < m->size) {
+		off_t end;
+
+		if (msg_pass(m, at, at + 97, e) < 0)
+			return -1;
+		end = m->size < at + 97 ? m->size : at + 97;
+		for (; at < end; at++) {
+			char c;
+
+			if (at < m->stored)
+				REQUIRE(pread(m->fd, &c, 1, at) == 1);
+			else if (at >= m->pass_at && at - m->pass_at < (off_t)m->pass_len)
+				c = m->pass[at - m->pass_at];
+			else
+				REQUIRE(0);	/* msg_pass said it was readable */
+			if (buf_addch(got, c) < 0)
+				abort();
+		}
+	}
+	return msg_write_more(m, -1, e);
+}
+
 static unsigned char opt_of(const uint8_t *data, size_t size)
 {
 	return size ? data[0] : 0;
@@ -124,7 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t inlen = size ? size - 1 : 0;
 	char *out;
 	ssize_t k;
-	int rc;
+	int rc, mode = (int)(inlen % 3);	/* 0: msg_write; 1: kept in memory; 2: passed */
+	struct buf got;
 
 	setup();
 	if (ftruncate(input_fd, 0) < 0 || pwrite(input_fd, in, inlen, 0) != (ssize_t)inlen ||
@@ -141,6 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.full_name = names[opt % 5];
 	o.domain = "host.example";
 	o.tmpdir = spool_dir;
+	o.memory = mode == 1;
+	buf_init(&got, BUF_NO_MAX);
 
 	rc = msg_read_headers(input_fd, &o, &m, &e);
 	if (rc == 0) {
@@ -149,8 +183,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (extract && rcpt_from_headers(&rl, &m.fields, &e) < 0) {
 			msg_close(&m);
 			rc = -1;
+		} else if (mode == 2) {
+			rc = msg_write_some(&m, sender, 100, &e);
+			if (rc == 0)
+				rc = pass_steps(&m, &got, &e);
 		} else {
 			rc = msg_write(&m, sender, &e);
+			if (rc == 0 && mode == 1 && m.fd < 0) {
+				REQUIRE(m.pass_at == 0 && (off_t)m.pass_len == m.size && m.size > 0);
+				if (buf_add(&got, m.pass, m.pass_len) < 0)
+					abort();
+				rc = msg_write_more(&m, -1, &e);	/* now into the spool file */
+			}
 		}
 	}
 	rcpt_free(&rl);
@@ -160,6 +204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* without a NUL, -t or a giant line there is nothing to refuse */
 		REQUIRE(memchr(in, 0, inlen) || extract || inlen > 1024 * 1024);
 		msg_close(&m);
+		buf_free(&got);
 		return 0;
 	}
 	REQUIRE(cb.calls == 1);
@@ -172,7 +217,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	k = pread(m.fd, out, (size_t)m.size + 1, 0);
 	REQUIRE(k == (ssize_t)m.size);
 	check_spool(out, (size_t)k, &o);
+	if (mode == 2 || got.len)	/* what went from memory is what the spool has */
+		REQUIRE(got.len == (size_t)k && memcmp(got.data, out, got.len) == 0);
 	free(out);
+	buf_free(&got);
 	msg_close(&m);
 	REQUIRE(m.fd == -1 && m.fields.n == 0);
 	return 0;
