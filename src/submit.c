@@ -268,10 +268,10 @@ int submit_over(const struct conf *c, const struct account *a, struct deliver *d
 		nfailed += s.fates[i].state == FATE_FAILED;
 	}
 	/* a message sent while it was read: one not all read (the smarthost refused or failed part
-	 * way) is read to the end, and all of it goes into the spool when the queue is to have it
-	 * (sent ones need no copy of bytes that were not kept); one that cannot be read to the end
-	 * goes nowhere */
-	keep = nsent + nfailed < env->nrcpts || (nsent && nfailed && a->queue);
+	 * way) is read to the end, and all of it goes into the spool file when the queue is to have
+	 * it (not for recipients that were sent it or refused it, nor without a queue); one that
+	 * cannot be read to the end goes nowhere */
+	keep = a->queue && (nsent + nfailed < env->nrcpts || (nsent && nfailed));
 	if (sp->more && (sp->reading || keep) && sp->more(sp, 0, -1, e) < 0) {
 		result = -1;
 		goto out;
