@@ -40,6 +40,7 @@ struct spool {
 	off_t mem_at;
 	size_t mem_len;
 };
+
 /* What became of one recipient. Every case has its own name, so nobody needs to read a reason
  * to know what it means. */
 enum fate_state {

@@ -36,7 +36,8 @@ struct msg_state {
 	struct buf first_body;	/* a line that started the body without an empty line */
 	int have_first_body;
 	struct buf rest;	/* input read after the header section, not yet fed */
-	/* msg_pass: output goes to win (m->pass), not to the spool */
+	/* win (m->pass): what msg_pass passed (output goes there, not to the spool, while
+	 * passing), or a small message kept whole (msg_opts.memory) */
 	int passing;
 	struct buf win;
 	/* input that is a regular file can be read again from where the body starts (body_in),

@@ -46,7 +46,8 @@ struct msg {
 				 * into it, and when closed */
 	off_t size;		/* bytes of the message so far (all of them once !more) */
 	off_t stored;		/* how many of them are in fd: size, unless msg_pass left some out */
-	/* msg_pass: bytes [pass_at, pass_at + pass_len) of the message, in memory only */
+	/* bytes [pass_at, pass_at + pass_len) of the message, in memory only: passed by msg_pass,
+	 * or a small message kept whole (msg_opts.memory) */
 	const char *pass;
 	off_t pass_at;
 	size_t pass_len;

@@ -318,11 +318,12 @@ void smtp_last(struct smtp *s)
 	s->closing = 1;
 }
 
-/* Up to left bytes of the message from at: where the spool has them in memory (*p points
- * there), else read from its file into chunk. -1 with ERR_IO. */
-static ssize_t smtp_spool_bytes(const struct spool *sp, off_t at, off_t left, char *chunk,
-				const char **p, struct err *e)
+/* Up to left bytes of the message from at (*p points to them): where the spool has them in
+ * memory, else read from its file. -1 with ERR_IO. */
+static ssize_t smtp_spool_bytes(const struct spool *sp, off_t at, off_t left, const char **p,
+				struct err *e)
 {
+	static char chunk[SMTP_BODY_CHUNK];
 	ssize_t n;
 
 	if (at >= sp->mem_at && at - sp->mem_at < (off_t)sp->mem_len) {
@@ -344,14 +345,13 @@ static ssize_t smtp_spool_bytes(const struct spool *sp, off_t at, off_t left, ch
 /* Sends the spool dot-stuffed, and the final dot, in large writes. */
 static int smtp_body(struct smtp *s, const struct spool *sp, struct err *e)
 {
-	static char chunk[SMTP_BODY_CHUNK];
 	int at_bol = 1;
 	off_t at = 0, left = sp->size;
 
 	log_transcript(LOG_OUT, "(message body)", 14, 0);
 	while (left > 0) {
 		const char *p, *end;
-		ssize_t n = smtp_spool_bytes(sp, at, left, chunk, &p, e);
+		ssize_t n = smtp_spool_bytes(sp, at, left, &p, e);
 
 		if (n < 0)
 			return -1;
@@ -518,7 +518,6 @@ static size_t smtp_bdat_chunks(off_t size)
  * the last chunk in the same flight: its reply is never read. */
 static int smtp_bdat_put(struct smtp *s, struct smtp_txn *t, size_t k, struct err *e)
 {
-	static char chunk[SMTP_BODY_CHUNK];
 	off_t at = (off_t)k * SMTP_BDAT_CHUNK, left;
 	int last;
 
@@ -547,7 +546,7 @@ static int smtp_bdat_put(struct smtp *s, struct smtp_txn *t, size_t k, struct er
 	log_transcript(LOG_OUT, "(message body)", 14, 0);
 	while (left > 0) {
 		const char *p;
-		ssize_t n = smtp_spool_bytes(t->sp, at, left, chunk, &p, e);
+		ssize_t n = smtp_spool_bytes(t->sp, at, left, &p, e);
 
 		if (n < 0) {
 			s->broken = 1;	/* the chunk's size is promised: the session cannot go on */
